@@ -1,0 +1,107 @@
+"""Process start-up hygiene shared by every entry point (GUI, CLI, the bundle, tests).
+
+- ``OMP_NUM_THREADS=1`` must be in the environment before torch or faiss load: on macOS each
+  brings its own OpenMP runtime and the pair can segfault otherwise. Torch's own thread pool
+  is then sized explicitly by :func:`import_torch`.
+- On Linux, MLX's bundled CPU BLAS is a slow reference build. Loading the system OpenBLAS
+  (Debian's ``libopenblas0-pthread``) with ``RTLD_GLOBAL`` before the first ``import mlx``
+  lets MLX's ``cblas_*`` calls resolve to it, which makes its matmuls many times faster.
+"""
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+OPENBLAS_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+    "/usr/lib64/libopenblasp.so.0",
+    "/usr/lib64/libopenblas.so.0",
+    "/usr/lib/libopenblas.so.0",
+)
+
+_state: dict[str, object] = {}
+
+
+def prepare_process() -> None:
+    """Set the environment every entry point needs. Call first, before any heavy import."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # Two OpenMP runtimes (torch's and faiss's) in one process abort on macOS without this.
+    if sys.platform == "darwin":
+        os.environ.setdefault("KMP_DUPLICATE_LIB_OK", "TRUE")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def find_openblas() -> Path | None:
+    override = os.environ.get("RVC_STUDIO_OPENBLAS")
+    candidates = (override,) if override else OPENBLAS_CANDIDATES
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return Path(candidate)
+    return None
+
+
+def preload_openblas() -> Path | None:
+    """Load the system OpenBLAS globally (Linux only). Returns its path, or None.
+
+    Must run before ``mlx`` is first imported; calling it later is harmless but useless.
+    ``RVC_STUDIO_NO_OPENBLAS=1`` disables it (benchmarks use that to compare).
+    """
+    if "openblas" in _state:
+        return _state["openblas"]  # type: ignore[return-value]
+    path = None
+    if sys.platform.startswith("linux") and os.environ.get("RVC_STUDIO_NO_OPENBLAS") != "1":
+        if "mlx.core" in sys.modules:
+            log.warning("mlx was imported before OpenBLAS could be preloaded; MLX matmuls stay slow")
+        path = find_openblas()
+        if path is None:
+            log.warning(
+                "System OpenBLAS not found (install libopenblas0-pthread); "
+                "MLX on the CPU will use its slow reference BLAS"
+            )
+        else:
+            ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            log.info("Loaded system OpenBLAS for MLX: %s", path)
+    _state["openblas"] = path
+    return path
+
+
+def import_mlx():
+    """Import and return ``mlx.core``, preloading OpenBLAS first on Linux."""
+    if "mlx.core" not in sys.modules:
+        prepare_process()
+        preload_openblas()
+    import mlx.core as mx
+
+    return mx
+
+
+def mlx_available() -> bool:
+    """True if MLX can be imported here (not on Intel Macs or Windows)."""
+    try:
+        import_mlx()
+    except ImportError:
+        return False
+    return True
+
+
+def import_torch():
+    """Import torch with its intra-op thread pool sized to the machine.
+
+    ``OMP_NUM_THREADS=1`` (see module docstring) would otherwise leave torch on one core.
+    """
+    prepare_process()
+    import torch
+
+    if not _state.get("torch_threads"):
+        threads = int(os.environ.get("RVC_STUDIO_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
+        torch.set_num_threads(threads)
+        _state["torch_threads"] = threads
+    return torch
