@@ -1,0 +1,223 @@
+"""Channels-last 1-D convolutions for MLX, fast on the CPU and native on Metal.
+
+MLX's CPU convolution is a slow reference loop (a dilated one is ~100x slower than the same
+work as a matrix product), while on Apple GPUs ``mx.conv1d`` is the fast path. On the CPU we
+therefore compute a convolution as a sum of per-tap matrix products, accumulated with
+``mx.addmm`` into one buffer: ``y = b + sum_j x[t + j*d] @ W_j``. Every shifted ``x`` is a
+contiguous row range of the padded input, so nothing is copied, and BLAS does all the work.
+This is exact (the same products and sums as a direct convolution, in another order).
+
+A transposed convolution (stride ``u``, kernel ``k``) is computed in polyphase form: with the
+kernel padded to ``m*u`` taps, output block ``q`` (``u`` samples) is ``sum_i x[q-i] @ W_i``
+where ``W_i`` holds taps ``i*u .. i*u+u-1`` for every phase: ``m`` matrix products of width
+``u*C_out`` and a reshape.
+
+Weights are stored in MLX's layout, ``(C_out, K, C_in)``, for both layer types. The CPU path
+keeps a per-layer tap-major copy, rebuilt when the weight array is replaced.
+"""
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+
+IMPLS = ("auto", "matmul", "native")
+
+
+class _Prepared:
+    """Weights re-laid out for the matmul path, remembered with the array they came from.
+
+    A plain object (not a tuple or list) so that ``nn.Module`` keeps it out of its parameters.
+    """
+
+    def __init__(self) -> None:
+        self.source: mx.array | None = None
+        self.arrays: list[mx.array] = []
+
+    def get(self, weight: mx.array, build) -> list[mx.array]:
+        if self.source is not weight:
+            self.arrays = build(weight)
+            mx.eval(self.arrays)
+            self.source = weight
+        return self.arrays
+
+
+def use_matmul(impl: str = "auto") -> bool:
+    """True when the matmul path should run: forced, or ``auto`` on the CPU device."""
+    if impl == "auto":
+        return mx.default_device().type == mx.DeviceType.cpu
+    if impl not in IMPLS:
+        raise ValueError(f"unknown convolution implementation {impl!r}; expected one of {IMPLS}")
+    return impl == "matmul"
+
+
+def conv1d_taps(
+    x: mx.array, taps: list[mx.array], bias: mx.array | None, padding: int, dilation: int
+) -> mx.array:
+    """Stride-1 convolution of ``x`` ``[B, T, Cin]`` with per-tap weights ``taps[j]`` ``[Cin, Cout]``."""
+    k = len(taps)
+    t_out = x.shape[1] + 2 * padding - dilation * (k - 1)
+    if padding:
+        x = mx.pad(x, [(0, 0), (padding, padding), (0, 0)])
+    y = x[:, 0:t_out, :] @ taps[0]
+    if bias is not None:
+        y = y + bias
+    for j in range(1, k):
+        start = j * dilation
+        y = mx.addmm(y, x[:, start : start + t_out, :], taps[j])
+    return y
+
+
+def conv1d_strided(
+    x: mx.array, blocks: list[mx.array], bias: mx.array | None, stride: int, padding: int, k: int
+) -> mx.array:
+    """Convolution with ``stride > 1``: the input is cut in ``stride``-sample blocks.
+
+    ``blocks[i]`` ``[stride*Cin, Cout]`` holds taps ``i*stride .. i*stride+stride-1`` (zero past
+    ``k``); output ``t`` is ``sum_i block[t+i] @ blocks[i]``.
+    """
+    b, t_in, c_in = x.shape
+    t_out = (t_in + 2 * padding - k) // stride + 1
+    m = len(blocks)
+    needed = (t_out + m - 1) * stride
+    right = needed - t_in - padding
+    if right >= 0:
+        x = mx.pad(x, [(0, 0), (padding, right), (0, 0)])
+    else:  # samples past the last window are never read
+        x = mx.pad(x, [(0, 0), (padding, 0), (0, 0)])[:, :needed, :]
+    xb = x.reshape(b, t_out + m - 1, stride * c_in)
+    y = xb[:, 0:t_out, :] @ blocks[0]
+    if bias is not None:
+        y = y + bias
+    for i in range(1, m):
+        y = mx.addmm(y, xb[:, i : i + t_out, :], blocks[i])
+    return y
+
+
+def conv_transpose1d_phases(
+    x: mx.array, phases: list[mx.array], bias: mx.array | None, stride: int, padding: int, k: int
+) -> mx.array:
+    """Transposed convolution in polyphase form; ``phases[i]`` is ``[Cin, stride*Cout]``."""
+    b, t_in, _ = x.shape
+    m = len(phases)
+    c_out = phases[0].shape[1] // stride
+    t_out = (t_in - 1) * stride + k - 2 * padding
+    if m > 1:
+        x = mx.pad(x, [(0, 0), (m - 1, m - 1), (0, 0)])
+    n_blocks = t_in + m - 1
+    # block q = sum_i x[q - i] @ W_i; in the padded input x[q - i] sits at row q + m - 1 - i.
+    y = x[:, m - 1 : m - 1 + n_blocks, :] @ phases[0]
+    for i in range(1, m):
+        start = m - 1 - i
+        y = mx.addmm(y, x[:, start : start + n_blocks, :], phases[i])
+    y = y.reshape(b, n_blocks * stride, c_out)[:, padding : padding + t_out, :]
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+class Conv1d(nn.Module):
+    """A 1-D convolution on ``[B, T, C]`` with PyTorch's semantics (zero padding, dilation, stride).
+
+    ``weight`` is ``(C_out, K, C_in)``; ``impl`` picks the path ("auto": matmul on the CPU).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        dilation: int = 1,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        if stride > 1 and dilation > 1:
+            raise ValueError("Conv1d: stride and dilation both above 1 are not supported")
+        self.weight = mx.zeros((out_channels, kernel_size, in_channels))
+        if bias:
+            self.bias = mx.zeros((out_channels,))
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.impl = "auto"
+        self._prepared = _Prepared()
+
+    def _build_taps(self, w: mx.array) -> list[mx.array]:
+        c_out, k, c_in = w.shape
+        if self.stride == 1:
+            wt = w.transpose(1, 2, 0)  # [k, Cin, Cout]
+            return [mx.contiguous(wt[j]) for j in range(k)]
+        s = self.stride
+        m = math.ceil(k / s)
+        wp = mx.pad(w, [(0, 0), (0, m * s - k), (0, 0)])  # [Cout, m*s, Cin]
+        wp = wp.reshape(c_out, m, s * c_in).transpose(1, 2, 0)  # [m, s*Cin, Cout]
+        return [mx.contiguous(wp[i]) for i in range(m)]
+
+    def _taps(self) -> list[mx.array]:
+        return self._prepared.get(self.weight, self._build_taps)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        bias = self.get("bias") if "bias" in self else None
+        if use_matmul(self.impl):
+            k = self.weight.shape[1]
+            if self.stride == 1:
+                return conv1d_taps(x, self._taps(), bias, self.padding, self.dilation)
+            return conv1d_strided(x, self._taps(), bias, self.stride, self.padding, k)
+        y = mx.conv1d(
+            x, self.weight, stride=self.stride, padding=self.padding, dilation=self.dilation
+        )
+        return y if bias is None else y + bias
+
+
+class ConvTranspose1d(nn.Module):
+    """A 1-D transposed convolution on ``[B, T, C]`` (PyTorch semantics); weight ``(C_out, K, C_in)``."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+    ) -> None:
+        super().__init__()
+        self.weight = mx.zeros((out_channels, kernel_size, in_channels))
+        if bias:
+            self.bias = mx.zeros((out_channels,))
+        self.stride = stride
+        self.padding = padding
+        self.impl = "auto"
+        self._prepared = _Prepared()
+
+    def _build_phases(self, w: mx.array) -> list[mx.array]:
+        c_out, k, c_in = w.shape
+        s = self.stride
+        m = math.ceil(k / s)
+        wp = mx.pad(w, [(0, 0), (0, m * s - k), (0, 0)])  # [Cout, m*s, Cin]
+        # phase matrix i: [Cin, s*Cout], column (r, o) = tap i*s + r of output channel o
+        wp = wp.reshape(c_out, m, s, c_in).transpose(1, 3, 2, 0).reshape(m, c_in, s * c_out)
+        return [mx.contiguous(wp[i]) for i in range(m)]
+
+    def _phases(self) -> list[mx.array]:
+        return self._prepared.get(self.weight, self._build_phases)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        bias = self.get("bias") if "bias" in self else None
+        k = self.weight.shape[1]
+        if use_matmul(self.impl):
+            return conv_transpose1d_phases(x, self._phases(), bias, self.stride, self.padding, k)
+        y = mx.conv_transpose1d(x, self.weight, stride=self.stride, padding=self.padding)
+        return y if bias is None else y + bias
+
+
+def set_conv_impl(module: nn.Module, impl: str) -> None:
+    """Force every convolution under ``module`` onto one path ("auto", "matmul" or "native")."""
+    if impl not in IMPLS:
+        raise ValueError(f"unknown convolution implementation {impl!r}; expected one of {IMPLS}")
+    for _, child in module.named_modules():
+        if isinstance(child, (Conv1d, ConvTranspose1d)):
+            child.impl = impl

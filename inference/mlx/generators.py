@@ -1,0 +1,184 @@
+"""HiFi-GAN decoders ``dec``: the NSF one (sine excitation from f0) and the plain one (no-f0 models).
+
+Channels-last. Attribute names follow the checkpoint keys (``conv_pre``, ``ups``, ``resblocks``,
+``noise_convs``, ``m_source.l_linear``, ``conv_post``, ``cond``).
+
+The NSF decoder is split in two calls so that long inputs can be decoded in windows:
+:meth:`GeneratorNSF.source` turns the whole f0 curve into the harmonic excitation once (its
+phase is a running sum over the whole input), and :meth:`GeneratorNSF.decode` is purely
+convolutional, so any window of it with enough context gives the same samples as one pass.
+"""
+from __future__ import annotations
+
+import math
+
+import mlx.core as mx
+import mlx.nn as nn
+
+from inference.mlx.conv import Conv1d, ConvTranspose1d
+from inference.mlx.modules import LRELU_SLOPE, leaky_relu
+from inference.mlx.residuals import ResBlock1, ResBlock2
+
+SINE_AMP = 0.1
+NOISE_STD = 0.003
+
+
+def _linear_align_corners(x: mx.array, n_out: int) -> mx.array:
+    """Linear interpolation of ``x`` ``[B, T]`` to ``n_out`` points with the end points aligned."""
+    t = x.shape[-1]
+    if t == 1 or n_out == 1:
+        return mx.broadcast_to(x[..., :1], (*x.shape[:-1], n_out))
+    scale = (t - 1) / (n_out - 1)
+    pos = mx.arange(n_out, dtype=mx.float32) * scale
+    i0 = mx.minimum(mx.floor(pos).astype(mx.int32), t - 1)
+    i1 = mx.minimum(i0 + 1, t - 1)
+    lam = pos - i0.astype(mx.float32)
+    return x[..., i0] * (1.0 - lam) + x[..., i1] * lam
+
+
+def sine_excitation(
+    f0: mx.array, upp: int, sampling_rate: int, noise: mx.array | None = None
+) -> mx.array:
+    """The NSF sine source before the merge layer: ``[B, T]`` Hz -> ``[B, T*upp, 1]`` float32.
+
+    Unvoiced frames (f0 <= 0) carry only noise; voiced ones a sine of amplitude 0.1 plus noise of
+    std 0.003. ``noise`` is a standard-normal draw ``[B, T*upp, 1]`` or None for none (the
+    random initial phase of the public generator is always 0 for the fundamental, the only
+    harmonic RVC uses). The phase is accumulated per sample; integer wraps, placed where the
+    frame-level phase (interpolated) wraps, keep it small so float32 stays precise.
+    """
+    f0 = f0.astype(mx.float32)
+    b, t = f0.shape
+    n = t * upp
+    rad = (f0 / sampling_rate) % 1.0  # cycles per sample, per frame
+    coarse = _linear_align_corners(mx.cumsum(rad, axis=1) * upp, n) % 1.0
+    wraps = (coarse[:, 1:] - coarse[:, :-1]) < 0
+    shift = mx.concatenate([mx.zeros((b, 1)), -wraps.astype(mx.float32)], axis=1)
+    rad_up = mx.repeat(rad, upp, axis=1)
+    phase = mx.cumsum(rad_up + shift, axis=1)
+    sine = mx.sin(phase * 2 * math.pi) * SINE_AMP
+    uv = mx.repeat((f0 > 0).astype(mx.float32), upp, axis=1)
+    out = sine * uv
+    if noise is not None:
+        noise_amp = uv * NOISE_STD + (1 - uv) * (SINE_AMP / 3)
+        out = out + noise_amp * noise.reshape(b, n).astype(mx.float32)
+    return out[..., None]
+
+
+class SourceModuleHnNSF(nn.Module):
+    """Sine excitation merged to one channel by ``l_linear`` and tanh."""
+
+    def __init__(self, sampling_rate: int) -> None:
+        super().__init__()
+        self.sampling_rate = sampling_rate
+        self.l_linear = nn.Linear(1, 1)
+
+    def __call__(self, f0: mx.array, upp: int, noise: mx.array | None = None) -> mx.array:
+        sine = sine_excitation(f0, upp, self.sampling_rate, noise)
+        return mx.tanh(self.l_linear(sine.astype(self.l_linear.weight.dtype)))
+
+
+class Generator(nn.Module):
+    """Plain HiFi-GAN (no-f0 models): ``decode(x [B,T,C], g) -> [B, T*hop, 1]``."""
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes,
+        resblock_dilation_sizes,
+        upsample_rates,
+        upsample_initial_channel: int,
+        upsample_kernel_sizes,
+        gin_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.upsample_rates = list(upsample_rates)
+        self.upp = math.prod(upsample_rates)
+        self.conv_pre = Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
+        block = ResBlock1 if str(resblock) == "1" else ResBlock2
+        self.ups = []
+        self.resblocks = []
+        ch = upsample_initial_channel
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            self.ups.append(ConvTranspose1d(ch * 2, ch, k, u, padding=(k - u) // 2))
+            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes):
+                self.resblocks.append(block(ch, rk, rd))
+        self.conv_post = Conv1d(ch, 1, 7, padding=3, bias=False)
+        if gin_channels:
+            self.cond = Conv1d(gin_channels, upsample_initial_channel, 1)
+
+    def _stage(self, i: int, x: mx.array) -> mx.array:
+        xs = None
+        for j in range(self.num_kernels):
+            y = self.resblocks[i * self.num_kernels + j](x)
+            xs = y if xs is None else xs + y
+        return xs / self.num_kernels
+
+    def _pre(self, x: mx.array, g: mx.array | None) -> mx.array:
+        x = self.conv_pre(x)
+        if g is not None and "cond" in self:
+            x = x + self.cond(g)
+        return x
+
+    def _post(self, x: mx.array) -> mx.array:
+        # the last activation uses PyTorch's default slope 0.01, not LRELU_SLOPE
+        return mx.tanh(self.conv_post(leaky_relu(x, 0.01)))
+
+    def decode(self, x: mx.array, har_source: mx.array | None = None, g: mx.array | None = None) -> mx.array:
+        x = self._pre(x, g)
+        for i, up in enumerate(self.ups):
+            x = self._stage(i, up(leaky_relu(x, LRELU_SLOPE)))
+        return self._post(x)
+
+
+class GeneratorNSF(Generator):
+    """HiFi-GAN with a neural source filter: the sine excitation enters every upsampling stage."""
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes,
+        resblock_dilation_sizes,
+        upsample_rates,
+        upsample_initial_channel: int,
+        upsample_kernel_sizes,
+        gin_channels: int,
+        sr: int,
+    ) -> None:
+        super().__init__(
+            initial_channel,
+            resblock,
+            resblock_kernel_sizes,
+            resblock_dilation_sizes,
+            upsample_rates,
+            upsample_initial_channel,
+            upsample_kernel_sizes,
+            gin_channels,
+        )
+        self.m_source = SourceModuleHnNSF(sr)
+        self.noise_convs = []
+        for i in range(len(upsample_rates)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            if i + 1 < len(upsample_rates):
+                stride = math.prod(upsample_rates[i + 1 :])
+                self.noise_convs.append(Conv1d(1, ch, stride * 2, stride=stride, padding=stride // 2))
+            else:
+                self.noise_convs.append(Conv1d(1, ch, 1))
+
+    def source(self, f0: mx.array, noise: mx.array | None = None) -> mx.array:
+        """f0 ``[B, T]`` in Hz -> harmonic excitation ``[B, T*hop, 1]``; ``noise`` as in :func:`sine_excitation`."""
+        return self.m_source(f0, self.upp, noise)
+
+    def decode(self, x: mx.array, har_source: mx.array | None = None, g: mx.array | None = None) -> mx.array:
+        if har_source is None:
+            raise ValueError("the NSF decoder needs the harmonic source (call source() first)")
+        x = self._pre(x, g)
+        har_source = har_source.astype(x.dtype)
+        for i, (up, noise_conv) in enumerate(zip(self.ups, self.noise_convs)):
+            x = up(leaky_relu(x, LRELU_SLOPE))
+            x = self._stage(i, x + noise_conv(har_source))
+        return self._post(x)
