@@ -67,8 +67,13 @@ def preload_openblas() -> Path | None:
                 "MLX on the CPU will use its slow reference BLAS"
             )
         else:
-            ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-            log.info("Loaded system OpenBLAS for MLX: %s", path)
+            lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+            # OMP_NUM_THREADS=1 (see prepare_process) also caps the pthread OpenBLAS at one
+            # thread; give it the cores explicitly (MLX's CPU convolutions are matmuls, ~1.7x).
+            threads = int(os.environ.get("RVC_STUDIO_BLAS_THREADS", "0")) or (os.cpu_count() or 1)
+            if hasattr(lib, "openblas_set_num_threads"):
+                lib.openblas_set_num_threads(threads)
+            log.info("Loaded system OpenBLAS for MLX: %s (%d threads)", path, threads)
     _state["openblas"] = path
     return path
 
