@@ -98,6 +98,11 @@ class Generator(nn.Module):
         self.upp = math.prod(upsample_rates)
         self.conv_pre = Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
         block = ResBlock1 if str(resblock) == "1" else ResBlock2
+        # samples of context each side that the residual blocks of one stage read
+        self.resblock_radius = max(
+            (k - 1) // 2 * (sum(d) + len(d) if block is ResBlock1 else sum(d))
+            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes)
+        )
         self.ups = []
         self.resblocks = []
         ch = upsample_initial_channel
@@ -110,12 +115,46 @@ class Generator(nn.Module):
         if gin_channels:
             self.cond = Conv1d(gin_channels, upsample_initial_channel, 1)
 
-    def _stage(self, i: int, x: mx.array) -> mx.array:
+    def _resblocks(self, i: int, x: mx.array) -> mx.array:
         xs = None
         for j in range(self.num_kernels):
             y = self.resblocks[i * self.num_kernels + j](x)
             xs = y if xs is None else xs + y
         return xs / self.num_kernels
+
+    def stage(self, i: int, x: mx.array, har_source: mx.array | None = None) -> mx.array:
+        """Upsampling stage ``i``: ``[B, N, C]`` -> ``[B, N*u, C/2]``; ``har_source`` aligned with ``x``."""
+        return self._resblocks(i, self.ups[i](leaky_relu(x, LRELU_SLOPE)))
+
+    def stage_margin(self, i: int) -> int:
+        """Input samples of context each side for stage ``i``'s output to be exact in a chunk."""
+        up = self.ups[i]
+        k = up.weight.shape[1]
+        radius = self.resblock_radius + 2  # + the noise convolution's edge
+        return -(-(radius + k) // up.stride) + 1
+
+    def _run_stages(self, x: mx.array, har_source: mx.array | None, chunk: int | None) -> mx.array:
+        samples_per_frame = 1
+        for i, up in enumerate(self.ups):
+            u = up.stride
+            n_in = x.shape[1]
+            har_step = self.upp // samples_per_frame  # source samples per stage-input sample
+            exact_length = up.weight.shape[1] - 2 * up.padding == u
+            if chunk is None or n_in * u * x.shape[2] <= 2 * chunk or not exact_length:
+                x = self.stage(i, x, har_source)
+            else:
+                step = max(1, chunk // (u * up.weight.shape[0]))  # input samples per chunk
+                margin = self.stage_margin(i)
+                pieces = []
+                for s0 in range(0, n_in, step):
+                    e0 = min(n_in, s0 + step)
+                    a, b = max(0, s0 - margin), min(n_in, e0 + margin)
+                    har = None if har_source is None else har_source[:, a * har_step : b * har_step]
+                    y = self.stage(i, x[:, a:b], har)
+                    pieces.append(y[:, (s0 - a) * u : (e0 - a) * u])
+                x = mx.concatenate(pieces, axis=1)
+            samples_per_frame *= u
+        return x
 
     def _pre(self, x: mx.array, g: mx.array | None) -> mx.array:
         x = self.conv_pre(x)
@@ -127,11 +166,19 @@ class Generator(nn.Module):
         # the last activation uses PyTorch's default slope 0.01, not LRELU_SLOPE
         return mx.tanh(self.conv_post(leaky_relu(x, 0.01)))
 
-    def decode(self, x: mx.array, har_source: mx.array | None = None, g: mx.array | None = None) -> mx.array:
-        x = self._pre(x, g)
-        for i, up in enumerate(self.ups):
-            x = self._stage(i, up(leaky_relu(x, LRELU_SLOPE)))
-        return self._post(x)
+    def decode(
+        self,
+        x: mx.array,
+        har_source: mx.array | None = None,
+        g: mx.array | None = None,
+        chunk: int | None = None,
+    ) -> mx.array:
+        """Latent ``[B, T, C]`` -> audio ``[B, T*hop, 1]``.
+
+        ``chunk`` (elements of a stage's output, e.g. ``1 << 18``) runs each upsampling stage in
+        pieces with enough context to give the same samples: smaller working sets, less time.
+        """
+        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
 
 
 class GeneratorNSF(Generator):
@@ -173,12 +220,18 @@ class GeneratorNSF(Generator):
         """f0 ``[B, T]`` in Hz -> harmonic excitation ``[B, T*hop, 1]``; ``noise`` as in :func:`sine_excitation`."""
         return self.m_source(f0, self.upp, noise)
 
-    def decode(self, x: mx.array, har_source: mx.array | None = None, g: mx.array | None = None) -> mx.array:
+    def stage(self, i: int, x: mx.array, har_source: mx.array | None = None) -> mx.array:
+        x = self.ups[i](leaky_relu(x, LRELU_SLOPE))
+        return self._resblocks(i, x + self.noise_convs[i](har_source.astype(x.dtype)))
+
+    def decode(
+        self,
+        x: mx.array,
+        har_source: mx.array | None = None,
+        g: mx.array | None = None,
+        chunk: int | None = None,
+    ) -> mx.array:
+        """Latent ``[B, T, C]`` and source ``[B, T*hop, 1]`` -> audio ``[B, T*hop, 1]`` (see Generator)."""
         if har_source is None:
             raise ValueError("the NSF decoder needs the harmonic source (call source() first)")
-        x = self._pre(x, g)
-        har_source = har_source.astype(x.dtype)
-        for i, (up, noise_conv) in enumerate(zip(self.ups, self.noise_convs)):
-            x = up(leaky_relu(x, LRELU_SLOPE))
-            x = self._stage(i, x + noise_conv(har_source))
-        return self._post(x)
+        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
