@@ -76,7 +76,7 @@ fi
 PY=$(pick_python)
 [[ -x "$VENV/bin/python" ]] || { echo "==> creating $VENV with $PY"; "$PY" -m venv "$VENV"; }
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
-"${PIP[@]}" --upgrade pip setuptools wheel
+"${PIP[@]}" --upgrade pip "setuptools<81" wheel  # <81: pyworld imports pkg_resources
 
 if [[ "$OS" == "Linux" ]]; then
   # The CPU wheel: an unpinned torch pulls gigabytes of CUDA packages.
