@@ -1,7 +1,10 @@
 """Builds the Qt application and its main window, and runs the event loop."""
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QtMsgType, Signal, qInstallMessageHandler
@@ -50,13 +53,37 @@ class _ErrorBridge(QObject):
         box.exec()
 
 
+_NONE_LEAK = {"compensate": False}
+
+
 def _qt_message_handler(mode: QtMsgType, context, message: str) -> None:
+    if _NONE_LEAK["compensate"]:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
     level = {
         QtMsgType.QtDebugMsg: logging.DEBUG,
         QtMsgType.QtInfoMsg: logging.INFO,
         QtMsgType.QtWarningMsg: logging.WARNING,
     }.get(mode, logging.ERROR)
     logging.getLogger("qt").log(level, message)
+
+
+def _install_message_handler() -> None:
+    """Send Qt's messages to the log.
+
+    PySide6 6.12 on Python 3.11 drops one reference to ``None`` each time it calls a Python
+    message handler; after enough messages None is freed and the process aborts
+    ("none_dealloc"). One probe message measures that, and the handler then gives the
+    reference back on every call (nothing to do where None is immortal, Python 3.12+).
+    """
+    from PySide6.QtCore import qDebug
+
+    _NONE_LEAK["compensate"] = False
+    qInstallMessageHandler(_qt_message_handler)
+    before = sys.getrefcount(None)
+    qDebug("message handler probe")
+    _NONE_LEAK["compensate"] = sys.getrefcount(None) < before
+    if _NONE_LEAK["compensate"]:
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))
 
 
 def create_application(argv: list[str] | None = None):
@@ -70,7 +97,7 @@ def create_application(argv: list[str] | None = None):
     app.setOrganizationName(ORGANIZATION)
     app.setOrganizationDomain("rvcstudio.app")
     log_path = setup_logging(paths.log_dir())
-    qInstallMessageHandler(_qt_message_handler)
+    _install_message_handler()
     bridge = _ErrorBridge(log_path)
     app._error_bridge = bridge  # keep alive for the app's lifetime
     reporter = ExceptionReporter(show=bridge.report.emit, log_path=log_path)
@@ -79,14 +106,99 @@ def create_application(argv: list[str] | None = None):
     return app, reporter
 
 
-def build_main_window(app, files: list[str] | None = None):
+class Services:
+    """Everything the window uses that is not a widget: settings, the library, the queue and
+    the workers with their threads. Built in :func:`build_services`, passed to the window."""
+
+    def __init__(self, settings, library, queue, preview, preview_thread, files, files_thread,
+                 engines) -> None:
+        self.settings = settings
+        self.library = library
+        self.queue = queue
+        self.preview = preview
+        self.preview_thread = preview_thread
+        self.files = files
+        self.files_thread = files_thread
+        self.engines = engines
+        self.shut_down = False
+
+    def weights_changed(self) -> None:
+        """The weights folder changed: the next conversion builds new converters."""
+        for engine in self.engines:
+            engine.reset()
+
+    def shutdown(self, timeout_s: float = 1.8) -> bool:
+        """Cancel what runs, stop every thread; returns True if all ended within ``timeout_s``."""
+        if self.shut_down:
+            return True
+        self.shut_down = True
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        self.preview.stop()
+        self.files.request_stop.emit()
+        ok = self.queue.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
+        ok &= self.library.shutdown(timeout_s=max(0.05, deadline - time.monotonic()))
+        ok &= self.preview_thread.wait(int(max(0.05, deadline - time.monotonic()) * 1000))
+        ok &= self.files_thread.wait(int(max(0.05, deadline - time.monotonic()) * 1000))
+        self.settings.sync()
+        return bool(ok)
+
+
+def build_services(settings=None, converter_factory=None, params_factory=None, library_factory=None,
+                   decoder=None, poll_interval_ms: int | None = None) -> Services:
+    """Build and start the app's workers. The factories replace the engine in tests."""
+    from PySide6.QtCore import QThread
+
+    from app.settings import Settings
+    from app.workers.batch import BatchQueue
+    from app.workers.engine import Engine
+    from app.workers.files_worker import FilesWorker, start_worker_thread
+    from app.workers.jobs import QueueStore
+    from app.workers.library_worker import POLL_INTERVAL_MS, LibraryService
+    from app.workers.preview_worker import PreviewWorker
+
+    settings = settings or Settings()
+
+    def weights_dirs() -> list[Path]:
+        dirs = [paths.replay_weights_dir()]
+        if settings.weights_folder:
+            dirs.append(settings.weights_folder)
+        return dirs
+
+    def engine() -> Engine:
+        return Engine(weights_dirs, paths.cache_dir(), factory=converter_factory, params_factory=params_factory)
+
+    # The queue and the preview each keep their own converter (and its cached analysis), so a
+    # preview never waits for a long batch job.
+    queue_engine, preview_engine = engine(), engine()
+    library = LibraryService(settings.model_folders, paths.cache_dir() / "library.json", library_factory,
+                             poll_interval_ms or POLL_INTERVAL_MS)
+    queue = BatchQueue(queue_engine, QueueStore(paths.data_dir()))
+    preview = PreviewWorker(preview_engine, paths.cache_dir() / "previews")
+    preview_thread = QThread()
+    preview_thread.setObjectName("preview")
+    preview.moveToThread(preview_thread)
+    preview_thread.started.connect(preview.run)
+    preview.stopped.connect(preview_thread.quit, Qt.ConnectionType.DirectConnection)
+    preview_thread.start()
+    files = FilesWorker(decoder)
+    files_thread = start_worker_thread(files, "files")
+    library.models_changed.connect(queue.set_models)
+    library.start()
+    return Services(settings, library, queue, preview, preview_thread, files, files_thread,
+                    [queue_engine, preview_engine])
+
+
+def build_main_window(app, files: list[str] | None = None, services: Services | None = None):
     """The main window, wired to its workers. Kept separate so tests can build it."""
     from app.ui.main_window import MainWindow
 
-    window = MainWindow(model_folders=[paths.replay_models_dir()])
-    if hasattr(app, "files_opened") and hasattr(window, "add_files"):
+    services = services or build_services()
+    window = MainWindow(model_folders=[paths.replay_models_dir()], services=services)
+    if hasattr(app, "files_opened"):
         app.files_opened.connect(window.add_files)
-    if files and hasattr(window, "add_files"):
+    if files:
         window.add_files(files)
     return window
 
@@ -95,4 +207,11 @@ def run_gui(argv: list[str]) -> int:
     app, _reporter = create_application(argv)
     window = build_main_window(app, [a for a in argv if not a.startswith("-")])
     window.show()
-    return app.exec()
+    code = app.exec()
+    if not window.services.shutdown():
+        # A conversion step that cannot be interrupted is still running: leave now rather than
+        # keep the user waiting (its partial output is removed at the next launch).
+        log.warning("Exiting with a worker still busy")
+        logging.shutdown()
+        os._exit(code)
+    return code

@@ -1,0 +1,210 @@
+"""The player: original (A) or converted (B) audio, an A/B switch that keeps the playhead
+where it is, play/pause (space bar, wired by the window), and the position for the plots.
+
+Positions are in seconds on the *original's* time axis: a preview's audio starts at the
+preview region's start, so its own position is offset by that much.
+"""
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+from PySide6.QtWidgets import (QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QToolButton,
+                               QWidget)
+from PySide6.QtCore import Qt
+
+from app.ui.plots import format_time
+
+log = logging.getLogger(__name__)
+
+INPUT, OUTPUT = "input", "output"
+
+
+class Player(QWidget):
+    position_changed = Signal(object)  # seconds on the original's axis, or None (nothing loaded)
+    side_changed = Signal(str)
+    playing_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.media = QMediaPlayer(self)
+        self.audio = QAudioOutput(self)
+        self.media.setAudioOutput(self.audio)
+        self.media.positionChanged.connect(self._on_position)
+        self.media.mediaStatusChanged.connect(self._on_status)
+        self.media.playbackStateChanged.connect(self._on_state)
+        self.media.errorOccurred.connect(self._on_error)
+        self._paths: dict[str, str | None] = {INPUT: None, OUTPUT: None}
+        self._offsets: dict[str, float] = {INPUT: 0.0, OUTPUT: 0.0}
+        self._side = INPUT
+        self._loaded_path: str | None = None
+        self._pending_seek: float | None = None
+        self._resume = False
+        self._position = 0.0  # absolute seconds, kept while switching sources
+
+        self.play_button = QToolButton()
+        self.play_button.setToolTip("Play / pause (space bar)")
+        self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+        self.play_button.clicked.connect(self.toggle_play)
+        self.a_button = QPushButton("A  Original", checkable=True)
+        self.b_button = QPushButton("B  Converted", checkable=True)
+        self.a_button.setToolTip("Listen to the original (press B to compare at the same moment)")
+        self.b_button.setToolTip("Listen to the converted voice at the same moment")
+        self.group = QButtonGroup(self)
+        self.group.setExclusive(True)
+        self.group.addButton(self.a_button)
+        self.group.addButton(self.b_button)
+        self.a_button.clicked.connect(lambda: self.set_side(INPUT))
+        self.b_button.clicked.connect(lambda: self.set_side(OUTPUT))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.sliderMoved.connect(lambda ms: self.seek(ms / 1000.0))
+        self.time_label = QLabel("0:00 / 0:00", objectName="hint")
+        self.time_label.setMinimumWidth(96)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.play_button)
+        layout.addWidget(self.a_button)
+        layout.addWidget(self.b_button)
+        layout.addWidget(self.slider, 1)
+        layout.addWidget(self.time_label)
+        self._duration = 0.0
+        self._update_buttons()
+
+    # -- sources ----------------------------------------------------------------------------
+    @property
+    def side(self) -> str:
+        return self._side
+
+    def set_input(self, path: str | None, duration: float = 0.0) -> None:
+        """A new original: the converted side is cleared, playback starts at 0."""
+        self.media.stop()
+        self._paths = {INPUT: path, OUTPUT: None}
+        self._offsets = {INPUT: 0.0, OUTPUT: 0.0}
+        self._duration = duration
+        self._position = 0.0
+        self._side = INPUT
+        self._load(INPUT, 0.0, play=False)
+        self._update_buttons()
+        self.position_changed.emit(0.0 if path else None)
+
+    def set_duration(self, seconds: float) -> None:
+        self._duration = max(0.0, float(seconds))
+        self._update_buttons()
+
+    def set_output(self, path: str | None, offset: float = 0.0) -> None:
+        """The converted audio; ``offset`` is where it starts on the original's axis."""
+        self._paths[OUTPUT] = path
+        self._offsets[OUTPUT] = offset
+        if self._side == OUTPUT:
+            self._load(OUTPUT, self._position, play=self.is_playing())
+        self._update_buttons()
+
+    def set_side(self, side: str) -> None:
+        """Switch A/B at the current position (playing on if it was playing)."""
+        if side not in (INPUT, OUTPUT) or not self._paths.get(side):
+            self._update_buttons()
+            return
+        if side != self._side:
+            self._side = side
+            self._load(side, self._position, play=self.is_playing())
+            self.side_changed.emit(side)
+        self._update_buttons()
+
+    def toggle_ab(self) -> None:
+        self.set_side(OUTPUT if self._side == INPUT else INPUT)
+
+    def _load(self, side: str, position: float, play: bool) -> None:
+        path = self._paths.get(side)
+        self._resume = play
+        if not path:
+            self.media.setSource(QUrl())
+            self._loaded_path = None
+            return
+        if path != self._loaded_path:
+            self._loaded_path = path
+            self._pending_seek = position
+            self.media.setSource(QUrl.fromLocalFile(path))
+            if play:
+                self.media.play()
+        else:
+            self._seek_media(position)
+            if play:
+                self.media.play()
+
+    # -- transport --------------------------------------------------------------------------
+    def is_playing(self) -> bool:
+        return self.media.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+
+    def toggle_play(self) -> None:
+        if self.is_playing():
+            self.media.pause()
+        elif self._loaded_path:
+            self.media.play()
+
+    def play_from(self, seconds: float, side: str | None = None) -> None:
+        if side:
+            self.set_side(side)
+        self.seek(seconds)
+        if self._loaded_path:
+            self.media.play()
+
+    def seek(self, seconds: float) -> None:
+        """Move the playhead to ``seconds`` on the original's axis."""
+        self._position = max(0.0, float(seconds))
+        if self._pending_seek is not None:
+            self._pending_seek = self._position
+        else:
+            self._seek_media(self._position)
+        self.position_changed.emit(self._position)
+
+    def position(self) -> float:
+        return self._position
+
+    def _seek_media(self, absolute: float) -> None:
+        local = max(0.0, absolute - self._offsets[self._side])
+        self.media.setPosition(int(local * 1000))
+
+    # -- media events -----------------------------------------------------------------------
+    def _on_status(self, status) -> None:
+        loaded = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferedMedia)
+        if status in loaded and self._pending_seek is not None:
+            seek, self._pending_seek = self._pending_seek, None
+            self._seek_media(seek)
+            if self._resume:
+                self.media.play()
+        if status == QMediaPlayer.MediaStatus.EndOfMedia:
+            self._update_play_icon()
+
+    def _on_position(self, ms: int) -> None:
+        if self._pending_seek is not None:
+            return  # a new source is loading: keep the old position
+        self._position = ms / 1000.0 + self._offsets[self._side]
+        self.slider.blockSignals(True)
+        self.slider.setValue(int(self._position * 1000))
+        self.slider.blockSignals(False)
+        self.time_label.setText(f"{format_time(self._position)} / {format_time(self._duration)}")
+        self.position_changed.emit(self._position)
+
+    def _on_state(self, _state) -> None:
+        self._update_play_icon()
+        self.playing_changed.emit(self.is_playing())
+
+    def _on_error(self, _error, message: str) -> None:
+        log.warning("Player: %s (%s)", message, self._loaded_path)
+
+    def _update_play_icon(self) -> None:
+        icon = QStyle.StandardPixmap.SP_MediaPause if self.is_playing() else QStyle.StandardPixmap.SP_MediaPlay
+        self.play_button.setIcon(self.style().standardIcon(icon))
+
+    def _update_buttons(self) -> None:
+        has_in, has_out = bool(self._paths[INPUT]), bool(self._paths[OUTPUT])
+        self.play_button.setEnabled(has_in)
+        self.a_button.setEnabled(has_in)
+        self.b_button.setEnabled(has_out)
+        self.a_button.setChecked(self._side == INPUT)
+        self.b_button.setChecked(self._side == OUTPUT)
+        self.slider.setEnabled(has_in)
+        self.slider.setRange(0, int(self._duration * 1000))
+        self.time_label.setText(f"{format_time(self._position)} / {format_time(self._duration)}")

@@ -1,0 +1,214 @@
+"""The middle of the window: the current song, its plots, the player and the preview.
+
+It asks workers for everything slow (decoding for the plots, previews) and draws what they
+send back; replies about a file or a preview that is no longer current are dropped.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from app.ui.drop_zone import DropZone
+from app.ui.player import OUTPUT, Player
+from app.ui.plots import PlotsPanel
+from app.ui.preview_panel import PreviewPanel
+from app.workers.files_worker import FilesWorker
+from app.workers.jobs import Job, JobStatus
+from app.workers.preview_worker import PreviewRequest, PreviewResult, PreviewWorker
+from app.workers.waveform import Waveform
+
+log = logging.getLogger(__name__)
+
+RESYNTH_DELAY_MS = 150  # a dragged pitch slider settles before re-synthesis starts
+
+
+class Workbench(QWidget):
+    convert_requested = Signal()  # the whole current file, with the current model and params
+    open_requested = Signal()  # the drop zone was clicked
+
+    def __init__(self, files: FilesWorker, preview: PreviewWorker, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.files = files
+        self.preview_worker = preview
+        self.path: str | None = None
+        self.model: Any = None
+        self.params: dict = {}
+        self.tracked_job: str | None = None  # the queue job whose result the plots show
+        self._latest_serial = 0
+        self._last_preview: PreviewRequest | None = None
+        self._output_path: str | None = None
+
+        self.title = QLabel("No song yet", objectName="fileTitle")
+        self.subtitle = QLabel("", objectName="hint")
+        self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.drop_zone = DropZone()
+        self.drop_zone.clicked.connect(self.open_requested)
+        self.plots = PlotsPanel()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.drop_zone)
+        self.stack.addWidget(self.plots)
+        self.player = Player()
+        self.preview_panel = PreviewPanel()
+
+        header = QHBoxLayout()
+        header.addWidget(self.title)
+        header.addWidget(self.subtitle, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 4)
+        layout.setSpacing(6)
+        layout.addLayout(header)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.player)
+        layout.addWidget(self.preview_panel)
+
+        self._resynth = QTimer(self, singleShot=True, interval=RESYNTH_DELAY_MS)
+        self._resynth.timeout.connect(self._resynthesise)
+        self.plots.region_changed.connect(self._region_changed)
+        self.plots.seek_requested.connect(self.player.seek)
+        self.player.position_changed.connect(self.plots.set_playhead)
+        self.preview_panel.preview_requested.connect(self.request_preview)
+        self.preview_panel.convert_requested.connect(self.convert_requested)
+        files.loaded.connect(self._loaded)
+        files.load_failed.connect(self._load_failed)
+        preview.finished.connect(self._preview_finished)
+        preview.failed.connect(self._preview_failed)
+        self._update_ready()
+
+    # -- what is shown ------------------------------------------------------------------------
+    def set_file(self, path: str | None) -> None:
+        """Show ``path`` (decoded on the files worker; the plots fill in when it arrives)."""
+        if path == self.path:
+            return
+        self.path = path
+        self.tracked_job = None
+        self._last_preview = None
+        self._output_path = None
+        self.plots.clear()
+        self.player.set_input(path)
+        if path:
+            self.title.setText(Path(path).name)
+            self.subtitle.setText(str(Path(path).parent))
+            self.stack.setCurrentWidget(self.plots)
+            self.plots.set_output_hint("Loading…")
+            self.files.request_load.emit(path, "input", 0.0)
+        else:
+            self.title.setText("No song yet")
+            self.subtitle.setText("")
+            self.stack.setCurrentWidget(self.drop_zone)
+        self._update_ready()
+
+    def set_model(self, model: Any) -> None:
+        if getattr(model, "id", None) != getattr(self.model, "id", None):
+            self._last_preview = None
+            if self.path and self.tracked_job is None:
+                self.plots.clear_output("Press Preview, or convert the whole song")
+        self.model = model
+        self._update_ready()
+
+    def set_params(self, values: dict) -> None:
+        """New parameter values; re-synthesises the last preview if there is one."""
+        changed = values != self.params
+        self.params = dict(values)
+        if changed and self._last_preview is not None:
+            self._resynth.start()
+
+    def track_job(self, job: Job) -> None:
+        """Show this job's progress and result for the current file."""
+        if job.input_path != self.path:
+            self.set_file(job.input_path)
+        self.tracked_job = job.id
+        self.update_job(job)
+
+    def update_job(self, job: Job) -> None:
+        if job.id != self.tracked_job:
+            return
+        if job.status == JobStatus.RUNNING:
+            self.plots.set_progress(job.progress)
+        elif job.status == JobStatus.QUEUED:
+            self.plots.set_progress(None)
+            self.plots.set_output_hint("Waiting in the queue…")
+        elif job.status == JobStatus.DONE and job.output_path:
+            if job.output_path != self._output_path:
+                self._output_path = job.output_path
+                self.plots.set_output_hint("Loading the result…")
+                self.files.request_load.emit(job.output_path, "output", 0.0)
+        elif job.status == JobStatus.FAILED:
+            self.plots.set_progress(None)
+            self.plots.set_output_hint(f"Failed: {job.error}")
+        elif job.status == JobStatus.CANCELLED:
+            self.plots.set_progress(None)
+            self.plots.set_output_hint("Cancelled")
+
+    # -- preview ----------------------------------------------------------------------------
+    def can_preview(self) -> bool:
+        return bool(self.path and self.model is not None and getattr(self.model, "ok", True))
+
+    def request_preview(self, resynth: bool = False) -> PreviewRequest | None:
+        if not self.can_preview():
+            return None
+        start, end = self.plots.region()
+        req = PreviewRequest(self.path, self.model, dict(self.params), start, end)
+        same = req.same_analysis(self._last_preview)
+        req = self.preview_worker.request(req)
+        self._latest_serial = req.serial
+        self._last_preview = req
+        self.preview_panel.set_busy("Re-synthesising…" if (resynth and same) else "Converting the region…")
+        return req
+
+    def _resynthesise(self) -> None:
+        if self._last_preview is not None:
+            self.request_preview(resynth=True)
+
+    def _region_changed(self, start: float, end: float) -> None:
+        self.preview_panel.set_region(start, end)
+
+    def _preview_finished(self, result: PreviewResult) -> None:
+        req = result.request
+        if req.serial != self._latest_serial or req.input_path != self.path:
+            return  # a newer preview is on its way
+        previous = getattr(self, "_shown_preview", None)
+        resynth = req.same_analysis(previous)
+        self._shown_preview = req
+        self.tracked_job = None
+        self._output_path = result.wav_path
+        self.plots.set_output(result.wave)
+        if result.f0 is not None:
+            self.plots.set_pitch(result.f0)
+        self.player.set_output(result.wav_path, offset=req.start_s)
+        self.player.play_from(req.start_s, OUTPUT)
+        self.preview_panel.set_done(result.seconds, req.end_s - req.start_s, resynth)
+
+    def _preview_failed(self, req: PreviewRequest, message: str) -> None:
+        if req.serial == self._latest_serial:
+            self._last_preview = None
+            self.preview_panel.set_failed(message)
+
+    # -- loaded audio -------------------------------------------------------------------------
+    def _loaded(self, purpose: str, wave: Waveform) -> None:
+        if purpose == "input" and wave.path == self.path:
+            self.plots.set_input(wave)
+            self.player.set_duration(wave.duration)
+        elif purpose == "output" and wave.path == self._output_path:
+            self.plots.set_output(wave)
+            self.player.set_output(wave.path, offset=wave.offset)
+
+    def _load_failed(self, purpose: str, path: str, message: str) -> None:
+        if purpose == "input" and path == self.path:
+            self.plots.set_output_hint(f"Cannot read this file: {message}")
+        elif purpose == "output" and path == self._output_path:
+            self.plots.set_output_hint(f"Cannot read the result: {message}")
+
+    def _update_ready(self) -> None:
+        if not self.path:
+            reason = "Drop a song to preview it"
+        elif self.model is None:
+            reason = "Choose a voice model on the left"
+        else:
+            reason = ""
+        self.preview_panel.set_ready(self.can_preview(), reason)
+        if self.can_preview() and not self.preview_panel.busy and self._last_preview is None:
+            self.preview_panel.time_label.setText("Drag the blue region to choose what to preview")

@@ -1,0 +1,87 @@
+"""The app's handle on the inference engine: builds a Converter on first use, on a worker thread.
+
+Nothing heavy is imported until a worker first calls :meth:`Engine.converter`, so the window
+opens without torch, MLX or faiss loaded.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+log = logging.getLogger(__name__)
+
+# What the drop zone accepts before the engine's own list can be imported (it is Qt-free and
+# light, but it is read on a worker thread anyway).
+FALLBACK_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".aiff", ".aif",
+                       ".wma", ".mp4", ".mov", ".webm", ".mkv")
+
+
+def supported_extensions() -> tuple[str, ...]:
+    """Audio file extensions the engine decodes (lower case, with the dot)."""
+    try:
+        from inference import audio
+
+        exts = getattr(audio, "SUPPORTED_EXTENSIONS", None) or getattr(audio, "supported_extensions", None)
+        if callable(exts):
+            exts = exts()
+        if exts:
+            return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in exts)
+    except ImportError:
+        pass
+    return FALLBACK_EXTENSIONS
+
+
+class Engine:
+    """Builds one ``Converter`` lazily and hands it to the worker that owns this Engine.
+
+    ``weights_dirs`` is called at build time so a changed weights folder in Settings takes
+    effect at the next build (:meth:`reset`). ``factory`` and ``params_factory`` replace the real Converter and
+    ConversionParams in tests.
+    """
+
+    def __init__(
+        self,
+        weights_dirs: Callable[[], list[Path]],
+        cache_dir: Path,
+        factory: Callable[..., Any] | None = None,
+        params_factory: Callable[..., Any] | None = None,
+    ) -> None:
+        self._weights_dirs = weights_dirs
+        self._cache_dir = Path(cache_dir)
+        self._factory = factory
+        self._params_factory = params_factory
+        self._converter: Any = None
+        self._lock = threading.Lock()
+
+    def converter(self) -> Any:
+        with self._lock:
+            if self._converter is None:
+                factory = self._factory
+                if factory is None:
+                    from inference.pipeline import Converter
+
+                    factory = Converter
+                dirs = [Path(d) for d in self._weights_dirs() if d]
+                log.info("Building the converter (weights folders: %s)", ", ".join(map(str, dirs)))
+                self._converter = factory(weights_dirs=dirs, cache_dir=self._cache_dir)
+            return self._converter
+
+    def reset(self) -> None:
+        """Forget the converter; the next job builds a new one (new weights folder, say)."""
+        with self._lock:
+            self._converter = None
+
+    def make_params(self, values: dict[str, Any], output_format: str | None = None) -> Any:
+        """The engine's ``ConversionParams`` from the panel's plain values."""
+        if self._params_factory is not None:
+            return self._params_factory(**dict(values, output_format=output_format or "wav"))
+        from inference.pipeline import ConversionParams
+
+        names = {f.name for f in dataclasses.fields(ConversionParams)}
+        kwargs = {k: v for k, v in values.items() if k in names}
+        if output_format and "output_format" in names:
+            kwargs["output_format"] = output_format
+        return ConversionParams(**kwargs)

@@ -1,0 +1,137 @@
+"""The conversion worker: a QObject on its own QThread, fed jobs through a ``queue.Queue``.
+
+It is thin: it calls the engine's ``Converter.convert_file`` and turns what happens into
+signals. Each signal carries the worker's own copy of the job, so the GUI thread's job list
+is only ever changed on the GUI thread. The engine writes into a private folder beside the
+outputs; the finished file is moved to its final name, and the folder is removed whatever
+happens, so an interrupted or failed job never leaves a partial file behind.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.logging_setup import summarize
+from app.workers.engine import Engine
+from app.workers.jobs import Job, JobStatus, output_name, unique_path
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second reach the GUI
+
+
+class QueueWorker(QObject):
+    """Runs one job at a time. ``submit`` from any thread; ``run`` is the thread's body."""
+
+    started = Signal(object)  # Job
+    progress = Signal(object, float, str)  # Job, fraction 0..1, stage
+    completed = Signal(object)  # Job (status DONE, output_path set)
+    failed = Signal(object, str)  # Job, one-line message
+    cancelled = Signal(object)  # Job
+    idle = Signal()  # the worker finished a job and waits for the next
+    stopped = Signal()
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__()
+        self._engine = engine
+        self._inbox: queue.Queue = queue.Queue()
+
+    def submit(self, job: Job, model: Any, cancel: threading.Event) -> None:
+        self._inbox.put((copy.deepcopy(job), model, cancel))
+
+    def cleanup(self, folders: list[Path]) -> None:
+        """Remove leftover partial folders (of jobs interrupted in an earlier run)."""
+        self._inbox.put(("cleanup", folders))
+
+    def stop(self) -> None:
+        self._inbox.put(None)
+
+    @Slot()
+    def run(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is None:
+                break
+            if item[0] == "cleanup":
+                for folder in item[1]:
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
+            job, model, cancel = item
+            try:
+                self._run_one(job, model, cancel)
+            finally:
+                self.idle.emit()
+        self.stopped.emit()
+
+    def _run_one(self, job: Job, model: Any, cancel: threading.Event) -> None:
+        from inference.errors import Cancelled, RVCError, check_cancel
+        from inference.paths import is_inside_replay
+
+        job.status = JobStatus.RUNNING
+        job.started_at = time.time()
+        job.stage = "Starting"
+        self.started.emit(copy.copy(job))
+        partial = job.partial_dir
+        clock = time.perf_counter()
+        last_emit = [0.0]
+
+        def progress(fraction: float, stage: str = "") -> None:
+            now = time.perf_counter()
+            if now - last_emit[0] >= PROGRESS_INTERVAL_S or fraction >= 1.0:
+                last_emit[0] = now
+                self.progress.emit(job, max(0.0, min(1.0, float(fraction))), str(stage))
+
+        try:
+            out_dir = Path(job.output_dir)
+            if is_inside_replay(out_dir):
+                raise RVCError(f"{out_dir} is inside Replay's folder; choose another output folder in Settings")
+            check_cancel(cancel)
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True, exist_ok=True)
+            converter = self._engine.converter()
+            params = self._engine.make_params(job.params, job.output_format)
+            check_cancel(cancel)
+            result = converter.convert_file(
+                job.input_path, model, partial, params, progress=progress, cancel=cancel
+            )
+            check_cancel(cancel)
+            final = unique_path(out_dir, output_name(job))
+            os.replace(result.output_path, final)
+            job.output_path = str(final)
+            job.status = JobStatus.DONE
+            job.progress = 1.0
+            job.stage = ""
+            job.seconds = time.perf_counter() - clock
+            job.finished_at = time.time()
+            log.info("Converted %s -> %s in %.1f s", job.input_path, final, job.seconds)
+            self.completed.emit(job)
+        except Cancelled:
+            job.status = JobStatus.CANCELLED
+            job.finished_at = time.time()
+            log.info("Cancelled %s", job.input_path)
+            self.cancelled.emit(job)
+        except RVCError as exc:
+            self._fail(job, str(exc))
+        except MemoryError:
+            self._fail(job, "Out of memory: try a shorter file or close other apps")
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a message on the job
+            log.exception("Job %s failed", job.id)
+            self._fail(job, summarize(exc))
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def _fail(self, job: Job, message: str) -> None:
+        log.warning("Job %s (%s) failed: %s", job.id, job.input_path, message)
+        job.status = JobStatus.FAILED
+        job.error = message
+        job.finished_at = time.time()
+        self.failed.emit(job, message)
