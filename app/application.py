@@ -180,7 +180,6 @@ def build_services(settings=None, converter_factory=None, params_factory=None, l
     preview_thread.setObjectName("preview")
     preview.moveToThread(preview_thread)
     preview_thread.started.connect(preview.run)
-    preview.stopped.connect(preview_thread.quit, Qt.ConnectionType.DirectConnection)
     preview_thread.start()
     files = FilesWorker(decoder)
     files_thread = start_worker_thread(files, "files")

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any, Iterable
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from app.workers.engine import Engine
 from app.workers.jobs import Job, JobStatus, QueueStore
@@ -47,7 +47,6 @@ class BatchQueue(QObject):
         self.thread.setObjectName("conversion")
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
-        self.worker.stopped.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.worker.started.connect(self._on_started)
         self.worker.progress.connect(self._on_progress)
         self.worker.completed.connect(self._on_finished)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.logging_setup import summarize
 from app.workers.engine import Engine
@@ -120,6 +120,8 @@ class PreviewWorker(QObject):
                 with self._lock:
                     self._running = None
         self.stopped.emit()
+        # End the thread's event loop from inside it (a queued quit would wait for the GUI).
+        QThread.currentThread().quit()
 
     def _preview(self, req: PreviewRequest, cancel: threading.Event) -> None:
         from inference.errors import Cancelled, RVCError

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.logging_setup import summarize
 from app.workers.engine import Engine
@@ -71,6 +71,8 @@ class QueueWorker(QObject):
             finally:
                 self.idle.emit()
         self.stopped.emit()
+        # End the thread's event loop from inside it (a queued quit would wait for the GUI).
+        QThread.currentThread().quit()
 
     def _run_one(self, job: Job, model: Any, cancel: threading.Event) -> None:
         from inference.errors import Cancelled, RVCError, check_cancel

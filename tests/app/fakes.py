@@ -108,6 +108,7 @@ class FakeConverter:
     step_s = 0.01
     steps = 5
     fail_with: str | None = None
+    slow: dict[str, float] = {}  # input file stem -> step_s for that file only
     instances: list["FakeConverter"] = []
 
     def __init__(self, weights_dirs=(), cache_dir=None) -> None:
@@ -122,9 +123,10 @@ class FakeConverter:
     def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None) -> FakeResult:
         self.threads.add(threading.current_thread().name)
         self.calls.append(("convert", str(input_path), model.id, dict(params) if isinstance(params, dict) else params))
+        step_s = self.slow.get(Path(input_path).stem, self.step_s)
         for i in range(self.steps):
             check_cancel(cancel)
-            time.sleep(self.step_s)
+            time.sleep(step_s)
             if progress:
                 progress((i + 1) / self.steps, "Synthesising")
         if self.fail_with:
