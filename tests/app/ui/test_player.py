@@ -1,0 +1,58 @@
+"""The player: A/B keeps the playhead where it is (preview audio is offset), play/pause."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.ui.player import INPUT, OUTPUT, Player
+from tests.app.fakes import write_tone
+
+
+def _player(qtbot) -> Player:
+    player = Player()
+    qtbot.addWidget(player)
+    player.audio.setVolume(0.0)
+    return player
+
+
+def test_ab_switch_keeps_the_position_on_the_originals_time_axis(qtbot, tmp_path: Path) -> None:
+    song = write_tone(tmp_path / "song.wav", 4.0)
+    preview = write_tone(tmp_path / "preview.wav", 2.0, hz=440)
+    player = _player(qtbot)
+    positions = []
+    player.position_changed.connect(positions.append)
+    player.set_input(str(song), duration=4.0)
+    assert not player.b_button.isEnabled()
+    player.set_output(str(preview), offset=1.0)
+    assert player.b_button.isEnabled() and player.side == INPUT
+    player.seek(1.5)
+    assert positions[-1] == 1.5
+    with qtbot.waitSignal(player.side_changed):
+        player.b_button.click()
+    assert player.side == OUTPUT and player.b_button.isChecked()
+    # The preview starts at 1.0 s of the song: 1.5 s is 0.5 s into it.
+    qtbot.waitUntil(lambda: abs(player.media.position() - 500) < 60, timeout=5000)
+    assert abs(player.position() - 1.5) < 0.06
+    player.toggle_ab()
+    assert player.side == INPUT
+    qtbot.waitUntil(lambda: abs(player.media.position() - 1500) < 60, timeout=5000)
+
+
+def test_play_pause_toggles_and_reports(qtbot, tmp_path: Path) -> None:
+    song = write_tone(tmp_path / "song.wav", 3.0)
+    player = _player(qtbot)
+    player.set_input(str(song), duration=3.0)
+    with qtbot.waitSignal(player.playing_changed, timeout=5000) as blocker:
+        player.toggle_play()
+    assert blocker.args == [True] and player.is_playing()
+    with qtbot.waitSignal(player.playing_changed, timeout=5000) as blocker:
+        player.toggle_play()
+    assert blocker.args == [False]
+
+
+def test_nothing_loaded_disables_the_transport(qtbot) -> None:
+    player = _player(qtbot)
+    assert not player.play_button.isEnabled() and not player.b_button.isEnabled()
+    player.set_side(OUTPUT)  # no converted audio yet: stays on A
+    assert player.side == INPUT
+    player.toggle_play()  # harmless
+    assert not player.is_playing()

@@ -1,0 +1,55 @@
+"""The settings dialog edits the store; it refuses an output folder inside Replay's."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.settings import Settings
+from app.ui.settings_dialog import SettingsDialog
+from inference import paths
+
+
+def _dialog(qtbot, settings, picks):
+    dialog = SettingsDialog(settings, paths.replay_models_dir(), paths.replay_weights_dir(),
+                            choose_folder=lambda *a: picks.pop(0))
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def test_ok_writes_every_field(qtbot, fake_home: Path) -> None:
+    settings = Settings()
+    dialog = _dialog(qtbot, settings, [str(fake_home / "models"), str(fake_home / "w")])
+    dialog._add_folder()
+    dialog._pick_into(dialog.weights, "weights")
+    dialog.output.setText(str(fake_home / "renders"))
+    dialog.pattern.setText("{model} - {name}")
+    assert dialog.example.text() == "Model - My Song.wav"
+    dialog.format.setCurrentIndex(dialog.format.findData("flac"))
+    assert dialog.example.text() == "Model - My Song.flac"
+    dialog.backend.setCurrentIndex(dialog.backend.findData("torch"))
+    dialog.accept()
+    reread = Settings()
+    assert reread.model_folders == [fake_home / "models"]
+    assert reread.weights_folder == fake_home / "w"
+    assert reread.output_folder == fake_home / "renders"
+    assert reread.naming_pattern == "{model} - {name}"
+    assert reread.output_format == "flac" and reread.default_backend == "torch"
+
+
+def test_an_output_folder_inside_replay_is_refused(qtbot, fake_home: Path) -> None:
+    settings = Settings()
+    dialog = _dialog(qtbot, settings, [])
+    dialog.output.setText(str(paths.replay_root() / "outputs"))
+    dialog.accept()
+    assert "never writes inside Replay" in dialog.error.text()
+    assert Settings().output_folder != paths.replay_root() / "outputs"
+
+
+def test_removing_a_models_folder(qtbot, fake_home: Path) -> None:
+    settings = Settings()
+    settings.model_folders = [fake_home / "a", fake_home / "b"]
+    dialog = _dialog(qtbot, settings, [])
+    dialog.folders.setCurrentRow(0)
+    dialog.folders.item(0).setSelected(True)
+    dialog.remove_button.click()
+    dialog.accept()
+    assert Settings().model_folders == [fake_home / "b"]
