@@ -1,0 +1,132 @@
+"""Whole flows through the real window, its workers and threads (engine faked for speed):
+drop files, the queue runs, outputs appear, plots fill in, preview re-synthesis after a pitch
+change, the queue restored after a restart, quitting during a job."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+
+from app.application import build_main_window
+from app.ui.player import OUTPUT
+from app.workers.jobs import JobStatus
+from tests.app.conftest import wait_models
+from tests.app.fakes import write_tone
+
+
+def _window(qtbot, services):
+    window = build_main_window(None, services=services)
+    qtbot.addWidget(window)
+    window.resize(1280, 820)
+    window.show()
+    wait_models(qtbot, services)
+    return window
+
+
+def drop_on(window, paths: list[Path]) -> None:
+    """What Qt delivers to the window's drop filter when files are dropped on it."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    assert window.drop_filter.eventFilter(window, event) and event.isAccepted()
+
+
+def test_drop_files_queue_runs_outputs_appear_and_plots_fill_in(qtbot, make_services, tmp_path, fake_home) -> None:
+    services = make_services()
+    window = _window(qtbot, services)
+    window.params.pitch_spin.setValue(5)
+    songs = [write_tone(tmp_path / "in" / f"take {i}.wav", 1.5) for i in range(2)]
+    (tmp_path / "in" / "lyrics.txt").write_text("not a list of files\n", encoding="utf-8")
+    drop_on(window, [tmp_path / "in"])  # a folder: its audio files are added, the rest named
+    queue = services.queue
+    qtbot.waitUntil(lambda: len(queue.jobs) == 2, timeout=5000)
+    assert [j.input_path for j in queue.jobs] == [str(s) for s in songs]
+    assert all(j.model_id.startswith("Alice") and j.params["pitch"] == 5.0 for j in queue.jobs)
+    assert "lyrics.txt" in window.workbench.drop_zone.message
+    qtbot.waitUntil(lambda: all(j.status == JobStatus.DONE for j in queue.jobs), timeout=10000)
+    outputs = sorted(p.name for p in (fake_home / "out").iterdir())
+    assert outputs == ["take 0 (Alice (RVC v2) 300 Epochs).wav", "take 1 (Alice (RVC v2) 300 Epochs).wav"]
+    # The first dropped file is on the workbench: its input, then its converted output, drawn.
+    plots = window.workbench.plots
+    assert window.workbench.path == str(songs[0])
+    qtbot.waitUntil(lambda: plots.output_curve.getOriginalDataset()[0] is not None
+                    and len(plots.output_curve.getOriginalDataset()[0]) > 0, timeout=5000)
+    x_in, _ = plots.input_curve.getOriginalDataset()
+    assert abs(x_in[-1] - 1.5) < 0.01
+    assert window.workbench.player.b_button.isEnabled()
+    assert window.queue_view.model.rowCount() == 2
+
+
+def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(qtbot, make_services, song,
+                                                                          fake_converter) -> None:
+    services = make_services()
+    window = _window(qtbot, services)
+    bench = window.workbench
+    bench.set_file(str(song))
+    qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
+    assert bench.plots.region() == (0.0, 3.0)  # a 3 s song: the whole of it
+    bench.plots.set_region(0.5, 2.5)
+    with qtbot.waitSignal(services.preview.finished, timeout=5000):
+        bench.preview_panel.preview_button.click()
+    x, y = bench.plots.f0_target_curve.getOriginalDataset()
+    assert abs(x[0] - 0.5) < 1e-9 and np.nanmax(y) == 57.0  # A3, no shift
+    assert bench.preview_panel.time_label.text().startswith("Converted 2.0 s of audio in")
+    assert bench.player.side == OUTPUT
+    # Dragging the pitch to +12 re-synthesises (no new analysis) and plays again.
+    with qtbot.waitSignal(services.preview.finished, timeout=5000) as blocker:
+        window.params.pitch_slider.setValue(12)
+    assert blocker.args[0].request.params["pitch"] == 12.0
+    qtbot.waitUntil(lambda: bench.preview_panel.time_label.text().startswith("Re-synthesised"), timeout=5000)
+    _, y = bench.plots.f0_target_curve.getOriginalDataset()
+    assert np.nanmax(y) == 69.0  # A4: the target curve moved up an octave
+    converter = fake_converter.instances[-1]
+    assert converter.analyses == 1 and [c[3] for c in converter.calls if c[0] == "preview"] == [0.0, 12.0]
+    assert bench.player.side == OUTPUT
+
+
+def test_queue_restored_after_a_restart_and_quitting_mid_job_is_quick(qtbot, make_services, tmp_path,
+                                                                      fake_home, fake_converter) -> None:
+    fake_converter.slow = {"long": 1.0}  # 5 s unless cancelled
+    services = make_services()
+    window = _window(qtbot, services)
+    songs = [write_tone(tmp_path / name, 0.5) for name in ("long.wav", "short.wav")]
+    window.add_files([str(s) for s in songs])
+    queue = services.queue
+    qtbot.waitUntil(lambda: bool(queue.jobs) and queue.jobs[0].status == JobStatus.RUNNING, timeout=5000)
+    # The window keeps processing events during the job.
+    ticks = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    qtbot.wait(300)
+    timer.stop()
+    assert len(ticks) >= 10
+    started = time.perf_counter()
+    window.close()  # what Cmd+Q / Cmd+W do: cancel, stop the threads, save
+    assert time.perf_counter() - started < 2.0
+    assert not services.queue.thread.isRunning() and not services.preview_thread.isRunning()
+    assert not any(p.name.startswith(".rvc-studio-partial") for p in (fake_home / "out").glob(".*"))
+
+    fake_converter.slow = {}
+    again = make_services()
+    restored = _window(qtbot, again)
+    assert [Path(j.input_path).name for j in again.queue.jobs] == ["long.wav", "short.wav"]
+    assert restored.queue_view.model.rowCount() == 2
+    qtbot.waitUntil(lambda: all(j.status == JobStatus.DONE for j in again.queue.jobs), timeout=10000)
+    assert len(list((fake_home / "out").glob("*.wav"))) == 2
+
+
+def test_a_missing_weight_fails_the_job_with_where_to_put_it(qtbot, make_services, song, fake_converter) -> None:
+    message = "hubert_base.pt not found: put it in /Replay/weights or choose a weights folder in Settings"
+    fake_converter.fail_with = message
+    services = make_services()
+    window = _window(qtbot, services)
+    window.add_files([str(song)])
+    qtbot.waitUntil(lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.FAILED,
+                    timeout=5000)
+    assert window.queue_view.model.index(0, 3).data() == f"Failed: {message}"
+    assert window.workbench.plots.output_hint.textItem.toPlainText() == f"Failed: {message}"
