@@ -1,0 +1,284 @@
+"""Voice synthesis from content features and pitch: the one entry point to both backends.
+
+Use::
+
+    from inference.synth import load_generator
+    gen = load_generator("model.pth")                  # backend="auto", dtype="float32"
+    audio = gen.infer(features, f0_hz, speaker_id=0, seed=1234)
+
+``load_generator(path, backend="auto"|"mlx"|"torch", dtype="float32"|"float16"|"bfloat16")``
+reads an RVC voice model (``.pth``) and returns a :class:`Generator`:
+
+- ``"mlx"`` runs the MLX port (:mod:`inference.mlx`); its converted weights are cached, so a
+  second load reads neither the ``.pth`` nor torch. ``"torch"`` runs our PyTorch generator
+  (:mod:`inference.torch_synth`). ``"auto"`` picks MLX on Apple Silicon and torch elsewhere.
+- ``Generator.infer(features, f0_hz, speaker_id=0, *, seed=None, noise="random",
+  progress=None, cancel=None) -> np.ndarray``: ``features`` ``[T, 256|768]`` float32 at 100
+  frames/s (v1 models take 256, v2 768), ``f0_hz`` ``[T]`` in Hz with 0 for unvoiced frames
+  (ignored, and may be None, for models without f0). Returns mono float32 audio at
+  ``Generator.sample_rate``, ``T * hop`` samples long. ``progress(fraction)`` is called as the
+  decoder advances; a set ``cancel`` event raises :class:`inference.errors.Cancelled`.
+- Random draws (the 0.66666-scaled latent noise, the sine source's additive noise) are made in
+  numpy from ``seed`` and handed to the backend, so a seed gives the same audio on every run
+  and ``noise="zero"`` is fully deterministic (both backends agree to float precision).
+
+Long inputs: the text encoder and flow run once over the whole input (attention is global),
+the sine source runs once (its phase is a running sum), and only the HiFi-GAN decoder, which
+is purely convolutional, runs in windows that overlap by more than its receptive field, so the
+stitched output equals one long pass while staying in the fast, cache-friendly regime.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inference.errors import RVCError, check_cancel
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "mlx", "torch")
+DTYPES = ("float32", "float16", "bfloat16")
+# Decoder windows in frames (100 per second), not counting the overlap; measured on 2 cores.
+DEFAULT_WINDOW = {"mlx": 400, "torch": 150}
+
+
+class SynthesisError(RVCError):
+    """Bad input to the generator, or a model that cannot be run here."""
+
+
+def decoder_margin(config) -> int:
+    """Frames of context each side that the HiFi-GAN decoder needs (its receptive-field radius).
+
+    Walks the decoder backwards, in samples at each stage's rate: ``conv_post`` (radius 3), each
+    stage's residual blocks, the noise convolution's edge (2 samples), the transposed conv's
+    kernel mapped to the input rate, and ``conv_pre`` (3 frames). Rounded up generously.
+    """
+    radius = 3
+    kernels = config.resblock_kernel_sizes
+    dilations = config.resblock_dilation_sizes
+    if str(config.resblock) == "1":
+        block = max((k - 1) // 2 * (sum(d) + len(d)) for k, d in zip(kernels, dilations))
+    else:
+        block = max((k - 1) // 2 * sum(d) for k, d in zip(kernels, dilations))
+    for u, k in reversed(list(zip(config.upsample_rates, config.upsample_kernel_sizes))):
+        radius += block + 2
+        radius = math.ceil((radius + k) / u) + 1
+    return radius + 3 + 1
+
+
+def plan_windows(n_frames: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """Cut ``n_frames`` into decoder windows: ``(start, stop, keep_from, keep_to)`` in frames.
+
+    Every window but a short input's single one has the same length ``window + 2*margin`` (one
+    compiled shape); the kept parts tile ``[0, n_frames)`` and each lies at least ``margin``
+    frames inside its window except at the input's own ends.
+    """
+    length = window + 2 * margin
+    if n_frames <= length:
+        return [(0, n_frames, 0, n_frames)]
+    plan = []
+    pos = 0
+    while pos < n_frames:
+        start = min(max(0, pos - margin), n_frames - length)
+        stop = start + length
+        keep_to = n_frames if stop >= n_frames else stop - margin
+        plan.append((start, stop, pos, keep_to))
+        pos = keep_to
+    return plan
+
+
+def _resolve_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise SynthesisError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "mlx" if sys.platform == "darwin" and platform.machine() == "arm64" else "torch"
+    return backend
+
+
+class _MLXBackend:
+    """Runs :class:`inference.mlx.synthesizers.Synthesizer` (channels-last arrays)."""
+
+    name = "mlx"
+
+    def __init__(self, path: Path, dtype: str) -> None:
+        from inference.runtime import import_mlx
+
+        mx = import_mlx()
+        self.mx = mx
+        if mx.default_device().type == mx.DeviceType.cpu:
+            # MLX keeps only 32 MB of freed buffers on the CPU by default; the decoder's
+            # activations are larger, and re-faulting fresh pages costs ~2x in speed.
+            previous = mx.set_cache_limit(1 << 30)
+            if previous > 1 << 30:
+                mx.set_cache_limit(previous)
+        from inference.mlx.cache import load_synthesizer
+
+        self.config, self.model = load_synthesizer(path, dtype)
+
+    def encode(self, features, pitch, sid, noise):
+        mx = self.mx
+        phone = mx.array(features[None])
+        pitch_mx = None if pitch is None else mx.array(pitch[None].astype(np.int32))
+        noise_mx = None if noise is None else mx.array(noise.T[None])
+        z, g = self.model.encode(phone.astype(self.model.emb_g.weight.dtype), pitch_mx, mx.array([sid]), noise_mx)
+        mx.eval(z, g)
+        return z, g
+
+    def source(self, f0, noise):
+        mx = self.mx
+        noise_mx = None if noise is None else mx.array(noise[None, :, None])
+        har = self.model.dec.source(mx.array(f0[None].astype(np.float32)), noise_mx)
+        mx.eval(har)
+        return har
+
+    def decode(self, z, har, g, start: int, stop: int, hop: int) -> np.ndarray:
+        window_har = None if har is None else har[:, start * hop : stop * hop]
+        y = self.model.dec.decode(z[:, start:stop], window_har, g)
+        return np.array(y.astype(self.mx.float32)).reshape(-1)
+
+
+class _TorchBackend:
+    """Runs the PyTorch generator of :mod:`inference.torch_synth` (channels-first tensors)."""
+
+    name = "torch"
+
+    def __init__(self, path: Path, dtype: str) -> None:
+        from inference.runtime import import_torch
+
+        self.torch = import_torch()
+        from inference.checkpoint import load_checkpoint
+        from inference.torch_synth import build_synthesizer
+
+        config, state_dict, _info = load_checkpoint(path)
+        model = build_synthesizer(config)
+        model.load_state_dict(state_dict)
+        self.dtype = getattr(self.torch, dtype)
+        self.model = model.to(self.dtype).eval()
+        self.config = config
+
+    def encode(self, features, pitch, sid, noise):
+        torch = self.torch
+        with torch.inference_mode():
+            phone = torch.from_numpy(features[None]).to(self.dtype)
+            pitch_t = None if pitch is None else torch.from_numpy(pitch[None].astype(np.int64))
+            noise_t = None if noise is None else torch.from_numpy(noise[None]).to(self.dtype)
+            return self.model.encode(phone, pitch_t, torch.tensor([sid]), noise_t)
+
+    def source(self, f0, noise):
+        torch = self.torch
+        with torch.inference_mode():
+            noise_t = None if noise is None else torch.from_numpy(noise[None, :, None])
+            return self.model.dec.source(torch.from_numpy(f0[None].astype(np.float32)), noise_t)
+
+    def decode(self, z, har, g, start: int, stop: int, hop: int) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            window_har = None if har is None else har[:, :, start * hop : stop * hop]
+            y = self.model.dec.decode(z[:, :, start:stop], window_har, g)
+            return y.float().numpy().reshape(-1)
+
+
+class Generator:
+    """A loaded voice model: ``infer`` turns features + pitch into audio. See the module docstring."""
+
+    def __init__(self, backend_impl, path: Path, dtype: str, window: int | None = None) -> None:
+        self._impl = backend_impl
+        self.config = backend_impl.config
+        self.backend: str = backend_impl.name
+        self.dtype = dtype
+        self.path = path
+        self.sample_rate: int = int(self.config.sample_rate)
+        self.hop: int = int(self.config.hop)
+        self.margin: int = decoder_margin(self.config)
+        self.window: int = window or DEFAULT_WINDOW[self.backend]
+
+    def __repr__(self) -> str:
+        return f"Generator({self.path.name!r}, backend={self.backend!r}, dtype={self.dtype!r}, sr={self.sample_rate})"
+
+    def _check_inputs(self, features, f0_hz) -> tuple[np.ndarray, np.ndarray | None]:
+        features = np.asarray(features, dtype=np.float32)
+        width = int(self.config.feature_dim)
+        if features.ndim != 2 or features.shape[1] != width or features.shape[0] < 1:
+            raise SynthesisError(
+                f"features must be [frames, {width}] for this {self.config.version} model, got shape {features.shape}"
+            )
+        if not self.config.f0:
+            return features, None
+        if f0_hz is None:
+            raise SynthesisError(f"{self.path.name} is pitch-conditioned: f0_hz is required")
+        f0 = np.asarray(f0_hz, dtype=np.float32).reshape(-1)
+        if f0.shape[0] != features.shape[0]:
+            raise SynthesisError(f"f0 has {f0.shape[0]} frames but the features have {features.shape[0]}")
+        if not np.all(np.isfinite(f0)):
+            raise SynthesisError("f0 contains NaN or infinite values")
+        return features, f0
+
+    def infer(
+        self,
+        features: np.ndarray,
+        f0_hz: np.ndarray | None,
+        speaker_id: int = 0,
+        *,
+        seed: int | None = None,
+        noise: str = "random",
+        progress: Callable[[float], None] | None = None,
+        cancel=None,
+        window: int | None = None,
+    ) -> np.ndarray:
+        """Synthesize mono float32 audio at ``self.sample_rate`` (``T * hop`` samples).
+
+        ``noise="random"`` draws the latent and source noise from ``seed`` (None: fresh
+        entropy); ``noise="zero"`` uses none. ``window`` overrides the decoder window (frames).
+        """
+        features, f0 = self._check_inputs(features, f0_hz)
+        n_speakers = int(self.config.spk_embed_dim)
+        if not 0 <= int(speaker_id) < n_speakers:
+            raise SynthesisError(f"speaker_id {speaker_id} out of range: this model has {n_speakers} speaker(s)")
+        if noise not in ("random", "zero"):
+            raise SynthesisError(f"noise must be 'random' or 'zero', got {noise!r}")
+        n_frames = features.shape[0]
+        latent_noise = source_noise = None
+        if noise == "random":
+            rng = np.random.default_rng(seed)
+            latent_noise = rng.standard_normal((int(self.config.inter_channels), n_frames), dtype=np.float32)
+            if f0 is not None:
+                source_noise = rng.standard_normal(n_frames * self.hop, dtype=np.float32)
+        pitch = None
+        if f0 is not None:
+            from inference.f0 import coarse_f0
+
+            pitch = np.asarray(coarse_f0(f0), dtype=np.int64)
+        check_cancel(cancel)
+        impl = self._impl
+        z, g = impl.encode(features, pitch, int(speaker_id), latent_noise)
+        har = None if f0 is None else impl.source(f0, source_noise)
+        plan = plan_windows(n_frames, window or self.window, self.margin)
+        out = np.empty(n_frames * self.hop, dtype=np.float32)
+        for i, (start, stop, keep_from, keep_to) in enumerate(plan):
+            check_cancel(cancel)
+            y = impl.decode(z, har, g, start, stop, self.hop)
+            out[keep_from * self.hop : keep_to * self.hop] = y[(keep_from - start) * self.hop : (keep_to - start) * self.hop]
+            if progress is not None:
+                progress((i + 1) / len(plan))
+        return out
+
+
+def load_generator(path: os.PathLike | str, backend: str = "auto", dtype: str = "float32") -> Generator:
+    """Load a voice model for synthesis. See the module docstring for the contract."""
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise SynthesisError(f"voice model not found: {source}")
+    if dtype not in DTYPES:
+        raise SynthesisError(f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+    chosen = _resolve_backend(backend)
+    impl = _MLXBackend(source, dtype) if chosen == "mlx" else _TorchBackend(source, dtype)
+    generator = Generator(impl, source, dtype)
+    log.info("loaded %r", generator)
+    return generator
