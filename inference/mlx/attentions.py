@@ -6,7 +6,8 @@ emb_rel_k,emb_rel_v}``, ``norm_layers_1/2.N.{gamma,beta}``, ``ffn_layers.N.{conv
 Relative positions are limited to ``window_size`` on either side; the learned embeddings have
 ``2*window_size+1`` rows shared by all heads. Scores for relative offsets outside the window
 are zero, so we compute the ``2W+1`` in-window logits and place them on the band of the
-``[T, T]`` score matrix (and read the band back out of the attention weights for the values).
+``[T, T]`` score matrix (and read the band back out of the attention weights for the values),
+with no intermediate larger than the ``[T, T]`` scores themselves.
 """
 from __future__ import annotations
 
@@ -35,34 +36,28 @@ def band_to_square(band: mx.array) -> mx.array:
     """``[..., T, 2W+1]`` relative logits (offset ``o`` at column ``o+W``) -> ``[..., T, T]``.
 
     Entry ``[i, j]`` of the result is ``band[i, j-i+W]`` when ``|j-i| <= W`` and 0 elsewhere.
+    Skew by reshaping: rows of length ``T+2W+1`` read with rows of length ``T+2W`` shift row
+    ``i`` right by ``i``, so ``band[i, c]`` lands in column ``i + c = j + W``.
     """
     *lead, t, width = band.shape
     w = (width - 1) // 2
-    # widen to every offset -(T-1)..(T-1): column c <-> offset c-(T-1)
-    if t - 1 >= w:
-        pad = [(0, 0)] * len(lead) + [(0, 0), (t - 1 - w, t - 1 - w)]
-        rel = mx.pad(band, pad)
-    else:
-        rel = band[..., w - (t - 1) : w + t]
-    # skew: pad one column, flatten rows, pad T-1, view as [T+1, 2T-1]; row i is shifted by i
-    rel = mx.pad(rel, [(0, 0)] * len(lead) + [(0, 0), (0, 1)])
-    flat = rel.reshape(*lead, t * 2 * t)
-    flat = mx.pad(flat, [(0, 0)] * len(lead) + [(0, t - 1)])
-    return flat.reshape(*lead, t + 1, 2 * t - 1)[..., :t, t - 1 :]
+    n = len(lead)
+    padded = mx.pad(band, [(0, 0)] * n + [(0, 0), (0, t)])  # [..., T, T+2W+1]
+    flat = padded.reshape(*lead, t * (t + 2 * w + 1))[..., : t * (t + 2 * w)]
+    return flat.reshape(*lead, t, t + 2 * w)[..., w : w + t]
 
 
 def square_to_band(square: mx.array, w: int) -> mx.array:
-    """Inverse of :func:`band_to_square`: ``[..., T, T]`` -> ``[..., T, 2W+1]`` (0 off the matrix)."""
+    """Inverse of :func:`band_to_square`: ``[..., T, T]`` -> ``[..., T, 2W+1]`` (0 off the matrix).
+
+    Entry ``[i, o+W]`` is ``square[i, i+o]``: pad W columns each side, then read rows of length
+    ``T+2W`` as rows of length ``T+2W+1`` (row ``i`` shifts left by ``i``).
+    """
     *lead, t, _ = square.shape
-    # pad columns to 2T-1, flatten, shift by T, view as [T, 2T]: row i column 1+o+T-1 = offset o
-    x = mx.pad(square, [(0, 0)] * len(lead) + [(0, 0), (0, t - 1)])
-    flat = x.reshape(*lead, t * (2 * t - 1))
-    flat = mx.pad(flat, [(0, 0)] * len(lead) + [(t, 0)])
-    rel = flat.reshape(*lead, t, 2 * t)[..., 1:]  # column c <-> offset c-(T-1)
-    if t - 1 >= w:
-        return rel[..., t - 1 - w : t + w]
-    pad = [(0, 0)] * len(lead) + [(0, 0), (w - (t - 1), w - (t - 1))]
-    return mx.pad(rel, pad)
+    n = len(lead)
+    padded = mx.pad(square, [(0, 0)] * n + [(0, 0), (w, w)])  # [..., T, T+2W]
+    flat = mx.pad(padded.reshape(*lead, t * (t + 2 * w)), [(0, 0)] * n + [(0, t)])
+    return flat.reshape(*lead, t, t + 2 * w + 1)[..., : 2 * w + 1]
 
 
 class MultiHeadAttention(nn.Module):
