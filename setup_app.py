@@ -148,18 +148,22 @@ OTHER_EXTRAS_DROPPED = ("torch/include", "torch/share", "mlx/include", "mlx/shar
 # or data files by path, or import their submodules dynamically.
 PACKAGES = [
     "app", "inference",
-    "mlx", "torch", "transformers", "tokenizers", "safetensors", "faiss",
+    "torch", "transformers", "tokenizers", "safetensors", "faiss",
     "PySide6", "shiboken6", "pyqtgraph",
     "numpy", "scipy", "librosa", "numba", "llvmlite", "soxr",
-    "soundfile", "_soundfile_data", "av",
+    "_soundfile_data", "av",
     "pyworld", "torchfcpe",
 ]
+# Namespace packages (no __init__.py; mlx and mlx-metal share the folder): py2app's
+# ``packages`` cannot look them up, so the build command copies them whole itself.
+NAMESPACE_PACKAGES = ["mlx"]
 # Imported only inside functions or by name at run time.
 INCLUDES = ["app.selftest", "_soundfile", "_cffi_backend", "pkg_resources", "platformdirs"]
 EXCLUDES = [
     "tkinter", "_tkinter", "turtle", "idlelib",
     "torchaudio",  # never used: torchfcpe's mel extractor imports it, we do not load that file
     "sklearn", "matplotlib", "IPython", "pytest", "tensorboard",  # optional extras of librosa/torch
+    *NAMESPACE_PACKAGES,  # copied by the build command instead
     *(f"PySide6.{module}" for module in EXCLUDED_QT_MODULES),
 ]
 
@@ -293,6 +297,21 @@ def thin_to_arm64(root: Path) -> int:
     return count
 
 
+def copy_namespace_packages(lib: Path) -> list[Path]:
+    """Copy every portion of each package in ``NAMESPACE_PACKAGES`` into ``lib/<name>``."""
+    import importlib.util
+
+    copied = []
+    for name in NAMESPACE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(f"{name} is not installed in this environment; the app needs it")
+        for location in spec.submodule_search_locations:
+            shutil.copytree(location, lib / name, dirs_exist_ok=True)
+            copied.append(Path(location))
+    return copied
+
+
 def _py2app_command():
     """py2app's command with the pruning step; imported only when building (py2app is macOS-only)."""
     from py2app.build_app import py2app as Py2app
@@ -307,6 +326,7 @@ def _py2app_command():
         def build_executable(self, *args, **kwargs):
             appdir = super().build_executable(*args, **kwargs)
             lib = Path(appdir, "Contents", "Resources", "lib", f"python{sys.version_info[0]}.{sys.version_info[1]}")
+            copy_namespace_packages(lib)
             removed = prune_pyside6(lib / "PySide6", macho_dependencies)
             for extra in OTHER_EXTRAS_DROPPED:
                 if (lib / extra).exists():

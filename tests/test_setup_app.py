@@ -96,10 +96,26 @@ def test_environment_and_system_keys() -> None:
 
 def test_packages_and_includes_resolve_here() -> None:
     for name in [*setup_app.OPTIONS["packages"], *setup_app.OPTIONS["includes"]]:
-        assert importlib.util.find_spec(name) is not None, f"setup_app names an unknown module: {name}"
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, f"setup_app names an unknown module: {name}"
+        # py2app finds `packages` with imp.find_module, which cannot see namespace packages.
+        assert spec.origin not in (None, "namespace"), f"{name} is a namespace package: list it in NAMESPACE_PACKAGES"
     packages = set(setup_app.OPTIONS["packages"])
-    assert {"mlx", "torch", "transformers", "faiss", "PySide6", "shiboken6", "torchfcpe", "_soundfile_data"} <= packages
-    assert "torchaudio" in setup_app.OPTIONS["excludes"] and "tkinter" in setup_app.OPTIONS["excludes"]
+    assert {"torch", "transformers", "faiss", "PySide6", "shiboken6", "torchfcpe", "_soundfile_data"} <= packages
+    assert "mlx" in setup_app.NAMESPACE_PACKAGES and "mlx" in setup_app.OPTIONS["excludes"]
+
+
+def test_namespace_packages_are_copied_whole(tmp_path: Path) -> None:
+    copied = setup_app.copy_namespace_packages(tmp_path)
+    assert copied, "nothing copied"
+
+    def files(root: Path) -> set[str]:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+    source = set().union(*(files(location) for location in copied))
+    assert files(tmp_path / "mlx") == source
+    assert any(name.startswith("core.") and name.endswith(".so") for name in source), "mlx's compiled core"
+    assert any(name.startswith("lib/libmlx") for name in source), "libmlx (and on macOS mlx.metallib) lives in mlx/lib"
 
 
 def test_launcher_runs_main_and_moves_numba_cache(tmp_path: Path) -> None:
