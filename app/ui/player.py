@@ -49,6 +49,8 @@ class Player(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.a_button = QPushButton("A  Original", checkable=True)
         self.b_button = QPushButton("B  Converted", checkable=True)
+        self.a_button.setObjectName("abButton")
+        self.b_button.setObjectName("abButton")
         self.a_button.setToolTip("Listen to the original (press B to compare at the same moment)")
         self.b_button.setToolTip("Listen to the converted voice at the same moment")
         self.group = QButtonGroup(self)

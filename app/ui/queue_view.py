@@ -4,10 +4,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QProcess, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QProcess, QRect, QRectF, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QStyle, QStyledItemDelegate, QStyleOptionProgressBar, QTableView, QToolButton,
+                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QToolButton,
                                QVBoxLayout, QWidget)
 
 from app.ui import theme
@@ -64,16 +64,18 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(job, col)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if col == STATUS and job.error:
+            if col in (STATUS, OUTPUT) and job.error:
                 return job.error
             if col == FILE:
                 return job.input_path
             if col == OUTPUT and job.output_path:
                 return job.output_path + "\n(double-click to show it in Finder)"
             return self._text(job, col)
-        if role == Qt.ItemDataRole.ForegroundRole and col == STATUS:
+        if role == Qt.ItemDataRole.ForegroundRole and col in (STATUS, OUTPUT):
             c = theme.colors()
-            return {JobStatus.FAILED: c.error, JobStatus.DONE: c.ok}.get(job.status)
+            if job.status == JobStatus.FAILED:
+                return c.error
+            return c.ok if job.status == JobStatus.DONE and col == STATUS else None
         if role == Qt.ItemDataRole.TextAlignmentRole and col == PITCH:
             return int(Qt.AlignmentFlag.AlignCenter)
         return None
@@ -88,35 +90,69 @@ class QueueModel(QAbstractTableModel):
             return format_pitch(job.params.get("pitch", 0.0))
         if col == STATUS:
             if job.status == JobStatus.FAILED:
-                return f"Failed: {job.error or 'unknown error'}"
+                return "Failed"
             if job.status == JobStatus.RUNNING:
                 return job.stage or "Converting"
             if job.status == JobStatus.DONE and job.seconds:
                 return f"Done in {job.seconds:.1f} s"
             return job.status.label
         if col == PROGRESS:
-            return f"{int(round(job.progress * 100))}%"
+            shown = job.status in (JobStatus.RUNNING, JobStatus.DONE)
+            return f"{int(round(job.progress * 100))}%" if shown else ""
         if col == OUTPUT:
+            if job.status == JobStatus.FAILED:
+                return job.error or "unknown error"  # the widest column: the whole message fits
             return Path(job.output_path).name if job.output_path else ""
         return ""
 
 
 class ProgressDelegate(QStyledItemDelegate):
+    """A slim rounded bar with the percentage beside it (running and finished jobs)."""
+
     def paint(self, painter, option, index) -> None:
         job = index.data(JobRole)
         if job is None or job.status not in (JobStatus.RUNNING, JobStatus.DONE):
             super().paint(painter, option, index)
             return
-        bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(4, 5, -4, -5)
-        bar.minimum, bar.maximum = 0, 1000
-        bar.progress = int(job.progress * 1000)
-        bar.text = f"{int(round(job.progress * 100))}%"
-        bar.textVisible = True
-        bar.state = option.state | QStyle.StateFlag.State_Horizontal
-        bar.palette = option.palette
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
         style = option.widget.style() if option.widget else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, option.widget)
+        c = theme.colors(option.palette)
+        text = f"{int(round(job.progress * 100))}%"
+        metrics = option.fontMetrics
+        text_w = metrics.horizontalAdvance("100%") + 6
+        rect = option.rect.adjusted(6, 0, -14 - text_w, 0)
+        bar = QRectF(rect.left(), rect.center().y() - 3, max(0, rect.width()), 6)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        track = QColor(c.muted)
+        track.setAlpha(60)
+        painter.setBrush(track)
+        painter.drawRoundedRect(bar, 3, 3)
+        painter.setBrush(c.ok if job.status == JobStatus.DONE else c.accent)
+        painter.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * job.progress, bar.height()), 3, 3)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
+        painter.drawText(QRect(rect.right() + 6, option.rect.top(), text_w, option.rect.height()),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.restore()
+
+
+class QueueTable(QTableView):
+    """The table, with a hint painted in it while it is empty."""
+
+    EMPTY_TEXT = "Songs you drop on the window wait here and are converted one at a time."
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if self.model() is not None and self.model().rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(theme.colors(self.palette()).muted)
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.EMPTY_TEXT)
+            painter.end()
 
 
 class QueueView(QWidget):
@@ -130,7 +166,7 @@ class QueueView(QWidget):
         super().__init__(parent)
         self.queue = queue
         self.model = QueueModel(queue, self)
-        self.table = QTableView()
+        self.table = QueueTable()
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(PROGRESS, ProgressDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -139,11 +175,11 @@ class QueueView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.table.horizontalHeader()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in ((FILE, 200), (MODEL, 150), (PITCH, 50), (STATUS, 220), (PROGRESS, 110)):
+        for col, width in ((FILE, 220), (MODEL, 220), (PITCH, 50), (STATUS, 140), (PROGRESS, 140)):
             self.table.setColumnWidth(col, width)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

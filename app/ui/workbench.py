@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 RESYNTH_DELAY_MS = 150  # a dragged pitch slider settles before re-synthesis starts
 
 
+def _short_folder(folder: Path) -> str:
+    """The folder with the home folder written as ~ (what a Mac user recognises)."""
+    try:
+        return "~/" + str(folder.relative_to(Path.home()))
+    except ValueError:
+        return str(folder)
+
+
 class Workbench(QWidget):
     convert_requested = Signal()  # the whole current file, with the current model and params
     open_requested = Signal()  # the drop zone was clicked
@@ -45,6 +53,9 @@ class Workbench(QWidget):
         self.title = QLabel("No song yet", objectName="fileTitle")
         self.subtitle = QLabel("", objectName="hint")
         self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice = QLabel("", objectName="notice", wordWrap=True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.hide()
         self.drop_zone = DropZone()
         self.drop_zone.clicked.connect(self.open_requested)
         self.plots = PlotsPanel()
@@ -61,6 +72,7 @@ class Workbench(QWidget):
         layout.setContentsMargins(8, 8, 8, 4)
         layout.setSpacing(6)
         layout.addLayout(header)
+        layout.addWidget(self.notice)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.player)
         layout.addWidget(self.preview_panel)
@@ -87,11 +99,12 @@ class Workbench(QWidget):
         self.tracked_job = None
         self._last_preview = None
         self._output_path = None
+        self.set_notice("")
         self.plots.clear()
         self.player.set_input(path)
         if path:
             self.title.setText(Path(path).name)
-            self.subtitle.setText(str(Path(path).parent))
+            self.subtitle.setText(_short_folder(Path(path).parent))
             self.stack.setCurrentWidget(self.plots)
             self.plots.set_output_hint("Loading…")
             self.files.request_load.emit(path, "input", 0.0)
@@ -123,9 +136,16 @@ class Workbench(QWidget):
         self.tracked_job = job.id
         self.update_job(job)
 
+    def set_notice(self, text: str) -> None:
+        """A message above the plots (a failed job's reason, in full); empty hides it."""
+        self.notice.setText(f"⚠ {text}" if text else "")
+        self.notice.setVisible(bool(text))
+
     def update_job(self, job: Job) -> None:
         if job.id != self.tracked_job:
             return
+        if job.status != JobStatus.FAILED:
+            self.set_notice("")
         if job.status == JobStatus.RUNNING:
             self.plots.set_progress(job.progress)
         elif job.status == JobStatus.QUEUED:
@@ -138,7 +158,8 @@ class Workbench(QWidget):
                 self.files.request_load.emit(job.output_path, "output", 0.0)
         elif job.status == JobStatus.FAILED:
             self.plots.set_progress(None)
-            self.plots.set_output_hint(f"Failed: {job.error}")
+            self.plots.set_output_hint("The conversion failed (see the message above)")
+            self.set_notice(job.error or "The conversion failed")
         elif job.status == JobStatus.CANCELLED:
             self.plots.set_progress(None)
             self.plots.set_output_hint("Cancelled")
@@ -175,6 +196,7 @@ class Workbench(QWidget):
         self._shown_preview = req
         self.tracked_job = None
         self._output_path = result.wav_path
+        self.set_notice("")
         self.plots.set_output(result.wave)
         if result.f0 is not None:
             self.plots.set_pitch(result.f0)
@@ -185,7 +207,8 @@ class Workbench(QWidget):
     def _preview_failed(self, req: PreviewRequest, message: str) -> None:
         if req.serial == self._latest_serial:
             self._last_preview = None
-            self.preview_panel.set_failed(message)
+            self.preview_panel.set_failed("Preview failed")
+            self.set_notice(message)
 
     # -- loaded audio -------------------------------------------------------------------------
     def _loaded(self, purpose: str, wave: Waveform) -> None:

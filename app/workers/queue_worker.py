@@ -26,7 +26,7 @@ from app.workers.jobs import Job, JobStatus, output_name, unique_path
 
 log = logging.getLogger(__name__)
 
-PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second reach the GUI
+PROGRESS_INTERVAL_S = 0.05  # below 1% steps, at most ~20 progress signals a second
 
 
 class QueueWorker(QObject):
@@ -84,13 +84,17 @@ class QueueWorker(QObject):
         self.started.emit(copy.copy(job))
         partial = job.partial_dir
         clock = time.perf_counter()
-        last_emit = [0.0]
+        last = {"time": 0.0, "fraction": -1.0, "stage": None}
 
         def progress(fraction: float, stage: str = "") -> None:
+            # Skip only tiny, rapid steps: a visible step or a new stage always goes out, so
+            # the bar never shows a stale value while the engine works on a long step.
+            fraction = max(0.0, min(1.0, float(fraction)))
             now = time.perf_counter()
-            if now - last_emit[0] >= PROGRESS_INTERVAL_S or fraction >= 1.0:
-                last_emit[0] = now
-                self.progress.emit(job, max(0.0, min(1.0, float(fraction))), str(stage))
+            if (stage != last["stage"] or fraction - last["fraction"] >= 0.01 or fraction >= 1.0
+                    or now - last["time"] >= PROGRESS_INTERVAL_S):
+                last.update(time=now, fraction=fraction, stage=stage)
+                self.progress.emit(job, fraction, str(stage))
 
         try:
             out_dir = Path(job.output_dir)

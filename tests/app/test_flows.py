@@ -128,5 +128,6 @@ def test_a_missing_weight_fails_the_job_with_where_to_put_it(qtbot, make_service
     window.add_files([str(song)])
     qtbot.waitUntil(lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.FAILED,
                     timeout=5000)
-    assert window.queue_view.model.index(0, 3).data() == f"Failed: {message}"
-    assert window.workbench.plots.output_hint.textItem.toPlainText() == f"Failed: {message}"
+    assert window.queue_view.model.index(0, 3).data() == "Failed"
+    assert window.queue_view.model.index(0, 5).data() == message
+    assert window.workbench.notice.text() == f"⚠ {message}" and window.workbench.notice.isVisibleTo(window)
