@@ -52,7 +52,7 @@ def test_jobs_run_one_at_a_time_in_order_and_outputs_appear(qtbot, make_queue, t
     queue.worker.progress.connect(lambda j, f, s: progress.append(f))
     jobs = queue.add(_jobs(tmp_path, 3, naming_pattern="{name} {pitch}"))
     queue.set_models([MODEL])
-    qtbot.waitUntil(lambda: _finished(queue), timeout=5000)
+    qtbot.waitUntil(lambda: _finished(queue) and len(events) == 6, timeout=5000)
     assert [j.status for j in queue.jobs] == [JobStatus.DONE] * 3
     # Never two at once: each job completes before the next starts.
     assert events == [(k, j.id) for j in jobs for k in ("started", "completed")]
