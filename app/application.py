@@ -22,19 +22,32 @@ BUNDLE_ID = "com.rvcstudio.RVCStudio"
 
 class StudioApplication(QApplication):
     """A QApplication that turns macOS "open file" events (Dock drops, Finder's Open With)
-    into the ``files_opened`` signal."""
+    into the ``files_opened`` signal. Finder sends one event per file; the files of one drop
+    arrive together in one signal."""
 
     files_opened = Signal(list)
+    COALESCE_MS = 100
+
+    def __init__(self, argv: list[str]) -> None:
+        super().__init__(argv)
+        self._opened: list[str] = []
 
     def event(self, event):  # noqa: D401 - Qt override
-        from PySide6.QtCore import QEvent
+        from PySide6.QtCore import QEvent, QTimer
 
         if event.type() == QEvent.Type.FileOpen:
             path = event.file() or event.url().toLocalFile()
             if path:
-                self.files_opened.emit([path])
+                if not self._opened:
+                    QTimer.singleShot(self.COALESCE_MS, self._emit_opened)
+                self._opened.append(path)
             return True
         return super().event(event)
+
+    def _emit_opened(self) -> None:
+        paths, self._opened = self._opened, []
+        if paths:
+            self.files_opened.emit(paths)
 
 
 class _ErrorBridge(QObject):

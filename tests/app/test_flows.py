@@ -131,3 +131,53 @@ def test_a_missing_weight_fails_the_job_with_where_to_put_it(qtbot, make_service
     assert window.queue_view.model.index(0, 3).data() == "Failed"
     assert window.queue_view.model.index(0, 5).data() == message
     assert window.workbench.notice.text() == f"⚠ {message}" and window.workbench.notice.isVisibleTo(window)
+
+
+DOCK_PROBE = r"""
+import json, sys
+from pathlib import Path
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFileOpenEvent
+from app.application import StudioApplication, build_main_window, build_services, create_application
+from tests.app.fakes import FakeConverter, FakeModel, fake_decoder, library_factory
+app, _ = create_application([])
+assert isinstance(app, StudioApplication)
+services = build_services(converter_factory=FakeConverter, params_factory=dict,
+                          library_factory=library_factory([FakeModel("Alice")]), decoder=fake_decoder)
+window = build_main_window(app, services=services)
+window.show()
+songs = sys.argv[1:]
+def drop_on_dock():
+    for song in songs:  # Finder sends one event per file
+        app.sendEvent(app, QFileOpenEvent(song))
+def check():
+    if len(services.queue.jobs) == len(songs) or check.tries > 200:
+        print(json.dumps({"jobs": [j.input_path for j in services.queue.jobs],
+                          "bench": window.workbench.path}))
+        window.close()
+        app.quit()
+    else:
+        check.tries += 1
+        QTimer.singleShot(20, check)
+check.tries = 0
+QTimer.singleShot(300, drop_on_dock)
+QTimer.singleShot(400, check)
+app.exec()
+"""
+
+
+def test_files_dropped_on_the_dock_icon_are_added_together(tmp_path, fake_home) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    songs = [str(write_tone(tmp_path / f"dock {i}.wav", 0.3)) for i in range(3)]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", DOCK_PROBE, *songs], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["jobs"] == songs
+    assert result["bench"] == songs[0]  # one drop: the first file is shown, all are queued
