@@ -116,13 +116,10 @@ def load_index(path: os.PathLike | str) -> FeatureIndex:
     """Read a faiss index file and all its vectors. Raises :class:`IndexLoadError`."""
     faiss = _faiss()
     path = Path(path).expanduser()
+    if not path.is_file():
+        raise IndexLoadError(f"Cannot read the index {path}: no such file")
     try:
-        # Read the bytes ourselves: faiss's C fopen is not reliable with non-ASCII macOS paths.
-        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-    except OSError as error:
-        raise IndexLoadError(f"Cannot read the index {path}: {error.strerror or error}") from None
-    try:
-        index = faiss.deserialize_index(data)
+        index = faiss.read_index(str(path))
         vectors = index.reconstruct_n(0, index.ntotal)
     except RuntimeError as error:
         detail = str(error).strip().splitlines()[-1][:160] if str(error).strip() else "unreadable"
