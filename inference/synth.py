@@ -99,7 +99,13 @@ def _resolve_backend(backend: str) -> str:
     if backend not in BACKENDS:
         raise SynthesisError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
     if backend == "auto":
-        return "mlx" if sys.platform == "darwin" and platform.machine() == "arm64" else "torch"
+        if sys.platform == "darwin" and platform.machine() == "arm64":
+            from inference.runtime import mlx_available
+
+            if mlx_available():
+                return "mlx"
+            log.warning("MLX is not importable on this Mac; synthesizing with torch")
+        return "torch"
     return backend
 
 
