@@ -11,6 +11,7 @@ normalisation (RVC passes an all-False padding mask, which changes nothing).
 """
 from __future__ import annotations
 
+import copy
 import logging
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ class Embedder:
         self.source = Path(source)
         self.hidden_size = int(model.config.hidden_size)
         self.num_layers = int(model.config.num_hidden_layers)
+        self._v1_model = _first_layers(model, V1_LAYER) if final_proj is not None else None
 
     def output_dim(self, version: str) -> int:
         """Feature width for a model ``version``: 256 (v1, through final_proj) or 768 (v2)."""
@@ -62,17 +64,40 @@ class Embedder:
             )
         if version == "v1" and self.final_proj is None:
             raise RVCError(f"{self.source} has no final_proj layer, which v1 (256-dim) models need")
-        if version == "v1" and self.num_layers < V1_LAYER:
-            raise RVCError(f"{self.source} has {self.num_layers} layers; v1 models need layer {V1_LAYER}")
+        if version == "v1" and self._v1_model is None:
+            raise RVCError(f"{self.source} is not a HuBERT base-style model with {V1_LAYER}+ layers, which v1 models need")
         x = torch.from_numpy(np.ascontiguousarray(audio)).to(self.device).view(1, -1)
         with torch.inference_mode():
             if version == "v1":
-                out = self.model(x, output_hidden_states=True, return_dict=True)
-                # hidden_states[0] is the encoder's input, [i] the output of layer i (1-based)
-                feats = self.final_proj(out.hidden_states[V1_LAYER])
+                feats = self.final_proj(self._v1_model(x, return_dict=True).last_hidden_state)
             else:
                 feats = self.model(x, return_dict=True).last_hidden_state
         return feats[0].to("cpu", torch.float32).numpy()
+
+
+def _first_layers(model: Any, layers: int) -> Any | None:
+    """A HubertModel of the first ``layers`` encoder layers, sharing ``model``'s weights.
+
+    Its last hidden state is ``model``'s ``hidden_states[layers]`` (post-LN encoder: no final
+    norm), i.e. fairseq's ``output_layer=layers``, without running the layers above it (RVC's
+    v1 path stops at layer 9 too). None when the model is not that kind or too shallow.
+    """
+    import torch
+    from transformers import HubertModel
+
+    config = model.config
+    if config.do_stable_layer_norm or config.num_hidden_layers < layers:
+        return None
+    shallow_config = copy.deepcopy(config)
+    shallow_config.num_hidden_layers = layers
+    with torch.device("meta"):
+        shallow = HubertModel(shallow_config)
+    keep = {
+        k: v for k, v in model.state_dict().items()
+        if not (k.startswith("encoder.layers.") and int(k.split(".")[2]) >= layers)
+    }
+    shallow.load_state_dict(keep, strict=True, assign=True)  # the same tensors: no extra memory
+    return shallow.eval()
 
 
 def _check_version(version: str) -> None:

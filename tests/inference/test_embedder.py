@@ -366,3 +366,7 @@ def test_real_size_checkpoint_smoke(tmp_path, cache_dir):
     v1, v2 = embedder.extract(audio, "v1"), embedder.extract(audio, "v2")
     assert v1.shape == (24, 256) and v2.shape == (24, 768)
     assert np.isfinite(v1).all() and np.isfinite(v2).all()
+    # the 9-layer v1 model shares the full model's weights: no second copy of 95M parameters
+    full = {k: p.data_ptr() for k, p in embedder.model.named_parameters()}
+    shallow = dict(embedder._v1_model.named_parameters())
+    assert len(shallow) > 100 and all(full[k] == p.data_ptr() for k, p in shallow.items())
