@@ -156,16 +156,14 @@ class DemoConverter:
 
 
 def missing_weights_message() -> str:
-    """The engine's own message for a missing embedder, if the engine is installed."""
+    """The engine's own message for a missing embedder (the screenshot's Replay has none)."""
     try:
-        from inference import weights
+        from inference.weights import find_weight
 
-        finder = getattr(weights, "find_weight", None) or getattr(weights, "find_weights", None)
-        if finder is not None:
-            finder("hubert_base.pt", [])
+        find_weight("hubert", [])
     except RVCError as exc:
         return str(exc)
-    except Exception:  # noqa: BLE001 - fall back to a representative message
+    except ImportError:
         pass
     return ("hubert_base.pt not found: put it in ~/Library/Application Support/Replay/com.replay.Replay/"
             "weights/, or choose a weights folder in Settings")
