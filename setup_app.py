@@ -341,6 +341,9 @@ def _py2app_command():
 if __name__ == "__main__":
     from setuptools import setup
 
+    # modulegraph follows torch's and transformers' import chains recursively and overflows
+    # Python's default limit of 1000 frames.
+    sys.setrecursionlimit(20_000)
     setup(
         name=NAME,
         version=VERSION,
