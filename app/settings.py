@@ -30,7 +30,7 @@ PARAM_DEFAULTS: dict[str, Any] = {
     "pitch": 0.0,
     "f0_method": "rmvpe",
     "index_rate": 0.75,
-    "protect": 0.33,
+    "protect": 0.35,
     "rms_mix_rate": 1.0,
     "backend": "auto",
 }

@@ -69,7 +69,7 @@ MODELS = [
     DemoModel("Baritone Ben v2", sample_rate=48000),
     DemoModel("Choir Alto 32k", sample_rate=32000, index_path=None),
     DemoModel("Old Radio Voice (v1)", version="v1"),
-    DemoModel("G_2333.pth", problems=["training checkpoint: no config, and not a voice model"]),
+    DemoModel("Robot (RefineGAN)", problems=["unsupported vocoder RefineGAN: only HiFi-GAN models can be converted"]),
     DemoModel("Juice Style (RVC v2) 310 Epochs", epochs=310),
     DemoModel("Spoken Narrator", f0=False, index_path=None),
 ]
