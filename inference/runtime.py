@@ -13,6 +13,7 @@ import ctypes
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def prepare_process() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # pyworld imports pkg_resources, whose deprecation warning would reach users' terminals.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 
 def find_openblas() -> Path | None:
