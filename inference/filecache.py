@@ -1,0 +1,138 @@
+"""Safe writes and hash-keyed entries on disk, shared by every cache of converted weights.
+
+- :func:`atomic_write` writes through a temporary file beside the target, then renames it into
+  place, so a crash or two processes writing at once never leave a half-written file.
+- :func:`remembered_sha256` hashes a (large) source file once and remembers the digest by path,
+  size and mtime, so a later load neither reads nor hashes it again.
+- :func:`read_entry` / :func:`write_entry` keep ``<digest>-c<version>.safetensors`` beside a JSON
+  record naming the converter version, the source's digest and the weights' own sha256: an
+  entry is trusted only when all three match; anything else reads as missing and is rebuilt.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: os.PathLike | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+    """Write through ``write(tmp)`` to a temporary file beside ``target``, then rename over it."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remembered_sha256(source: os.PathLike | str, memo_dir: Path, hasher: Callable[[Path], str] = sha256_file) -> str:
+    """sha256 of ``source``, remembered under ``memo_dir`` by (path, size, mtime)."""
+    source = Path(source).expanduser().resolve()
+    stat = source.stat()
+    memo = memo_dir / (hashlib.sha1(str(source).encode("utf-8")).hexdigest() + ".json")
+    try:
+        data = json.loads(memo.read_text(encoding="utf-8"))
+        if (
+            data.get("path") == str(source)
+            and data.get("size") == stat.st_size
+            and data.get("mtime_ns") == stat.st_mtime_ns
+            and isinstance(data.get("sha256"), str)
+        ):
+            return data["sha256"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    digest = hasher(source)
+    record = {"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+    try:
+        atomic_write(memo, lambda p: p.write_text(json.dumps(record), encoding="utf-8"))
+    except OSError as error:  # a read-only cache only costs a re-hash next time
+        log.warning("could not remember the hash of %s: %s", source, error)
+    return digest
+
+
+def entry_paths(root: Path, digest: str, version: int) -> tuple[Path, Path]:
+    """``(weights, record)`` paths of the entry for ``digest`` at converter ``version``."""
+    stem = f"{digest}-c{version}"
+    return root / f"{stem}.safetensors", root / f"{stem}.json"
+
+
+def read_entry(
+    root: Path,
+    digest: str,
+    version: int,
+    required: str,
+    load: Callable[[bytes], dict[str, Any]],
+    label: str,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """``(record, tensors)`` of a valid entry, or None when missing, stale or corrupt.
+
+    ``required`` names a key the record must hold as a dict; ``load`` parses safetensors bytes.
+    """
+    weights_path, meta_path = entry_paths(root, digest, version)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(meta, dict)
+        or meta.get("converter_version") != version
+        or meta.get("source_sha256") != digest
+        or not isinstance(meta.get(required), dict)
+    ):
+        log.info("stale %s cache entry %s; rebuilding", label, digest[:12])
+        return None
+    try:
+        # One read: the bytes that are hashed are the bytes that are parsed, even if another
+        # process replaces the file meanwhile.
+        data = weights_path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta.get("weights_sha256"):
+            log.warning("corrupt %s cache entry %s; rebuilding", label, weights_path.name)
+            return None
+        tensors = load(data)
+    except Exception as error:  # noqa: BLE001 - any unreadable entry is rebuilt, never trusted
+        log.warning("unreadable %s cache entry %s (%s); rebuilding", label, weights_path.name, error)
+        return None
+    return meta, tensors
+
+
+def write_entry(
+    root: Path,
+    digest: str,
+    version: int,
+    record: dict[str, Any],
+    save: Callable[[Path], None],
+) -> None:
+    """Write the weights through ``save(path)``, then the record; raises ``OSError`` on failure.
+
+    Weights go first, so a record never points at weights that are not there yet.
+    """
+    weights_path, meta_path = entry_paths(root, digest, version)
+    atomic_write(weights_path, save)
+    full = {
+        **record,
+        "converter_version": version,
+        "source_sha256": digest,
+        "weights_sha256": sha256_file(weights_path),
+    }
+    atomic_write(meta_path, lambda p: p.write_text(json.dumps(full, indent=1), encoding="utf-8"))
