@@ -63,3 +63,12 @@ def median_filter_f0(f0_hz: np.ndarray, radius: int) -> np.ndarray:
     padded = np.concatenate(([0.0], f0, [0.0])).astype(np.float32)
     stacked = np.stack([padded[:-2], padded[1:-1], padded[2:]])
     return np.median(stacked, axis=0).astype(np.float32)
+
+
+# The estimators' entry points; estimate.py imports only numpy at module level.
+from inference.f0.estimate import F0Estimators, estimate_f0  # noqa: E402
+
+__all__ = [
+    "F0_METHODS", "F0_MAX", "F0_MIN", "F0Error", "F0Estimators",
+    "coarse_f0", "estimate_f0", "median_filter_f0", "shift_f0",
+]
