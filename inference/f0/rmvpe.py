@@ -40,7 +40,7 @@ CENTS_BIN0 = 1997.3794084376191
 FRAME_MULTIPLE = 32  # 5 levels of 2x pooling
 # Long inputs run in segments of this many frames with CONTEXT frames of overlap on each side,
 # which bounds memory (the U-Net's activations grow with length) and lets a job be cancelled.
-SEGMENT_FRAMES = 4000
+SEGMENT_FRAMES = 4000  # 40 s
 CONTEXT_FRAMES = 64
 
 
@@ -257,7 +257,10 @@ class RMVPE:
             for start in range(0, n_frames, SEGMENT_FRAMES):
                 check_cancel(cancel)
                 stop = min(start + SEGMENT_FRAMES, n_frames)
-                lo, hi = max(0, start - CONTEXT_FRAMES), min(n_frames, stop + CONTEXT_FRAMES)
+                # Context starts on the 32-frame grid so the U-Net pools the same frames together
+                # as in one whole run (and the last piece ends with the same padding).
+                lo = max(0, start - CONTEXT_FRAMES) // FRAME_MULTIPLE * FRAME_MULTIPLE
+                hi = min(n_frames, stop + CONTEXT_FRAMES)
                 out.append(self._run(mel[..., lo:hi])[start - lo : stop - lo])
         check_cancel(cancel)
         return np.concatenate(out, axis=0) if out else np.zeros((0, N_BINS), np.float32)
@@ -266,9 +269,10 @@ class RMVPE:
         """The network on one piece of mel, zero-padded on the right to a multiple of 32 frames."""
         n = mel.shape[-1]
         pad = -n % FRAME_MULTIPLE
-        if pad:
-            mel = torch.nn.functional.pad(mel, (0, pad))
-        return self.model(mel.float())[0, :n].float().cpu().numpy()
+        with torch.inference_mode():
+            if pad:
+                mel = torch.nn.functional.pad(mel, (0, pad))
+            return self.model(mel.float())[0, :n].float().cpu().numpy()
 
     def estimate(self, audio_16k: np.ndarray, threshold: float = THRESHOLD, cancel=None) -> np.ndarray:
         """F0 in Hz ``[len // 160 + 1]`` (0 = unvoiced), as RVC's ``infer_from_audio``."""
