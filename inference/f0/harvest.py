@@ -15,13 +15,17 @@ SAMPLE_RATE = 16000
 FRAME_PERIOD_MS = 10.0
 
 
-def harvest_f0(audio_16k: np.ndarray, filter_radius: int = 3) -> np.ndarray:
-    """F0 in Hz ``[len // 160 + 1]`` float32 (0 = unvoiced) of mono 16 kHz audio."""
+def import_pyworld():
+    """``pyworld``, imported without its pkg_resources deprecation warning (not ours to fix)."""
     with warnings.catch_warnings():
-        # pyworld's __init__ imports the deprecated pkg_resources; the warning is not ours to fix.
         warnings.simplefilter("ignore", UserWarning)
         import pyworld
+    return pyworld
 
+
+def harvest_f0(audio_16k: np.ndarray, filter_radius: int = 3) -> np.ndarray:
+    """F0 in Hz ``[len // 160 + 1]`` float32 (0 = unvoiced) of mono 16 kHz audio."""
+    pyworld = import_pyworld()
     x = np.ascontiguousarray(np.asarray(audio_16k, dtype=np.float64).reshape(-1))
     f0, times = pyworld.harvest(x, fs=SAMPLE_RATE, f0_floor=F0_MIN, f0_ceil=F0_MAX, frame_period=FRAME_PERIOD_MS)
     f0 = pyworld.stonemask(x, f0, times, SAMPLE_RATE)

@@ -100,7 +100,7 @@ def test_pickled_code_never_runs(tmp_path):
     if os.path.exists(marker):
         os.remove(marker)
     with open(tmp_path / "evil.pt", "wb") as fh:
-        pickle.dump({"fc.1.bias": _Payload()}, fh)
+        pickle.dump({"fc.1.bias": _Payload()}, fh, protocol=2)
     with pytest.raises(F0Error, match="evil.pt"):
         load_rmvpe(tmp_path / "evil.pt")
     assert not os.path.exists(marker)
