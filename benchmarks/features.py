@@ -142,10 +142,11 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
         model = load_embedder(work / "hubert_base.pt")
         call = lambda: model.extract(audio, arg)  # noqa: E731
     elif kind == "f0":
-        from inference.f0 import estimate_f0
+        from inference.f0 import F0Estimators, estimate_f0
 
-        kwargs = {"weights": work / "rmvpe.pt"} if arg == "rmvpe" else {}
-        call = lambda: estimate_f0(audio, arg, **kwargs)  # noqa: E731
+        estimators = F0Estimators(weights_dirs=(work,))  # rmvpe.pt is in work/
+        estimators.load(arg)  # the model loads here (nothing for Harvest)
+        call = lambda: estimate_f0(audio, arg, estimators=estimators)  # noqa: E731
     elif kind == "retrieval":
         from inference.retrieval import load_index
 
