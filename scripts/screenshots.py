@@ -25,7 +25,8 @@ SR = 16000
 
 _tmp = Path(tempfile.mkdtemp(prefix="rvc-studio-shots-"))
 for _var, _sub in (("RVC_STUDIO_DATA_DIR", "data"), ("RVC_STUDIO_CACHE_DIR", "cache"),
-                   ("RVC_STUDIO_LOG_DIR", "logs"), ("RVC_STUDIO_REPLAY_DIR", "Replay/com.replay.Replay")):
+                   ("RVC_STUDIO_LOG_DIR", "logs"),
+                   ("RVC_STUDIO_REPLAY_DIR", "home/Library/Application Support/Replay/com.replay.Replay")):
     os.environ[_var] = str(_tmp / _sub)
 os.environ["HOME"] = str(_tmp / "home")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, Q
                                QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
 from app.ui import theme
+from app.ui.display import short_path
 from app.ui.drop_zone import FileDropFilter, rejected_message
 from app.ui.model_browser import ModelBrowser
 from app.ui.params_panel import ParamsPanel
@@ -61,7 +62,7 @@ class EmptyState(QWidget):
         layout.addStretch(1)
 
     def set_folders(self, folders: list[Path]) -> None:
-        places = "\n".join(str(f) for f in folders)
+        places = "\n".join(short_path(f) for f in folders)
         self.body.setText(
             "RVC Studio looks for RVC voice models (.pth with an optional .index) in:\n\n"
             f"{places}\n\nAdd a folder of models in Settings, or install models with Replay."

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from app.ui.display import short_path
 from app.ui.drop_zone import DropZone
 from app.ui.player import OUTPUT, Player
 from app.ui.plots import PlotsPanel
@@ -26,12 +27,6 @@ log = logging.getLogger(__name__)
 RESYNTH_DELAY_MS = 150  # a dragged pitch slider settles before re-synthesis starts
 
 
-def _short_folder(folder: Path) -> str:
-    """The folder with the home folder written as ~ (what a Mac user recognises)."""
-    try:
-        return "~/" + str(folder.relative_to(Path.home()))
-    except ValueError:
-        return str(folder)
 
 
 class Workbench(QWidget):
@@ -104,7 +99,7 @@ class Workbench(QWidget):
         self.player.set_input(path)
         if path:
             self.title.setText(Path(path).name)
-            self.subtitle.setText(_short_folder(Path(path).parent))
+            self.subtitle.setText(short_path(Path(path).parent))
             self.stack.setCurrentWidget(self.plots)
             self.plots.set_output_hint("Loading…")
             self.files.request_load.emit(path, "input", 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 
 from app.application import build_main_window
+from app.ui.display import short_path
 from app.ui.drop_zone import rejected_message
 from inference import paths
 from tests.app.conftest import wait_models
@@ -22,7 +23,7 @@ def test_empty_state_until_a_model_appears(qtbot, make_services) -> None:
     window = _window(qtbot, services)
     wait_models(qtbot, services)
     assert window.stack.currentWidget() is window.empty_state
-    assert str(paths.replay_models_dir()) in window.empty_state.body.text()
+    assert short_path(paths.replay_models_dir()) in window.empty_state.body.text()
     # A model is installed while the window is open: the poll picks it up.
     installed.append(FakeModel("Newcomer"))
     qtbot.waitUntil(lambda: window.stack.currentIndex() == 1, timeout=5000)

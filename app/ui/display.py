@@ -1,0 +1,13 @@
+"""How paths read on screen."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def short_path(path: Path | str) -> str:
+    """``path`` with the home folder written as ``~`` (what a Mac user recognises)."""
+    path = Path(path)
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
