@@ -152,7 +152,7 @@ class ModelLibrary:
             return found
         names = sorted({m.name for m in models}, key=str.casefold)
         if not names:
-            raise LibraryError(f"no model matches “{query}”: no models were found ({self._where()})")
+            raise LibraryError(f"no model matches “{query}”: no models were found ({self.searched_places()})")
         close = difflib.get_close_matches(query.casefold(), [n.casefold() for n in names], n=5, cutoff=0.5)
         if close:
             suggestions = [n for n in names if n.casefold() in close]
@@ -187,7 +187,8 @@ class ModelLibrary:
         finally:
             self._cache.finish()
 
-    def _where(self) -> str:
+    def searched_places(self) -> str:
+        """Where the library looks, for messages ("looked in Replay's folder ..., <folder>")."""
         places = [f"Replay's folder {paths.replay_models_dir()}"] if self.include_replay else []
         places += [str(f) for f in self.folders]
         return "looked in " + (", ".join(places) if places else "no folders")
