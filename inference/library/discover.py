@@ -30,7 +30,6 @@ class FileRef:
     size: int
     mtime_ns: int
     depth: int  # folders between the unit's root and the file
-    identity: tuple[int, int] = (0, 0)  # (st_dev, st_ino): the same file reached twice
 
 
 @dataclass
@@ -60,7 +59,7 @@ def _ref(entry: os.DirEntry, depth: int) -> FileRef | None:
         st = entry.stat()
     except OSError:
         return None
-    return FileRef(Path(entry.path), st.st_size, st.st_mtime_ns, depth, (st.st_dev, st.st_ino))
+    return FileRef(Path(entry.path), st.st_size, st.st_mtime_ns, depth)
 
 
 def _is_file(entry: os.DirEntry) -> bool:

@@ -107,7 +107,7 @@ class ModelLibrary:
         self._cache.begin()
         models: list[VoiceModel] = []
         seen_ids: set[str] = set()
-        seen_files: set[tuple[int, int]] = set()
+        seen_files: set[str] = set()
         for unit in self._units():
             if unit.id in seen_ids:
                 continue  # a folder added twice, or inside another added folder
@@ -118,12 +118,12 @@ class ModelLibrary:
                 model = VoiceModel(id=unit.id, name=unit.name, source=unit.source, root=str(unit.root),
                                    model_path=str(unit.models[0].path) if unit.models else "",
                                    problems=[f"unreadable: {type(error).__name__}: {error}"], ok=False)
-            identity = next((r.identity for r in unit.models if str(r.path) == model.model_path), None)
-            if identity in seen_files:
-                continue  # the same file reached from two sources (e.g. Replay's folder added again)
+            real = os.path.realpath(model.model_path) if model.model_path else None
+            if real in seen_files:
+                continue  # the same file reached twice (a folder inside another, a symlink)
             seen_ids.add(unit.id)
-            if identity is not None:
-                seen_files.add(identity)
+            if real is not None:
+                seen_files.add(real)
             models.append(model)
         self._cache.finish()
         return models
