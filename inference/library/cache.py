@@ -70,6 +70,10 @@ class MetadataCache:
             del self._entries[key]
         if stale:
             self._dirty = True
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the cache if anything was added since it was last written."""
         if self._dirty:
             self.save()
 

@@ -40,6 +40,11 @@ class Unit:
     root: Path
     models: list[FileRef] = field(default_factory=list)  # candidate .pth files, best first
     indexes: list[FileRef] = field(default_factory=list)  # candidate .index files
+    flat: bool = False  # one .pth among others in a flat folder (root is that folder)
+
+    def key(self) -> str:
+        """The real path of what the unit stands for, to list a model reached twice once."""
+        return os.path.realpath(self.models[0].path if self.models else self.root)
 
 
 def _natural(name: str) -> list:
@@ -201,7 +206,7 @@ def flat_units(folder: Path, models: list[FileRef], indexes: list[FileRef]) -> l
     An index goes to the model whose name it resembles most; a folder holding a single model
     gets every index in it.
     """
-    units = [Unit("folder", f"folder:{ref.path}", ref.path.stem, folder, [ref], []) for ref in models]
+    units = [Unit("folder", f"folder:{ref.path}", ref.path.stem, folder, [ref], [], flat=True) for ref in models]
     if len(units) == 1:
         units[0].indexes = sorted(indexes, key=lambda i: -similarity(models[0].path.stem, i.path.stem))
         return units

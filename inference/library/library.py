@@ -103,28 +103,29 @@ class ModelLibrary:
                 log.info("model folder %s is missing; skipped", folder)
         return units
 
+    def _unique_units(self) -> list[Unit]:
+        """The units of every folder, each model once (a folder inside another, a symlink)."""
+        seen: set[str] = set()
+        units = []
+        for unit in self._units():
+            key = unit.key()
+            if unit.id not in seen and key not in seen:
+                seen.update((unit.id, key))
+                units.append(unit)
+        return units
+
+    def _describe(self, unit: Unit) -> VoiceModel:
+        try:
+            return describe(unit, self._cache)
+        except Exception as error:  # noqa: BLE001 - one odd folder must not end the scan
+            log.warning("could not describe %s", unit.root, exc_info=True)
+            return VoiceModel(id=unit.id, name=unit.name, source=unit.source, root=str(unit.root),
+                              model_path=str(unit.models[0].path) if unit.models else "",
+                              problems=[f"unreadable: {type(error).__name__}: {error}"], ok=False)
+
     def _collect(self) -> list[VoiceModel]:
         self._cache.begin()
-        models: list[VoiceModel] = []
-        seen_ids: set[str] = set()
-        seen_files: set[str] = set()
-        for unit in self._units():
-            if unit.id in seen_ids:
-                continue  # a folder added twice, or inside another added folder
-            try:
-                model = describe(unit, self._cache)
-            except Exception as error:  # noqa: BLE001 - one odd folder must not end the scan
-                log.warning("could not describe %s", unit.root, exc_info=True)
-                model = VoiceModel(id=unit.id, name=unit.name, source=unit.source, root=str(unit.root),
-                                   model_path=str(unit.models[0].path) if unit.models else "",
-                                   problems=[f"unreadable: {type(error).__name__}: {error}"], ok=False)
-            real = os.path.realpath(model.model_path) if model.model_path else None
-            if real in seen_files:
-                continue  # the same file reached twice (a folder inside another, a symlink)
-            seen_ids.add(unit.id)
-            if real is not None:
-                seen_files.add(real)
-            models.append(model)
+        models = [self._describe(unit) for unit in self._unique_units()]
         self._cache.finish()
         return models
 
@@ -133,24 +134,35 @@ class ModelLibrary:
     def find(self, query: str) -> VoiceModel:
         """The model named by ``query``: an id, a display name (any case), or a path.
 
-        A path may name a ``.pth`` file or a model folder, inside the library or not. Raises
-        :class:`LibraryError` listing close or available names when nothing or several match.
+        A path may name a ``.pth`` file or a model folder, inside the library or not. Only the
+        model found is read (the others are only listed), so this is quick even on a first
+        run. Raises :class:`LibraryError` listing close or available names when nothing or
+        several match.
         """
-        models = self.models
         query = str(query).strip()
-        by_id = [m for m in models if m.id == query]
-        if by_id:
-            return by_id[0]
-        named = [m for m in models if m.name.casefold() == query.casefold()]
+        units = self._unique_units()
+        model = self._describe(self._match(query, units))
+        path = Path(query).expanduser()
+        if path.suffix.lower() == ".pth" and path.is_file() and not _same_file(model.model_path, path):
+            # a model folder's other .pth (say a G_*.pth beside model.pth): the file asked for
+            model = self._describe(_file_units(path.resolve())[0])
+        self._cache.flush()
+        return model
+
+    def _match(self, query: str, units: list[Unit]) -> Unit:
+        for unit in units:
+            if unit.id == query:
+                return unit
+        named = [u for u in units if u.name.casefold() == query.casefold()]
         if len(named) == 1:
             return named[0]
         if len(named) > 1:
-            where = "; ".join(f"{m.id}" for m in named)
-            raise LibraryError(f"several models are named “{query}”; give one of these ids: {where}")
-        found = self._find_path(query, models)
+            ids = "; ".join(u.id for u in named)
+            raise LibraryError(f"several models are named “{query}”; give one of these ids: {ids}")
+        found = self._match_path(query, units)
         if found is not None:
             return found
-        names = sorted({m.name for m in models}, key=str.casefold)
+        names = sorted({u.name for u in units}, key=str.casefold)
         if not names:
             raise LibraryError(f"no model matches “{query}”: no models were found ({self.searched_places()})")
         close = difflib.get_close_matches(query.casefold(), [n.casefold() for n in names], n=5, cutoff=0.5)
@@ -160,7 +172,7 @@ class ModelLibrary:
         shown = ", ".join(names[:20]) + (f", … ({len(names)} in all)" if len(names) > 20 else "")
         raise LibraryError(f"no model matches “{query}”; available: {shown}")
 
-    def _find_path(self, query: str, models: list[VoiceModel]) -> VoiceModel | None:
+    def _match_path(self, query: str, units: list[Unit]) -> Unit | None:
         path = Path(query).expanduser()
         try:
             if not path.exists():
@@ -169,23 +181,20 @@ class ModelLibrary:
         except OSError:
             return None
         target = str(path)
-        for model in models:
-            if model.model_path and _canonical(model.model_path) == target:
-                return model
         if path.is_dir():
-            for model in models:
-                if _canonical(model.root) == target and model.id != f"folder:{model.model_path}":
-                    return model  # a model folder (not a flat folder holding several models)
-            units = [folder_unit(path)]
-        elif path.suffix.lower() == ".pth":
-            units = _file_units(path)
-        else:
+            for unit in units:
+                if not unit.flat and os.path.realpath(unit.root) == target:
+                    return unit
+            top = [r.path.name for r in walk(path, max_depth=0)[0]]
+            if len(top) > 1:
+                raise LibraryError(f"{path} holds several models ({', '.join(top)}); name one of the files")
+            return folder_unit(path)
+        if path.suffix.lower() != ".pth":
             return None
-        self._cache.begin()
-        try:
-            return describe(units[0], self._cache)
-        finally:
-            self._cache.finish()
+        for unit in units:
+            if any(_same_file(r.path, path) for r in unit.models):
+                return unit
+        return _file_units(path)[0]
 
     def searched_places(self) -> str:
         """Where the library looks, for messages ("looked in Replay's folder ..., <folder>")."""
@@ -194,11 +203,8 @@ class ModelLibrary:
         return "looked in " + (", ".join(places) if places else "no folders")
 
 
-def _canonical(path: str) -> str:
-    try:
-        return str(Path(path).resolve())
-    except OSError:
-        return path
+def _same_file(a: os.PathLike | str, b: os.PathLike | str) -> bool:
+    return bool(a) and bool(b) and os.path.realpath(a) == os.path.realpath(b)
 
 
 def _file_units(path: Path) -> list[Unit]:

@@ -229,21 +229,28 @@ def test_nothing_is_written_inside_replay(fake_home, files):
     assert snapshot(fake_home / "Replay") == before
 
 
-def test_find_by_id_name_or_path(fake_home, files, tmp_path):
+def test_find_by_id_name_or_path(fake_home, files, tmp_path, count_reads):
     models = replay_models(fake_home)
     place(files.v2_40k, models / "Juice WRLD (RVC v2)" / "model.pth")
     place(files.v1_32k_nof0, models / "Kanye" / "model.pth")
+    training = place(files.training_v2_40k, models / "Kanye" / "G_2333.pth")
     mine = tmp_path / "mine"
     place(files.v2_40k, mine / "Kanye" / "kanye.pth")
     elsewhere = place(files.applio_v2_48k, tmp_path / "loose" / "Loose One.pth")
+    place(files.v2_40k, tmp_path / "loose" / "Another.pth")
     library = ModelLibrary(folders=[mine], cache_path=tmp_path / "cache.json")
     assert library.find("replay:Kanye").version == "v1"
+    assert len(count_reads) == 1  # only the model asked for is read
     assert library.find("juice wrld (rvc V2)").id == "replay:Juice WRLD (RVC v2)"
     assert library.find(str(models / "Juice WRLD (RVC v2)" / "model.pth")).id == "replay:Juice WRLD (RVC v2)"
     assert library.find(str(models / "Kanye")).id == "replay:Kanye"
     assert library.find(str(mine / "Kanye")).id == f"folder:{(mine / 'Kanye').resolve()}"
     loose = library.find(str(elsewhere))  # a file outside every folder still works
     assert (loose.name, loose.sample_rate, loose.ok) == ("Loose One", 48000, True)
+    other = library.find(str(training))  # a model folder's other .pth: that very file
+    assert (other.model_path, other.id) == (str(training.resolve()), f"folder:{training.resolve()}")
+    with pytest.raises(LibraryError, match="holds several models \\(Another.pth, Loose One.pth\\)"):
+        library.find(str(tmp_path / "loose"))
     with pytest.raises(LibraryError, match="several models are named “kanye”.*replay:Kanye.*folder:"):
         library.find("kanye")
     with pytest.raises(LibraryError, match="did you mean: Juice WRLD \\(RVC v2\\)"):
