@@ -57,6 +57,12 @@ class ModelLibrary:
             raise LibraryError(f"{path} is not one of the model folders")
         self.folders.remove(path)
 
+    def watched_folders(self) -> list[Path]:
+        """The existing top folders to watch for new models: Replay's ``models/`` and the user's."""
+        tops = [paths.replay_models_dir()] if self.include_replay else []
+        tops += [f.expanduser() for f in self.folders]
+        return [f for f in tops if f.is_dir()]
+
     # -- scanning --------------------------------------------------------------------------
 
     @property

@@ -1,0 +1,36 @@
+"""The real library offers what the GUI's stand-ins (tests/app/fakes.py) promise it does."""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import subprocess
+import sys
+
+from inference.library import Changes, ModelLibrary, VoiceModel
+from tests.app.fakes import Changes as FakeChanges
+from tests.app.fakes import FakeLibrary, FakeModel
+
+
+def test_voice_model_has_every_field_the_gui_reads():
+    real = {f.name for f in dataclasses.fields(VoiceModel)}
+    fake = {f.name for f in dataclasses.fields(FakeModel)}
+    assert fake <= real, fake - real
+    assert {"index_width", "embedder", "model_size", "index_size", "ok"} <= real
+    model = VoiceModel(id="x", name="x", source="folder", root="/r", model_path="/r/x.pth")
+    assert model.ok and model.problems == [] and model.to_dict()["ok"] is True
+
+
+def test_library_and_changes_match_the_fakes():
+    assert {f.name for f in dataclasses.fields(Changes)} == {f.name for f in dataclasses.fields(FakeChanges)}
+    fake_params = list(inspect.signature(FakeLibrary.__init__).parameters)[2:]  # after self, models
+    assert list(inspect.signature(ModelLibrary.__init__).parameters)[1:] == fake_params
+    for method in ("scan", "refresh", "add_folder", "remove_folder", "find"):
+        assert callable(getattr(ModelLibrary, method))
+    assert not Changes() and Changes(added=["a"])
+
+
+def test_importing_the_library_loads_no_heavy_library():
+    code = ("import sys, inference.library, inference.cli_models; "
+            "print(sorted(m for m in ('torch', 'faiss', 'mlx', 'numpy', 'PySide6') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
