@@ -8,6 +8,7 @@ sentence in its ``problems``, never an exception out of the scan.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from inference.library.model import FEATURE_WIDTH, VoiceModel
 log = logging.getLogger(__name__)
 
 SUPPORTED_VOCODERS = ("HiFi-GAN",)
+_EPOCHS = re.compile(r"(\d+)\s*epochs?", re.IGNORECASE)
 # ModelInfo fields the library keeps (see inference/checkpoint.py).
 INFO_FIELDS = (
     "version", "sample_rate", "f0", "speakers", "epochs", "info", "author",
@@ -174,9 +176,12 @@ def _fill(model: VoiceModel, info: dict[str, Any]) -> None:
     model.sample_rate = int(rate) if isinstance(rate, (int, float)) else None
     model.f0 = bool(info.get("f0", True))
     model.speakers = int(info.get("speakers") or 1)
-    epochs = info.get("epochs")
-    model.epochs = int(epochs) if isinstance(epochs, (int, float)) else None
     model.info = str(info.get("info") or "")
+    epochs = info.get("epochs")
+    if not isinstance(epochs, (int, float)):  # RVC writes only info="300epoch"
+        match = _EPOCHS.fullmatch(model.info.strip())
+        epochs = int(match.group(1)) if match else None
+    model.epochs = None if epochs is None else int(epochs)
     model.author = str(info.get("author") or "")
     model.embedder = str(info.get("embedder_model") or "")
     model.vocoder = str(info.get("vocoder") or "HiFi-GAN")
