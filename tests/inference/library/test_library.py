@@ -77,24 +77,26 @@ def test_index_choice_prefers_fitting_filled_added(fake_home, files, tmp_path):
     plain = place(files.v2_index, folder / "sub" / "voice.index")
     added = place(files.v2_index, folder / "sub" / "added_IVF4_Flat_nprobe_1_voice_v2.index")
     library = ModelLibrary(cache_path=tmp_path / "cache.json")
+    # (index expected, problems): after each step the chosen index file is deleted
     steps = [
-        (added, None, [], True),
-        (plain, None, [], True),
-        (v1_added, None, ["index added_IVF4_Flat_nprobe_1_voice_v1.index is 256 wide but this is a v2 "
-                          "model (768); it is skipped"], True),
-        (trained, None, ["index trained_IVF4_Flat_nprobe_1_voice_v2.index holds no vectors (a trained_ "
-                         "file); it is skipped"], True),
-        (None, None, ["no index file"], True),
+        (added, []),
+        (plain, []),
+        (None, ["index added_IVF4_Flat_nprobe_1_voice_v1.index is 256 wide but this is a v2 model (768); "
+                "it is skipped"]),
+        (None, ["index trained_IVF4_Flat_nprobe_1_voice_v2.index holds no vectors (a trained_ file); "
+                "it is skipped"]),
+        (None, ["no index file"]),
     ]
+    removals = [added, plain, v1_added, trained]
     (model,) = library.scan()
-    for removed, _, problems, ok in steps:
-        expected = str(removed.resolve()) if removed is not None and not problems else None
-        assert (model.index_path, model.problems, model.ok) == (expected, problems, ok)
-        if removed is None:
+    for step, (expected, problems) in enumerate(steps):
+        assert model.index_path == (str(expected.resolve()) if expected else None)
+        assert (model.problems, model.ok) == (problems, True)
+        assert model.index_width == (768 if expected else None)
+        if step == len(removals):
             break
-        removed.unlink()
-        changes = library.refresh()
-        assert changes == Changes(changed=["replay:Voice"])
+        removals[step].unlink()
+        assert library.refresh() == Changes(changed=["replay:Voice"])
         (model,) = library.models
 
 
