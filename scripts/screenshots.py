@@ -1,6 +1,7 @@
 """Regenerate docs/screenshots/*.png from a real RVC Studio window.
 
     xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots.py
+    xvfb-run -a -s "-screen 0 1440x900x24" .venv/bin/python scripts/screenshots.py --dark
 
 The window, its widgets, workers and threads are the real ones. What is *not* real is the
 engine: no voice model can be downloaded here, and a random-weight model sings noise, so the
