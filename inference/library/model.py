@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from inference.checkpoint import FEATURE_DIMS
 from inference.errors import RVCError
 
 # The width of the features each model version takes, hence of the index it can use.
-FEATURE_WIDTH = {"v1": 256, "v2": 768}
+FEATURE_WIDTH = FEATURE_DIMS
 
 
 class LibraryError(RVCError):

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from inference.checkpoint import SUPPORTED_VOCODERS
 from inference.library.cache import MetadataCache
 from inference.library.discover import FileRef, Unit
 from inference.library.index_header import IndexHeaderError, read_index_header
@@ -19,7 +20,6 @@ from inference.library.model import FEATURE_WIDTH, VoiceModel
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_VOCODERS = ("HiFi-GAN",)
 _EPOCHS = re.compile(r"(\d+)\s*epochs?", re.IGNORECASE)
 # ModelInfo fields the library keeps (see inference/checkpoint.py).
 INFO_FIELDS = (
