@@ -25,8 +25,20 @@ class Files:
         self.trained_v2 = root / "trained_v2.index"
 
     @staticmethod
-    def place(source: Path, target: Path) -> Path:
+    def place(source: Path, target: Path, link: bool = True) -> Path:
+        """Put ``source`` at ``target``: a hard link (fast, no disk) unless ``link`` is False.
+
+        A test that changes a placed file in place (its mtime, its bytes) must copy instead:
+        a link shares the session's file.
+        """
         target.parent.mkdir(parents=True, exist_ok=True)
+        target.unlink(missing_ok=True)
+        if link:
+            try:
+                os.link(source, target)
+                return target
+            except OSError:
+                pass
         shutil.copyfile(source, target)
         return target
 
@@ -37,11 +49,12 @@ def files(tmp_path_factory) -> Files:
     from tests.feature_factories import make_index
 
     f = Files(tmp_path_factory.mktemp("library-files"))
-    make_voice_model(f.v2_40k, "v2", 40000, True, seed=1)
-    make_voice_model(f.v1_32k_nof0, "v1", 32000, False, seed=2)
-    make_voice_model(f.applio_v2_48k, "v2", 48000, True, layout="applio", seed=3)
+    half = {"dtype": "float16"}  # as RVC saves them
+    make_voice_model(f.v2_40k, "v2", 40000, True, seed=1, **half)
+    make_voice_model(f.v1_32k_nof0, "v1", 32000, False, seed=2, **half)
+    make_voice_model(f.applio_v2_48k, "v2", 48000, True, layout="applio", seed=3, **half)
     make_voice_model(f.training_v2_40k, "v2", 40000, True, layout="training", seed=4)
-    make_voice_model(f.refinegan, "v2", 40000, True, layout="applio", vocoder="RefineGAN", seed=5)
+    make_voice_model(f.refinegan, "v2", 40000, True, layout="applio", vocoder="RefineGAN", seed=5, **half)
     f.garbage.write_bytes(os.urandom(2048))
     make_index(f.v2_index, dim=768, n_vectors=200, seed=6, nlist=4)
     make_index(f.v1_index, dim=256, n_vectors=200, seed=7, nlist=4)

@@ -167,8 +167,8 @@ def test_folders_added_twice_or_missing(fake_home, files, tmp_path):
 
 def test_rescans_read_only_new_or_changed_files(fake_home, files, tmp_path, count_reads):
     models = replay_models(fake_home)
-    for name in ("One", "Two", "Three"):
-        place(files.v2_40k, models / name / "model.pth")
+    for name in ("One", "Two", "Three"):  # copies: the test touches one of them
+        place(files.v2_40k, models / name / "model.pth", link=False)
     cache = tmp_path / "cache.json"
     first = ModelLibrary(cache_path=cache).scan()
     assert len(count_reads) == 3
