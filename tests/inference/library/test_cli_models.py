@@ -5,15 +5,9 @@ import argparse
 import json
 from pathlib import Path
 
-import pytest
-
-# TEMPORARY until engineer A's inference/checkpoint.py and tests/factories.py land (then removed).
-pytest.importorskip("inference.checkpoint")
-pytest.importorskip("tests.factories")
-
-from inference import cli_models  # noqa: E402
-from inference.library import ModelLibrary  # noqa: E402
-from tests.inference.library.conftest import Files  # noqa: E402
+from inference import cli_models
+from inference.library import ModelLibrary
+from tests.inference.library.conftest import Files
 
 place = Files.place
 

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-# TEMPORARY until engineer A's inference/checkpoint.py and tests/factories.py land (then removed).
-checkpoint = pytest.importorskip("inference.checkpoint")
-pytest.importorskip("tests.factories")
+import inference.checkpoint as checkpoint
 from inference.library import Changes, LibraryError, ModelLibrary, VoiceModel
 
 from tests.inference.library.conftest import Files
