@@ -1,0 +1,371 @@
+"""Reading and writing audio files.
+
+- Decoding: ``soundfile`` (libsndfile) first, which reads WAV/FLAC/AIFF/OGG quickly and can seek;
+  anything it cannot open (MP3 on old libsndfile, M4A/AAC, video containers) goes through PyAV
+  (FFmpeg). Samples come back as float32 in [-1, 1], whatever the file stored.
+- Resampling uses soxr (the library librosa's ``soxr_hq`` calls), never hand-rolled filters.
+- Writing is atomic and never overwrites: a temporary file beside the target is renamed into
+  place only when complete. Nothing is ever written inside Replay's folder.
+
+Every failure a user can cause is an :class:`AudioError` whose one-line message names the file.
+Only numpy is imported at module level; soundfile, av and soxr load on first use.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from inference.errors import RVCError
+from inference.filecache import atomic_write
+from inference.paths import is_inside_replay
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (
+    ".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".aiff", ".aif", ".wma",
+    ".mp4", ".mov", ".webm", ".mkv",
+)
+# Containers libsndfile never reads; going straight to PyAV avoids a useless failed open.
+_PYAV_ONLY = {".m4a", ".aac", ".wma", ".mp4", ".mov", ".webm", ".mkv"}
+
+WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
+WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+
+
+class AudioError(RVCError):
+    """An audio file could not be read or written; the message names the file."""
+
+
+# ---------------------------------------------------------------------------------------------
+# decoding
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise AudioError(f"{path}: file not found")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise AudioError(f"{path}: cannot be read ({error.strerror or error})") from error
+    if size == 0:
+        raise AudioError(f"{path}: file is empty")
+
+
+def _sf_read(path: Path, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, int] | None:
+    """``([N, C] float32, rate)`` via libsndfile, or None if it does not recognise the file."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(path)) as f:
+            rate = f.samplerate
+            if start:
+                f.seek(min(start, f.frames))
+            frames = -1 if stop is None else max(0, stop - start)
+            data = f.read(frames=frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        return None
+    return data, rate
+
+
+def _open_av(path: Path):
+    import av
+
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as error:
+        raise AudioError(f"{path}: not an audio file (or an unsupported format)") from error
+    stream = next((s for s in container.streams if s.type == "audio"), None)
+    if stream is None:
+        container.close()
+        raise AudioError(f"{path}: has no audio stream")
+    return container, stream
+
+
+def _av_read(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tuple[np.ndarray, int]:
+    """``([N, C] float32, rate)`` via PyAV, optionally only ``[start_s, end_s)`` (seeks first)."""
+    import av
+
+    container, stream = _open_av(path)
+    blocks: list[np.ndarray] = []
+    rate = int(stream.codec_context.sample_rate or 0)
+    try:
+        # Planar float at the stream's own rate and layout; resampling happens later with soxr.
+        resampler = av.AudioResampler(format="fltp")
+        if start_s > 0 and stream.time_base:
+            # Seeking lands on an earlier keyframe; samples before start_s are dropped below.
+            container.seek(int(start_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+        position: float | None = None  # seconds at the next sample, once known
+        for frame in container.decode(stream):
+            rate = frame.sample_rate or rate
+            if position is None:
+                position = float(frame.time) if frame.time is not None else 0.0
+            for out in resampler.resample(frame):
+                data = out.to_ndarray()  # [C, n]
+                first = position
+                position += data.shape[1] / rate
+                if end_s is not None and first >= end_s:
+                    break
+                lo = max(0, int(round((start_s - first) * rate))) if start_s > first else 0
+                hi = data.shape[1] if end_s is None else min(data.shape[1], int(round((end_s - first) * rate)))
+                if hi > lo:
+                    blocks.append(data[:, lo:hi])
+            if end_s is not None and position is not None and position >= end_s:
+                break
+        for out in resampler.resample(None) if end_s is None else ():
+            blocks.append(out.to_ndarray())
+    except av.FFmpegError as error:
+        raise AudioError(f"{path}: cannot be decoded ({error.__class__.__name__})") from error
+    finally:
+        container.close()
+    if not blocks:
+        return np.zeros((0, max(1, stream.codec_context.channels or 1)), np.float32), rate
+    return np.ascontiguousarray(np.concatenate(blocks, axis=1).T, dtype=np.float32), rate
+
+
+def _decode(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tuple[np.ndarray, int]:
+    if path.suffix.lower() not in _PYAV_ONLY:
+        import soundfile as sf
+
+        try:
+            rate = sf.info(str(path)).samplerate
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+            rate = None
+        if rate:
+            start = int(round(start_s * rate))
+            stop = None if end_s is None else int(round(end_s * rate))
+            got = _sf_read(path, start, stop)
+            if got is not None:
+                return got
+    return _av_read(path, start_s, end_s)
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample ``audio`` ([N] or [N, C]) from ``orig_sr`` to ``target_sr`` with soxr (HQ)."""
+    if orig_sr == target_sr or audio.shape[0] == 0:
+        return np.asarray(audio, dtype=np.float32)
+    import soxr
+
+    return np.asarray(soxr.resample(audio, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
+
+
+def _finish(path: Path, data: np.ndarray, rate: int, sr: int | None, mono: bool, require_sound: bool) -> np.ndarray:
+    if data.shape[0] == 0:
+        raise AudioError(f"{path}: contains no audio samples")
+    if not np.all(np.isfinite(data)):
+        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    if mono:
+        data = data.mean(axis=1, dtype=np.float32)
+    if sr is not None and sr != rate:
+        data = resample(data, rate, sr)
+    if require_sound and not np.any(np.abs(data) > 1e-4):
+        raise AudioError(f"{path}: is silent")
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def load_audio(path: os.PathLike | str, sr: int | None = 16000, mono: bool = True,
+               require_sound: bool = False) -> np.ndarray:
+    """Decode a whole file to float32: ``[N]`` when ``mono`` else ``[N, C]``, at rate ``sr``.
+
+    ``sr=None`` keeps the file's own rate. ``require_sound`` rejects an all-silent file.
+    Raises :class:`AudioError` (naming the file) for a missing, empty or non-audio file.
+    """
+    path = Path(path).expanduser()
+    _check_readable(path)
+    data, rate = _decode(path)
+    return _finish(path, data, rate, sr, mono, require_sound)
+
+
+def load_audio_segment(path: os.PathLike | str, sr: int | None, start_s: float, end_s: float,
+                       mono: bool = True) -> np.ndarray:
+    """Decode only ``[start_s, end_s)`` of a file (seeking; cheap for long files), like :func:`load_audio`."""
+    path = Path(path).expanduser()
+    if end_s <= start_s:
+        raise AudioError(f"{path}: empty segment {start_s:.2f}-{end_s:.2f} s")
+    _check_readable(path)
+    data, rate = _decode(path, max(0.0, float(start_s)), float(end_s))
+    return _finish(path, data, rate, sr, mono, False)
+
+
+def audio_info(path: os.PathLike | str) -> tuple[float, int, int]:
+    """``(duration_s, sample_rate, channels)`` read from the header, without decoding the file."""
+    path = Path(path).expanduser()
+    _check_readable(path)
+    if path.suffix.lower() not in _PYAV_ONLY:
+        import soundfile as sf
+
+        try:
+            info = sf.info(str(path))
+            if info.samplerate > 0:
+                return info.frames / info.samplerate, int(info.samplerate), int(info.channels)
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+            pass
+    container, stream = _open_av(path)
+    try:
+        ctx = stream.codec_context
+        rate = int(ctx.sample_rate or 0)
+        channels = int(ctx.channels or (ctx.layout.nb_channels if ctx.layout else 0) or 0)
+        if stream.duration is not None and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000  # AV_TIME_BASE
+        else:
+            duration = 0.0
+    finally:
+        container.close()
+    if rate <= 0 or channels <= 0:
+        raise AudioError(f"{path}: audio stream has no sample rate or channels")
+    return duration, rate, channels
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def unique_path(folder: os.PathLike | str, name: str) -> Path:
+    """``folder/name``, or ``name (2).ext``, ``name (3).ext``... if taken: never an existing path."""
+    folder = Path(folder)
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = folder / f"{stem} ({n}){suffix}"
+        n += 1
+    return candidate
+
+
+def _check_target(path: Path, format: str | None, subtype: str) -> str:
+    """Validate a write target; returns soundfile's format name."""
+    fmt = (format or path.suffix.lstrip(".") or "wav").lower()
+    if fmt not in WRITE_FORMATS:
+        raise AudioError(f"{path}: unsupported output format {fmt!r} (use wav or flac)")
+    if subtype not in WRITE_SUBTYPES:
+        raise AudioError(f"{path}: unsupported sample format {subtype!r} (use PCM_16, PCM_24 or FLOAT)")
+    if fmt == "flac" and subtype == "FLOAT":
+        raise AudioError(f"{path}: FLAC cannot store float samples (use 16 or 24-bit)")
+    if is_inside_replay(path):
+        raise AudioError(f"{path}: refusing to write inside Replay's folder")
+    if path.exists() or path.is_symlink():
+        raise AudioError(f"{path}: already exists (not overwritten)")
+    return WRITE_FORMATS[fmt]
+
+
+def _prepare(audio: np.ndarray, subtype: str) -> np.ndarray:
+    data = np.asarray(audio, dtype=np.float32)
+    if data.ndim not in (1, 2):
+        raise ValueError(f"audio must be [N] or [N, C], got shape {data.shape}")
+    if subtype != "FLOAT":
+        # libsndfile wraps rather than clips out-of-range floats converted to integers.
+        data = np.clip(data, -1.0, 1.0)
+    return data
+
+
+def write_audio(path: os.PathLike | str, audio: np.ndarray, sr: int, format: str | None = None,
+                subtype: str = "PCM_16") -> Path:
+    """Write ``audio`` ([N] or [N, C] float) atomically to a new file ``path``; returns the path.
+
+    ``format`` is ``"wav"`` or ``"flac"`` (default: from the suffix); ``subtype`` is ``"PCM_16"``,
+    ``"PCM_24"`` or ``"FLOAT"``. Refuses an existing file and any path inside Replay's folder.
+    """
+    import soundfile as sf
+
+    path = Path(path).expanduser()
+    sf_format = _check_target(path, format, subtype)
+    data = _prepare(audio, subtype)
+    try:
+        atomic_write(path, lambda tmp: sf.write(str(tmp), data, int(sr), format=sf_format, subtype=subtype))
+    except OSError as error:
+        raise AudioError(f"{path}: cannot be written ({error.strerror or error})") from error
+    return path
+
+
+class AudioWriter:
+    """Stream blocks into a new audio file: written to a temporary file beside ``path`` and renamed
+    into place by a successful :meth:`close`; an exception (or :meth:`abort`) deletes it.
+
+    >>> with AudioWriter(out, 40000) as w:
+    ...     for block in blocks:
+    ...         w.write(block)
+    """
+
+    def __init__(self, path: os.PathLike | str, sr: int, format: str | None = None,
+                 subtype: str = "PCM_16", channels: int = 1) -> None:
+        self.path = Path(path).expanduser()
+        self.sample_rate = int(sr)
+        self.subtype = subtype
+        self.channels = int(channels)
+        self.frames = 0
+        self._format = _check_target(self.path, format, subtype)
+        self._tmp: Path | None = None
+        self._file = None
+
+    def __enter__(self) -> "AudioWriter":
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def open(self) -> None:
+        import soundfile as sf
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            os.close(fd)
+            self._tmp = Path(tmp)
+            self._file = sf.SoundFile(tmp, "w", self.sample_rate, self.channels, self.subtype, format=self._format)
+        except OSError as error:
+            self.abort()
+            raise AudioError(f"{self.path}: cannot be written ({error.strerror or error})") from error
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block`` ([n] for mono, or [n, channels])."""
+        if self._file is None:
+            raise RuntimeError("AudioWriter is not open")
+        data = _prepare(block, self.subtype)
+        if data.ndim == 1 and self.channels != 1:
+            raise ValueError(f"expected [n, {self.channels}] blocks, got shape {data.shape}")
+        self._file.write(data)
+        self.frames += data.shape[0]
+
+    def close(self) -> Path:
+        """Finish the file and rename it into place (refusing to replace one created meanwhile)."""
+        if self._file is None:
+            raise RuntimeError("AudioWriter is not open")
+        try:
+            self._file.close()
+            self._file = None
+            if self.path.exists():
+                raise AudioError(f"{self.path}: already exists (not overwritten)")
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+        except OSError as error:
+            self.abort()
+            raise AudioError(f"{self.path}: cannot be written ({error.strerror or error})") from error
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file (safe to call more than once)."""
+        if self._file is not None:
+            try:
+                self._file.close()
+            except Exception:  # noqa: BLE001 - the file is being thrown away anyway
+                pass
+            self._file = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
