@@ -34,3 +34,25 @@ def test_importing_the_library_loads_no_heavy_library():
             "print(sorted(m for m in ('torch', 'faiss', 'mlx', 'numpy', 'PySide6') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_gui_worker_runs_the_real_library(qtbot, fake_home, files, tmp_path):
+    """LibraryService (app/workers) with the real ModelLibrary: scan, then a new model appears."""
+    from app.workers.library_worker import LibraryService
+    from tests.inference.library.conftest import Files
+
+    models = fake_home / "Replay" / "com.replay.Replay" / "models"
+    Files.place(files.v2_40k, models / "Zoë (v2)" / "model.pth")
+    mine = tmp_path / "mine"
+    Files.place(files.v1_32k_nof0, mine / "flat voice.pth")
+    service = LibraryService([mine], tmp_path / "cache" / "library.json", poll_interval_ms=200)
+    try:
+        with qtbot.waitSignal(service.models_changed, timeout=20000):
+            service.start()
+        assert [(m.name, m.ok) for m in service.models] == [("flat voice", True), ("Zoë (v2)", True)]
+        Files.place(files.garbage, models / "Broken" / "model.pth")
+        qtbot.waitUntil(lambda: len(service.models) == 3, timeout=10000)
+        broken = service.find("replay:Broken")
+        assert broken is not None and not broken.ok
+    finally:
+        assert service.shutdown(timeout_s=5)
