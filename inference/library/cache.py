@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from inference.paths import is_inside_replay
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
+MAX_ENTRIES = 20_000  # past this, files not seen in the last scan are forgotten even if present
 
 
 class MetadataCache:
@@ -64,8 +66,14 @@ class MetadataCache:
         self._used = set()
 
     def finish(self) -> None:
-        """Forget files no longer seen and write the cache if anything changed."""
+        """Forget files that are gone and write the cache if anything changed.
+
+        Files not looked up in this scan but still on disk are kept: the CLI may scan other
+        folders than the app does, and the app's next start should not pay for that.
+        """
         stale = [key for key in self._entries if key not in self._used]
+        if len(self._entries) <= MAX_ENTRIES:
+            stale = [key for key in stale if not os.path.exists(key)]
         for key in stale:
             del self._entries[key]
         if stale:

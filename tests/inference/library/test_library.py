@@ -265,3 +265,19 @@ def test_voice_model_round_trips_through_json(fake_home, files, tmp_path):
     data = json.loads(json.dumps(model.to_dict()))
     assert data["ok"] is True and data["id"] == "replay:A"
     assert VoiceModel.from_dict(data) == model
+
+
+def test_the_cache_keeps_other_folders_entries_and_forgets_deleted_files(fake_home, files, tmp_path, count_reads):
+    place(files.v2_40k, replay_models(fake_home) / "A" / "model.pth")
+    mine = tmp_path / "mine"
+    place(files.v1_32k_nof0, mine / "b.pth")
+    cache = tmp_path / "cache.json"
+    ModelLibrary(folders=[mine], cache_path=cache).scan()
+    assert len(count_reads) == 2
+    ModelLibrary(include_replay=False, folders=[mine], cache_path=cache).scan()  # say, the CLI
+    ModelLibrary(folders=[mine], cache_path=cache).scan()
+    assert len(count_reads) == 2  # Replay's model was still remembered
+    (mine / "b.pth").unlink()
+    ModelLibrary(include_replay=True, cache_path=cache).scan()
+    assert list(json.loads(cache.read_text(encoding="utf-8"))["files"]) == [
+        str((replay_models(fake_home) / "A" / "model.pth").resolve())]
