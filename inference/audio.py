@@ -33,6 +33,8 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
 # Containers libsndfile never reads; going straight to PyAV avoids a useless failed open.
 _PYAV_ONLY = {".m4a", ".aac", ".wma", ".mp4", ".mov", ".webm", ".mkv"}
 
+_PREROLL_S = 0.25
+
 WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
@@ -99,8 +101,10 @@ def _av_read(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tu
         # Planar float at the stream's own rate and layout; resampling happens later with soxr.
         resampler = av.AudioResampler(format="fltp")
         if start_s > 0 and stream.time_base:
-            # Seeking lands on an earlier keyframe; samples before start_s are dropped below.
-            container.seek(int(start_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+            # Seek a little early: lossy decoders (AAC, MP3) need a frame or two of pre-roll
+            # before their output is exact. Samples before start_s are dropped below.
+            target = max(0.0, start_s - _PREROLL_S)
+            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
         position: float | None = None  # seconds at the next sample, once known
         for frame in container.decode(stream):
             rate = frame.sample_rate or rate
