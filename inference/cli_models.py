@@ -65,12 +65,18 @@ def format_table(models) -> str:
     for m in models:
         rate = f"{m.sample_rate // 1000}k" if m.sample_rate else "-"
         index = f"{m.index_width}" if m.index_path else "-"
-        problems = "; ".join(m.problems) if m.problems else ""
+        problems = "; ".join(_short(p) for p in m.problems)
         name = m.name if m.ok else f"{m.name} (unusable)"
-        rows.append((name, m.version or "-", rate, "yes" if m.f0 else "no", index, problems))
+        f0 = "-" if m.version is None else "yes" if m.f0 else "no"
+        rows.append((name, m.version or "-", rate, f0, index, problems))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r[:5], widths)) + "  " + r[5]
                      for r in rows).rstrip()
+
+
+def _short(text: str, limit: int = 90) -> str:
+    """A problem cut to fit a table row (``info`` shows it whole)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def run_info(args: argparse.Namespace) -> int:

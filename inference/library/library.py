@@ -171,9 +171,11 @@ class ModelLibrary:
         names = sorted({u.name for u in units}, key=str.casefold)
         if not names:
             raise LibraryError(f"no model matches “{query}”: no models were found ({self.searched_places()})")
-        close = difflib.get_close_matches(query.casefold(), [n.casefold() for n in names], n=5, cutoff=0.5)
+        folded = query.casefold()
+        close = set(difflib.get_close_matches(folded, [n.casefold() for n in names], n=5, cutoff=0.5))
+        close |= {n.casefold() for n in names if folded and folded in n.casefold()}
         if close:
-            suggestions = [n for n in names if n.casefold() in close]
+            suggestions = [n for n in names if n.casefold() in close][:10]
             raise LibraryError(f"no model matches “{query}”; did you mean: {', '.join(suggestions)}?")
         shown = ", ".join(names[:20]) + (f", … ({len(names)} in all)" if len(names) > 20 else "")
         raise LibraryError(f"no model matches “{query}”; available: {shown}")

@@ -39,7 +39,8 @@ def test_models_table(fake_home, files, tmp_path, capsys):
     assert header.split() == ["NAME", "VERSION", "RATE", "F0", "INDEX", "PROBLEMS"]
     assert len(rows) == 3
     broken = next(r for r in rows if r.startswith("Broken"))
-    assert "(unusable)" in broken and "unreadable:" in broken
+    assert "(unusable)" in broken and "unreadable:" in broken and len(broken) < 200
+    assert broken.split()[2:6] == ["-", "-", "-", "-"]  # version, rate, f0, index unknown
     juice = next(r for r in rows if r.startswith("Juice WRLD (RVC v2) 310 Epochs"))
     assert juice.split()[-4:] == ["v2", "40k", "yes", "768"]
     zoe = next(r for r in rows if r.startswith("Zoë"))

@@ -255,6 +255,8 @@ def test_find_by_id_name_or_path(fake_home, files, tmp_path, count_reads):
         library.find("kanye")
     with pytest.raises(LibraryError, match="did you mean: Juice WRLD \\(RVC v2\\)"):
         library.find("Juice WRLD (RVC v3)")
+    with pytest.raises(LibraryError, match="did you mean: Juice WRLD \\(RVC v2\\)\\?"):
+        library.find("juice")  # part of a name is suggested, never taken for it
     with pytest.raises(LibraryError, match="available: Juice WRLD \\(RVC v2\\), Kanye"):
         library.find("zzzzzzzz")
 
