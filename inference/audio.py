@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
-from inference.errors import RVCError
+from inference.errors import RVCError, check_cancel
 from inference.filecache import atomic_write
 from inference.paths import is_inside_replay
 
@@ -34,6 +35,8 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
 _PYAV_ONLY = {".m4a", ".aac", ".wma", ".mp4", ".mov", ".webm", ".mkv"}
 
 _PREROLL_S = 0.25
+BLOCK_SECONDS = 10.0  # decode this much audio at a time
+SILENCE = 1e-4  # peak below which a file counts as silent (-80 dBFS)
 
 WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -44,7 +47,9 @@ class AudioError(RVCError):
 
 
 # ---------------------------------------------------------------------------------------------
-# decoding
+# decoding: blocks of [n, C] float32 at the file's rate, downmixed and resampled as they arrive,
+# so only the result at the requested rate is ever held in memory (a 10-minute 44.1 kHz stereo
+# file never exists as one 200 MB array).
 
 
 def _check_readable(path: Path) -> None:
@@ -60,20 +65,36 @@ def _check_readable(path: Path) -> None:
         raise AudioError(f"{path}: file is empty")
 
 
-def _sf_read(path: Path, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, int] | None:
-    """``([N, C] float32, rate)`` via libsndfile, or None if it does not recognise the file."""
+def _sf_blocks(path: Path, start_s: float, end_s: float | None) -> tuple[int, int, Iterator[np.ndarray]] | None:
+    """``(rate, channels, blocks)`` via libsndfile, or None if it does not recognise the file."""
     import soundfile as sf
 
     try:
-        with sf.SoundFile(str(path)) as f:
-            rate = f.samplerate
-            if start:
-                f.seek(min(start, f.frames))
-            frames = -1 if stop is None else max(0, stop - start)
-            data = f.read(frames=frames, dtype="float32", always_2d=True)
+        handle = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
-    return data, rate
+    rate, channels = int(handle.samplerate), int(handle.channels)
+    if rate <= 0:
+        handle.close()
+        return None
+
+    def blocks() -> Iterator[np.ndarray]:
+        with handle:
+            start = int(round(start_s * rate))
+            left = None if end_s is None else max(0, int(round(end_s * rate)) - start)
+            if start:
+                handle.seek(min(start, handle.frames))
+            size = int(rate * BLOCK_SECONDS)
+            while left is None or left > 0:
+                want = size if left is None else min(size, left)
+                block = handle.read(frames=want, dtype="float32", always_2d=True)
+                if block.shape[0] == 0:
+                    return
+                if left is not None:
+                    left -= block.shape[0]
+                yield block
+
+    return rate, channels, blocks()
 
 
 def _open_av(path: Path):
@@ -90,64 +111,57 @@ def _open_av(path: Path):
     return container, stream
 
 
-def _av_read(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tuple[np.ndarray, int]:
-    """``([N, C] float32, rate)`` via PyAV, optionally only ``[start_s, end_s)`` (seeks first)."""
+def _av_blocks(path: Path, start_s: float, end_s: float | None) -> tuple[int, int, Iterator[np.ndarray]]:
+    """``(rate, channels, blocks)`` via PyAV, optionally only ``[start_s, end_s)`` (seeks first)."""
     import av
 
     container, stream = _open_av(path)
-    blocks: list[np.ndarray] = []
-    rate = int(stream.codec_context.sample_rate or 0)
-    try:
-        # Planar float at the stream's own rate and layout; resampling happens later with soxr.
-        resampler = av.AudioResampler(format="fltp")
-        if start_s > 0 and stream.time_base:
-            # Seek a little early: lossy decoders (AAC, MP3) need a frame or two of pre-roll
-            # before their output is exact. Samples before start_s are dropped below.
-            target = max(0.0, start_s - _PREROLL_S)
-            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-        position: float | None = None  # seconds at the next sample, once known
-        for frame in container.decode(stream):
-            rate = frame.sample_rate or rate
-            if position is None:
-                position = float(frame.time) if frame.time is not None else 0.0
-            for out in resampler.resample(frame):
-                data = out.to_ndarray()  # [C, n]
-                first = position
-                position += data.shape[1] / rate
-                if end_s is not None and first >= end_s:
-                    break
-                lo = max(0, int(round((start_s - first) * rate))) if start_s > first else 0
-                hi = data.shape[1] if end_s is None else min(data.shape[1], int(round((end_s - first) * rate)))
-                if hi > lo:
-                    blocks.append(data[:, lo:hi])
-            if end_s is not None and position is not None and position >= end_s:
-                break
-        for out in resampler.resample(None) if end_s is None else ():
-            blocks.append(out.to_ndarray())
-    except av.FFmpegError as error:
-        raise AudioError(f"{path}: cannot be decoded ({error.__class__.__name__})") from error
-    finally:
+    ctx = stream.codec_context
+    rate = int(ctx.sample_rate or 0)
+    channels = int(ctx.channels or 0)
+    if rate <= 0 or channels <= 0:
         container.close()
-    if not blocks:
-        return np.zeros((0, max(1, stream.codec_context.channels or 1)), np.float32), rate
-    return np.ascontiguousarray(np.concatenate(blocks, axis=1).T, dtype=np.float32), rate
+        raise AudioError(f"{path}: audio stream has no sample rate or channels")
 
-
-def _decode(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tuple[np.ndarray, int]:
-    if path.suffix.lower() not in _PYAV_ONLY:
-        import soundfile as sf
-
+    def blocks() -> Iterator[np.ndarray]:
+        # Planar float at the stream's own rate and layout; resampling happens with soxr.
+        resampler = av.AudioResampler(format="fltp", rate=rate)
         try:
-            rate = sf.info(str(path)).samplerate
-        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-            rate = None
-        if rate:
-            start = int(round(start_s * rate))
-            stop = None if end_s is None else int(round(end_s * rate))
-            got = _sf_read(path, start, stop)
-            if got is not None:
-                return got
-    return _av_read(path, start_s, end_s)
+            if start_s > 0 and stream.time_base:
+                # Seek a little early: lossy decoders (AAC, MP3) need a frame or two of
+                # pre-roll before their output is exact. Samples before start_s are dropped.
+                target = max(0.0, start_s - _PREROLL_S)
+                container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+            position: float | None = None  # seconds at the next sample, once known
+            for frame in container.decode(stream):
+                if position is None:
+                    position = float(frame.time) if frame.time is not None else 0.0
+                for out in resampler.resample(frame):
+                    data = out.to_ndarray()  # [C, n]
+                    first = position
+                    position += data.shape[1] / rate
+                    lo = max(0, int(round((start_s - first) * rate)))
+                    hi = data.shape[1] if end_s is None else min(data.shape[1], int(round((end_s - first) * rate)))
+                    if hi > lo:
+                        yield data[:, lo:hi].T
+                if end_s is not None and position >= end_s:
+                    return
+            for out in resampler.resample(None):
+                yield out.to_ndarray().T
+        except av.FFmpegError as error:
+            raise AudioError(f"{path}: cannot be decoded ({error.__class__.__name__})") from error
+        finally:
+            container.close()
+
+    return rate, channels, blocks()
+
+
+def _blocks(path: Path, start_s: float = 0.0, end_s: float | None = None) -> tuple[int, int, Iterator[np.ndarray]]:
+    if path.suffix.lower() not in _PYAV_ONLY:
+        got = _sf_blocks(path, start_s, end_s)
+        if got is not None:
+            return got
+    return _av_blocks(path, start_s, end_s)
 
 
 def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
@@ -159,42 +173,67 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.asarray(soxr.resample(audio, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
 
 
-def _finish(path: Path, data: np.ndarray, rate: int, sr: int | None, mono: bool, require_sound: bool) -> np.ndarray:
-    if data.shape[0] == 0:
+def _decode(path: Path, sr: int | None, mono: bool, start_s: float = 0.0, end_s: float | None = None,
+            cancel=None) -> np.ndarray:
+    """Decode, downmix and resample block by block; returns [N] or [N, C] float32 at ``sr``."""
+    rate, channels, blocks = _blocks(path, start_s, end_s)
+    width = 1 if mono else channels
+    stream = None
+    if sr is not None and int(sr) != rate:
+        import soxr
+
+        stream = soxr.ResampleStream(rate, int(sr), width, dtype="float32", quality="HQ")
+    parts: list[np.ndarray] = []
+    got = 0
+    for block in blocks:
+        check_cancel(cancel)
+        got += block.shape[0]
+        block = np.asarray(block, dtype=np.float32)
+        if block.shape[1] != channels:  # a stream that changes layout midway: keep going in mono
+            block = np.repeat(block.mean(axis=1, keepdims=True), channels, axis=1)
+        if mono:
+            block = block.mean(axis=1, keepdims=True, dtype=np.float32)
+        if stream is not None:
+            block = stream.resample_chunk(np.ascontiguousarray(block), last=False)
+        if block.shape[0]:
+            parts.append(np.ascontiguousarray(block))
+    if got == 0:
         raise AudioError(f"{path}: contains no audio samples")
+    if stream is not None:
+        tail = stream.resample_chunk(np.zeros((0, width), np.float32), last=True)
+        if tail.shape[0]:
+            parts.append(tail)
+    data = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
     if not np.all(np.isfinite(data)):
         data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-    if mono:
-        data = data.mean(axis=1, dtype=np.float32)
-    if sr is not None and sr != rate:
-        data = resample(data, rate, sr)
-    if require_sound and not np.any(np.abs(data) > 1e-4):
-        raise AudioError(f"{path}: is silent")
-    return np.ascontiguousarray(data, dtype=np.float32)
+    return np.ascontiguousarray(data[:, 0] if mono else data, dtype=np.float32)
 
 
 def load_audio(path: os.PathLike | str, sr: int | None = 16000, mono: bool = True,
-               require_sound: bool = False) -> np.ndarray:
-    """Decode a whole file to float32: ``[N]`` when ``mono`` else ``[N, C]``, at rate ``sr``.
+               require_sound: bool = False, cancel=None) -> np.ndarray:
+    """Decode a whole file to float32: ``[N]`` when ``mono`` (channels averaged) else ``[N, C]``,
+    at rate ``sr`` (``None`` keeps the file's own rate).
 
-    ``sr=None`` keeps the file's own rate. ``require_sound`` rejects an all-silent file.
-    Raises :class:`AudioError` (naming the file) for a missing, empty or non-audio file.
+    ``require_sound`` rejects an all-silent file; ``cancel`` (a ``threading.Event``) is checked
+    between blocks. Raises :class:`AudioError` (naming the file) for a missing, empty, non-audio
+    or zero-length file.
     """
     path = Path(path).expanduser()
     _check_readable(path)
-    data, rate = _decode(path)
-    return _finish(path, data, rate, sr, mono, require_sound)
+    data = _decode(path, sr, mono, cancel=cancel)
+    if require_sound and not np.any(np.abs(data) > SILENCE):
+        raise AudioError(f"{path}: is silent")
+    return data
 
 
 def load_audio_segment(path: os.PathLike | str, sr: int | None, start_s: float, end_s: float,
                        mono: bool = True) -> np.ndarray:
-    """Decode only ``[start_s, end_s)`` of a file (seeking; cheap for long files), like :func:`load_audio`."""
+    """Decode only ``[start_s, end_s)`` of a file (seeking: cheap for long files), like :func:`load_audio`."""
     path = Path(path).expanduser()
     if end_s <= start_s:
         raise AudioError(f"{path}: empty segment {start_s:.2f}-{end_s:.2f} s")
     _check_readable(path)
-    data, rate = _decode(path, max(0.0, float(start_s)), float(end_s))
-    return _finish(path, data, rate, sr, mono, False)
+    return _decode(path, sr, mono, max(0.0, float(start_s)), float(end_s))
 
 
 def audio_info(path: os.PathLike | str) -> tuple[float, int, int]:
