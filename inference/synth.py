@@ -163,15 +163,11 @@ class _TorchBackend:
         from inference.runtime import import_torch
 
         self.torch = import_torch()
-        from inference.checkpoint import load_checkpoint
-        from inference.torch_synth import build_synthesizer
+        from inference.torch_synth import load_synthesizer
 
-        config, state_dict, _info = load_checkpoint(path)
-        model = build_synthesizer(config)
-        model.load_state_dict(state_dict)
         self.dtype = getattr(self.torch, dtype)
-        self.model = model.to(self.dtype).eval()
-        self.config = config
+        self.model = load_synthesizer(path, dtype)  # weight norm folded: no per-call reparametrisation
+        self.config = self.model.config
 
     def encode(self, features, pitch, sid, noise):
         torch = self.torch
@@ -283,11 +279,11 @@ class Generator:
 def load_generator(path: os.PathLike | str, backend: str = "auto", dtype: str = "float32") -> Generator:
     """Load a voice model for synthesis. See the module docstring for the contract."""
     source = Path(path).expanduser()
-    if not source.is_file():
-        raise SynthesisError(f"voice model not found: {source}")
     if dtype not in DTYPES:
         raise SynthesisError(f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
     chosen = _resolve_backend(backend)
+    if not source.is_file():
+        raise SynthesisError(f"voice model not found: {source}")
     impl = _MLXBackend(source, dtype) if chosen == "mlx" else _TorchBackend(source, dtype)
     generator = Generator(impl, source, dtype)
     log.info("loaded %r", generator)

@@ -14,6 +14,7 @@ import math
 
 import mlx.core as mx
 import mlx.nn as nn
+import numpy as np
 
 from inference.mlx.conv import Conv1d, ConvTranspose1d
 from inference.mlx.modules import LRELU_SLOPE, leaky_relu
@@ -21,19 +22,6 @@ from inference.mlx.residuals import ResBlock1, ResBlock2
 
 SINE_AMP = 0.1
 NOISE_STD = 0.003
-
-
-def _linear_align_corners(x: mx.array, n_out: int) -> mx.array:
-    """Linear interpolation of ``x`` ``[B, T]`` to ``n_out`` points with the end points aligned."""
-    t = x.shape[-1]
-    if t == 1 or n_out == 1:
-        return mx.broadcast_to(x[..., :1], (*x.shape[:-1], n_out))
-    scale = (t - 1) / (n_out - 1)
-    pos = mx.arange(n_out, dtype=mx.float32) * scale
-    i0 = mx.minimum(mx.floor(pos).astype(mx.int32), t - 1)
-    i1 = mx.minimum(i0 + 1, t - 1)
-    lam = pos - i0.astype(mx.float32)
-    return x[..., i0] * (1.0 - lam) + x[..., i1] * lam
 
 
 def sine_excitation(
@@ -44,18 +32,24 @@ def sine_excitation(
     Unvoiced frames (f0 <= 0) carry only noise; voiced ones a sine of amplitude 0.1 plus noise of
     std 0.003. ``noise`` is a standard-normal draw ``[B, T*upp, 1]`` or None for none (the
     random initial phase of the public generator is always 0 for the fundamental, the only
-    harmonic RVC uses). The phase is accumulated per sample; integer wraps, placed where the
-    frame-level phase (interpolated) wraps, keep it small so float32 stays precise.
+    harmonic RVC uses).
+
+    The public generator sums the per-sample phase increment over the whole input (with
+    integer wraps subtracted, which ``sin`` ignores); PyTorch's CPU cumsum accumulates in double
+    precision, MLX's in float32, which drifts by ~1e-3 over a few seconds. So the phase is
+    built in two exact-enough parts: the phase at each frame start, a cumulative sum over
+    frames taken in float64 on the host (T values) and reduced mod 1, plus ``(j+1) * rad``
+    within the frame (the increment is constant inside a frame).
     """
     f0 = f0.astype(mx.float32)
     b, t = f0.shape
     n = t * upp
-    rad = (f0 / sampling_rate) % 1.0  # cycles per sample, per frame
-    coarse = _linear_align_corners(mx.cumsum(rad, axis=1) * upp, n) % 1.0
-    wraps = (coarse[:, 1:] - coarse[:, :-1]) < 0
-    shift = mx.concatenate([mx.zeros((b, 1)), -wraps.astype(mx.float32)], axis=1)
-    rad_up = mx.repeat(rad, upp, axis=1)
-    phase = mx.cumsum(rad_up + shift, axis=1)
+    rad = (f0 / sampling_rate) % 1.0  # cycles per sample, per frame (float32, as the reference)
+    rad64 = np.array(rad, dtype=np.float64)
+    starts = np.cumsum(rad64 * upp, axis=1) - rad64 * upp  # phase at each frame's first sample
+    starts = mx.array((starts % 1.0).astype(np.float32))
+    steps = mx.arange(1, upp + 1, dtype=mx.float32)
+    phase = (starts[..., None] + rad[..., None] * steps).reshape(b, n)
     sine = mx.sin(phase * 2 * math.pi) * SINE_AMP
     uv = mx.repeat((f0 > 0).astype(mx.float32), upp, axis=1)
     out = sine * uv
