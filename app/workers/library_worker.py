@@ -124,7 +124,11 @@ class LibraryWorker(QObject):
         if self._watcher is None:
             return
         wanted: list[str] = []
-        roots = [Path(f) for f in getattr(self._library, "folders", self._folders)]
+        # The library names its roots (Replay's models folder included, so a model unzipped
+        # there shows at once); a stand-in without that method gives its user folders.
+        watched_folders = getattr(self._library, "watched_folders", None)
+        roots = [Path(f) for f in (watched_folders() if callable(watched_folders)
+                                   else getattr(self._library, "folders", self._folders))]
         for root in roots:
             if root.is_dir():
                 wanted.append(str(root))

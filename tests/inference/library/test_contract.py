@@ -56,3 +56,24 @@ def test_the_gui_worker_runs_the_real_library(qtbot, fake_home, files, tmp_path)
         assert broken is not None and not broken.ok
     finally:
         assert service.shutdown(timeout_s=5)
+
+
+def test_a_model_unzipped_into_replay_shows_without_waiting_for_the_poll(qtbot, fake_home, files, tmp_path):
+    """The worker watches Replay's models folder itself (the poll is an hour away here)."""
+    from app.workers.library_worker import LibraryService
+    from tests.inference.library.conftest import Files
+
+    models = fake_home / "Replay" / "com.replay.Replay" / "models"
+    Files.place(files.v2_40k, models / "First" / "model.pth")
+    service = LibraryService([], tmp_path / "cache" / "library.json", poll_interval_ms=3_600_000)
+    try:
+        with qtbot.waitSignal(service.models_changed, timeout=20000):
+            service.start()
+        assert [m.name for m in service.models] == ["First"]
+        staging = tmp_path / "unzipped"
+        Files.place(files.v2_40k, staging / "model.pth")
+        staging.rename(models / "Second")  # one move, as an unzip-and-move does
+        qtbot.waitUntil(lambda: len(service.models) == 2, timeout=10000)
+        assert sorted(m.name for m in service.models) == ["First", "Second"]
+    finally:
+        assert service.shutdown(timeout_s=5)
