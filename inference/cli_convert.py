@@ -113,7 +113,7 @@ def read_list_file(path: Path) -> list[Path]:
 
             line = unquote(urlparse(line).path)
         entry = Path(line).expanduser()
-        out.append(entry if entry.is_absolute() else path.parent / entry)
+        out.append(Path(os.path.normpath(entry if entry.is_absolute() else path.parent / entry)))
     return out
 
 
