@@ -209,13 +209,18 @@ def _split(data: Any, name: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     if not isinstance(data, dict):
         raise CheckpointError(f"{name}: not an RVC voice model (the file holds a {type(data).__name__}, not a dict)")
     if isinstance(data.get("weight"), dict):
-        return data["weight"], data, "rvc"
-    if isinstance(data.get("model"), dict):
-        return data["model"], {k: v for k, v in data.items() if k != "model"}, "training"
-    if "enc_p.emb_phone.weight" in data:
+        state, meta, layout = data["weight"], data, "rvc"
+    elif isinstance(data.get("model"), dict):
+        state, meta, layout = data["model"], {k: v for k, v in data.items() if k != "model"}, "training"
+    elif "enc_p.emb_phone.weight" in data:
         return data, {}, "state_dict"
-    keys = ", ".join(sorted(map(str, data))[:6])
-    raise CheckpointError(f"{name}: not an RVC voice model (no generator weights; keys: {keys})")
+    else:
+        keys = ", ".join(sorted(map(str, data))[:6])
+        raise CheckpointError(f"{name}: not an RVC voice model (no generator weights; keys: {keys})")
+    if "enc_p.emb_phone.weight" not in state:  # another network's weights (an embedder, a pitch model)
+        raise CheckpointError(
+            f"{name}: not an RVC voice model (its {len(state)} weights have no enc_p.emb_phone.weight)")
+    return state, meta, layout
 
 
 def _weight_shape(state: dict[str, Any], key: str) -> tuple[int, ...] | None:
@@ -295,6 +300,12 @@ def _config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> tuple[
         config = ModelConfig.from_list(list(raw), version, f0)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{name}: unreadable config ({error})") from None
+    kernels = _ups_kernels(state)
+    if kernels and kernels != config.upsample_kernel_sizes:
+        raise CheckpointError(
+            f"{name}: its config says upsampling kernels {list(config.upsample_kernel_sizes)} "
+            f"but the weights have {list(kernels)}"
+        )
     speakers = _weight_shape(state, "emb_g.weight")
     if speakers and speakers[0] != config.spk_embed_dim:
         config = dataclasses.replace(config, spk_embed_dim=speakers[0])
@@ -315,10 +326,23 @@ def _text(meta: Mapping[str, Any], key: str) -> str | None:
     return str(value) if isinstance(value, (str, int, float)) and str(value).strip() else None
 
 
+def _squash(name: str) -> str:
+    """``"HiFi-GAN"``, ``"hifigan"``, ``"HiFi GAN"`` -> ``"hifigan"``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
 def _read(path: os.PathLike | str, mmap: bool) -> tuple[ModelConfig, dict[str, Any], ModelInfo]:
     path = Path(path).expanduser()
     data = _torch_load(path, mmap)
     state, meta, layout = _split(data, path.name)
+    vocoder = _text(meta, "vocoder") or "HiFi-GAN"
+    known = {_squash(v): v for v in SUPPORTED_VOCODERS}
+    vocoder = known.get(_squash(vocoder), vocoder)  # "hifigan" is reported as "HiFi-GAN"
+    if vocoder not in SUPPORTED_VOCODERS:
+        # checked before the config: another vocoder's weights need not fit ours at all
+        raise UnsupportedModelError(
+            f"{path.name}: unsupported vocoder {vocoder}: only HiFi-GAN models can be converted"
+        )
     config, had_config = _config(state, meta, path.name)
     probe = state.get("enc_p.emb_phone.weight")
     dtype = str(probe.dtype).replace("torch.", "") if _is_tensor(probe) else "float32"
@@ -326,13 +350,8 @@ def _read(path: os.PathLike | str, mmap: bool) -> tuple[ModelConfig, dict[str, A
         path=path, version=config.version, sample_rate=config.sample_rate, f0=config.f0,
         speakers=config.spk_embed_dim, epochs=_epochs(meta), info=str(meta.get("info", "") or ""),
         author=_text(meta, "author"), embedder_model=_text(meta, "embedder_model"),
-        vocoder=_text(meta, "vocoder") or "HiFi-GAN", has_config=had_config, dtype=dtype,
-        size_bytes=path.stat().st_size,
+        vocoder=vocoder, has_config=had_config, dtype=dtype, size_bytes=path.stat().st_size,
     )
-    if info.vocoder not in SUPPORTED_VOCODERS:
-        raise UnsupportedModelError(
-            f"{path.name}: unsupported vocoder {info.vocoder}: only HiFi-GAN models can be converted"
-        )
     return config, state, info
 
 

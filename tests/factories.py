@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime
 import functools
 import math
-import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ def _skeleton(version: str, sample_rate: int, f0: bool, speakers: int, with_enc_
     from inference.torch_synth.synthesizers import training_parts
 
     config = model_config(version, sample_rate, f0, speakers)
-    with torch.no_grad():
+    with torch.no_grad(), torch.device("meta"):  # shapes only: no memory, no initialisation
         state = build_synthesizer(config).state_dict()
         shapes = [(k, tuple(v.shape)) for k, v in state.items()]
         if with_enc_q:
@@ -125,13 +124,15 @@ def make_voice_model(
     speakers: int = 1,
     seed: int = 0,
     extra: dict[str, Any] | None = None,
+    zip_format: bool = True,
 ) -> Path:
     """Write a random-weight voice model to ``path`` and return it.
 
     ``layout``: ``"rvc"`` (RVC's small model), ``"applio"`` (its extra metadata, ``sr`` as an
     int), ``"training"`` (``G_*.pth``: the whole generator with ``enc_q`` under ``"model"``, no
     config). ``dtype`` is the stored precision (RVC saves float16). ``extra`` is merged into
-    the saved dict last (a key set to None is removed).
+    the saved dict last (a key set to None is removed). ``zip_format=False`` writes PyTorch's
+    legacy (pre-1.6, non-zip) format, which old models still use.
     """
     if layout not in ("rvc", "applio", "training"):
         raise ValueError(f"unknown layout {layout!r}")
@@ -162,7 +163,7 @@ def make_voice_model(
             data.pop(key, None)
         else:
             data[key] = value
-    torch.save(data, path)
+    torch.save(data, path, _use_new_zipfile_serialization=zip_format)
     return path
 
 
@@ -203,9 +204,5 @@ def make_malicious_model(path: Path | str, marker: Path | str, *, zip_format: bo
     path = Path(path)
     data = {"weight": {"enc_p.emb_phone.weight": torch.zeros(192, 768)}, "config": config_list("v2", 40000),
             "payload": _RunsCode(Path(marker))}
-    if zip_format:
-        torch.save(data, path)
-    else:
-        with path.open("wb") as handle:  # a legacy (non-zip) pickle
-            pickle.dump(data, handle)
+    torch.save(data, path, _use_new_zipfile_serialization=zip_format)  # False: PyTorch's legacy format
     return path
