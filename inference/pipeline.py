@@ -24,10 +24,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,14 +36,11 @@ from inference import pipeline_steps as steps
 from inference.analysis_cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache, analysis_key
 from inference.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
 from inference.errors import RVCError, check_cancel
+from inference.pipeline_io import STAGES, Clock, Progress, filtered_segment
 from inference.pipeline_params import ConversionParams, ConversionResult
 
 log = logging.getLogger(__name__)
 
-STAGES = ("Decoding", "Embedding", "Pitch", "Retrieval", "Synthesising", "Writing")
-# Where each stage sits inside one piece's share of the progress bar.
-_PIECE_STAGES = {"Embedding": 0.0, "Pitch": 0.15, "Retrieval": 0.30, "Synthesising": 0.35}
-_DECODE_SHARE, _WRITE_SHARE = 0.03, 0.05
 WRITE_BLOCK = 1 << 18  # samples per block when copying the finished output into its file
 
 __all__ = ["STAGES", "ConversionError", "ConversionParams", "ConversionResult", "Converter"]
@@ -55,56 +50,6 @@ class ConversionError(RVCError):
     """A conversion that cannot run as asked (speaker out of range, unusable model, silent input)."""
 
 
-class _Clock:
-    """Seconds spent per stage, summed over pieces."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {k: 0.0 for k in ("load", "decode", "embed", "f0", "retrieval", "synth", "write")}
-        self.start = time.perf_counter()
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
-
-    def done(self) -> dict[str, float]:
-        self.timings["total"] = time.perf_counter() - self.start
-        return dict(self.timings)
-
-
-class _Progress:
-    """Maps (stage, fraction within a piece) to one monotonic fraction of the whole job."""
-
-    def __init__(self, callback: Callable[[float, str], None] | None, write_share: float = _WRITE_SHARE) -> None:
-        self.callback = callback
-        self.write_share = write_share
-        self.last = 0.0
-        self.piece, self.pieces = 0, 1
-
-    def emit(self, fraction: float, stage: str) -> None:
-        if self.callback is None:
-            return
-        self.last = max(self.last, min(1.0, fraction))
-        self.callback(self.last, stage)
-
-    def stage(self, stage: str, within: float = 0.0) -> None:
-        """Inside piece ``self.piece``: ``stage`` at ``within`` (0..1) of that stage's share."""
-        if stage == "Decoding":
-            return self.emit(within * _DECODE_SHARE, stage)
-        if stage == "Writing":
-            return self.emit(1.0 - self.write_share * (1.0 - within), stage)
-        names = list(_PIECE_STAGES)
-        begin = _PIECE_STAGES[stage]
-        nxt = names.index(stage) + 1
-        end = _PIECE_STAGES[names[nxt]] if nxt < len(names) else 1.0
-        in_piece = begin + (end - begin) * within
-        span = 1.0 - _DECODE_SHARE - self.write_share
-        self.emit(_DECODE_SHARE + span * (self.piece + in_piece) / self.pieces, stage)
-
-
 @dataclass
 class _Job:
     """Everything one conversion needs, resolved and loaded up front (fail before any work)."""
@@ -112,10 +57,10 @@ class _Job:
     params: ConversionParams
     generator: Any
     index_path: Path | None
-    embedder: Any
+    embedder_path: Path
     embedder_digest: str
     name: str
-    clock: _Clock = field(default_factory=_Clock)
+    clock: Clock = field(default_factory=Clock)
 
     @property
     def version(self) -> str:
@@ -165,7 +110,7 @@ class Converter:
         self.analyses = AnalysisCache(self.cache_dir / "analysis", memory_cache_bytes, disk_cache_bytes)
         self.max_generators = max(1, int(max_generators))
         self._generators: OrderedDict[tuple, Any] = OrderedDict()
-        self._embedder: tuple[Path, Any, str] | None = None
+        self._embedder: tuple[Path, Any] | None = None
         # How many times each expensive step really ran (tests and benchmarks read these).
         self.stats = {"embed": 0, "f0": 0, "synth": 0}
 
@@ -190,21 +135,28 @@ class Converter:
             self._generators.popitem(last=False)
         return generator
 
-    def embedder(self) -> tuple[Any, str]:
-        """``(embedder, digest)``: HuBERT found in the weights folders, loaded once."""
-        from inference.embedder import load_embedder
+    def embedder(self) -> Any:
+        """The HuBERT embedder found in the weights folders (loaded once, kept)."""
         from inference.weights import find_weight
 
-        path = find_weight("hubert", self.weights_dirs)
+        return self._load_embedder(find_weight("hubert", self.weights_dirs))
+
+    def _load_embedder(self, path: Path) -> Any:
+        from inference.embedder import load_embedder
+
         if self._embedder is None or self._embedder[0] != path:
-            embedder = load_embedder(path, device=self.device)
-            self._embedder = (path, embedder, _weights_digest(path, self.analyses.root))
-        return self._embedder[1], self._embedder[2]
+            self._embedder = None  # a failed load leaves nothing half-set
+            self._embedder = (path, load_embedder(path, device=self.device))
+        return self._embedder[1]
+
+    def _embedder_digest(self, path: Path) -> str:
+        """Content digest of the embedder at ``path`` (part of every analysis key)."""
+        return _weights_digest(path, self.analyses.root)  # remembered on disk by (path, size, mtime)
 
     def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any]) -> _Job:
         params = ConversionParams.coerce(params)
         model_path, index_path, name = _resolve_model(model)
-        clock = _Clock()
+        clock = Clock()
         with clock("load"):
             generator = self.generator(model_path, params.backend)
             speakers = int(generator.config.spk_embed_dim)
@@ -216,15 +168,18 @@ class Converter:
                 self.indexes.get(index_path).require_dim(int(generator.config.feature_dim))
             else:
                 index_path = None
-            embedder, digest = self.embedder()
+            from inference.weights import find_weight
+
+            embedder_path = find_weight("hubert", self.weights_dirs)  # loaded on the first analysis
+            digest = self._embedder_digest(embedder_path)
             if generator.config.f0:
                 self.estimators.load(params.f0_method)  # a missing rmvpe.pt fails now, not later
-        return _Job(params, generator, index_path, embedder, digest, name, clock)
+        return _Job(params, generator, index_path, embedder_path, digest, name, clock)
 
     # --- one piece --------------------------------------------------------------------------
 
     def _analyse(self, job: _Job, piece: Piece, get_segment: Callable[[], np.ndarray], source: Any,
-                 remember: bool, keep_audio: bool, report: _Progress, cancel) -> tuple[Analysis, np.ndarray | None]:
+                 remember: bool, keep_audio: bool, report: Progress, cancel) -> tuple[Analysis, np.ndarray | None]:
         """The cached analysis of ``piece``, or a fresh one (then also its high-passed segment)."""
         key = job.analysis_key(source, piece)
         cached = self.analyses.get(key, remember=remember)
@@ -233,9 +188,11 @@ class Converter:
         check_cancel(cancel)
         report.stage("Embedding")
         with job.clock("decode"):
-            seg = steps.highpass(get_segment())
+            seg = get_segment()
+        with job.clock("load"):
+            embedder = self._load_embedder(job.embedder_path)
         with job.clock("embed"):
-            features = job.embedder.extract(seg, job.version)
+            features = embedder.extract(seg, job.version)
             self.stats["embed"] += 1
         if 2 * features.shape[0] < piece.n_frames:
             raise ConversionError(f"the embedder gave {features.shape[0]} frames for {piece.n_frames} pitch frames")
@@ -255,7 +212,7 @@ class Converter:
         return analysis, body
 
     def _synthesise(self, job: _Job, piece: Piece, index: int, analysis: Analysis,
-                    audio: Callable[[], np.ndarray], report: _Progress, cancel) -> tuple[np.ndarray, np.ndarray | None]:
+                    audio: Callable[[], np.ndarray], report: Progress, cancel) -> tuple[np.ndarray, np.ndarray | None]:
         """The trimmed output of ``piece`` at the model's rate, and the shifted pitch (or None)."""
         from inference.f0 import shift_f0
         from inference.retrieval import apply_index
@@ -282,19 +239,17 @@ class Converter:
                 out = steps.rms_mix(audio()[: n * WINDOW], out, gen.sample_rate, p.rms_mix_rate)
         return piece.trim(out, gen.hop), f0_target
 
-    def _pieces(self, job: _Job, audio16: np.ndarray, source: Any, report: _Progress, cancel,
+    def _pieces(self, job: _Job, audio16: np.ndarray, source: Any, report: Progress, cancel,
                 remember: bool = False) -> Iterator[np.ndarray]:
         """The output of each piece of ``audio16``, in order (the pieces tile the input)."""
-        from inference.chunking import segment
-
         with job.clock("decode"):
             pieces = plan_pieces(audio16, self.chunk, steps.highpass)
         report.pieces = len(pieces)
         for i, piece in enumerate(pieces):
             report.piece = i
-            get = lambda piece=piece: segment(audio16, piece.lo, piece.hi)  # noqa: E731
+            get = lambda piece=piece: filtered_segment(audio16, piece.lo, piece.hi)  # noqa: E731
             analysis, body = self._analyse(job, piece, get, source, remember, False, report, cancel)
-            audio = (lambda body=body: body) if body is not None else (lambda get=get: steps.highpass(get()))
+            audio = (lambda body=body: body) if body is not None else get
             core, _ = self._synthesise(job, piece, i, analysis, audio, report, cancel)
             yield core
 
@@ -311,7 +266,7 @@ class Converter:
         input_path, output_dir = Path(input_path).expanduser(), Path(output_dir).expanduser()
         if is_inside_replay(output_dir):
             raise AudioError(f"{output_dir} is inside Replay's folder; choose another output folder")
-        report = _Progress(progress)
+        report = Progress(progress)
         job = self._prepare(model, params)
         p = job.params
         report.stage("Decoding")
@@ -344,7 +299,7 @@ class Converter:
         from inference.audio import resample
         from inference.pipeline_io import check_sound
 
-        report = _Progress(progress, write_share=0.0)
+        report = Progress(progress, write_share=0.0)
         job = self._prepare(model, params)
         p = job.params
         report.stage("Decoding")
@@ -380,14 +335,14 @@ class Converter:
         """
         from inference.pipeline_io import region_input
 
-        report = _Progress(progress, write_share=0.0)
+        report = Progress(progress, write_share=0.0)
         job = self._prepare(model, params)
         p = job.params
         with job.clock("decode"):
             piece, source, get_segment = region_input(Path(input_path).expanduser(), start_s, end_s,
                                                       self.chunk, self.analyses.root, cancel)
         analysis, body = self._analyse(job, piece, get_segment, source, True, True, report, cancel)
-        audio = lambda: analysis.audio if analysis.audio is not None else steps.highpass(get_segment())  # noqa: E731
+        audio = lambda: analysis.audio if analysis.audio is not None else get_segment()  # noqa: E731
         out, f0_target = self._synthesise(job, piece, 0, analysis, audio, report, cancel)
         gen_sr = job.generator.sample_rate
         first = int(round((max(0.0, start_s) - piece.start / 16000) * gen_sr))

@@ -9,7 +9,9 @@
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +21,11 @@ from inference.chunking import SAMPLE_RATE, ChunkSettings, Piece, region_piece, 
 from inference.errors import check_cancel
 
 SILENCE = 1e-4  # peak below which an input counts as silent (-80 dBFS)
+FILTER_MARGIN = SAMPLE_RATE  # real audio filtered beyond a segment, so filter edges stay outside it
+STAGES = ("Decoding", "Embedding", "Pitch", "Retrieval", "Synthesising", "Writing")
+# Where each stage sits inside one piece's share of the progress bar.
+_PIECE_STAGES = {"Embedding": 0.0, "Pitch": 0.15, "Retrieval": 0.30, "Synthesising": 0.35}
+_DECODE_SHARE, _WRITE_SHARE = 0.03, 0.05
 
 
 def check_sound(audio16: np.ndarray, name: str) -> None:
@@ -29,6 +36,21 @@ def check_sound(audio16: np.ndarray, name: str) -> None:
         raise AudioError(f"{name}: contains no audio samples")
     if not np.any(np.abs(audio16) > SILENCE):
         raise AudioError(f"{name}: is silent (nothing to convert)")
+
+
+def filtered_segment(audio16: np.ndarray, lo: int, hi: int, margin: int = FILTER_MARGIN) -> np.ndarray:
+    """The high-passed segment ``[lo, hi)`` of ``audio16`` padded by reflection at its ends.
+
+    Equals filtering the whole input and then reflect-padding it (RVC's order) to float
+    precision: the filter runs over the segment plus ``margin`` samples of real audio each side
+    (its edge effects decay long before), and reflection happens only at the input's own ends.
+    """
+    from inference.pipeline_steps import highpass
+
+    n = audio16.shape[0]
+    first, last = max(0, min(lo, n - 1) - margin), min(n, max(hi, 1) + margin)
+    local = highpass(audio16[first:last])
+    return segment(local, lo - first, hi - first)
 
 
 def decode_input(path: Path, cache_root: Path | None, cancel) -> tuple[np.ndarray, Any]:
@@ -66,11 +88,12 @@ def region_input(path: Path, start_s: float, end_s: float, chunk: ChunkSettings,
     def get_segment() -> np.ndarray:
         if "segment" not in held:
             check_cancel(cancel)
-            first = max(0, piece.lo)
-            local = load_audio_segment(path, SAMPLE_RATE, first / SAMPLE_RATE, max(piece.hi, first + 1) / SAMPLE_RATE)
-            # reflection beyond the file's start (lo < 0) mirrors around local[0], as whole-file
-            # decoding mirrors around the first sample; past the end, around the last.
-            held["segment"] = segment(local, piece.lo - first, piece.hi - first)
+            first = max(0, piece.lo - FILTER_MARGIN)
+            last = max(piece.hi + FILTER_MARGIN, first + 1)
+            local = load_audio_segment(path, SAMPLE_RATE, first / SAMPLE_RATE, last / SAMPLE_RATE)
+            # local[0] is the file's first sample when first == 0, and local[-1] its last when
+            # the region reaches the end, so reflection there is what a whole decode would give.
+            held["segment"] = filtered_segment(local, piece.lo - first, piece.hi - first)
         return held["segment"]
 
     return piece, source, get_segment
@@ -138,3 +161,53 @@ def publish(raw: IO[bytes], n_samples: int, target: Path, sr: int, fmt: str, sub
             if progress is not None:
                 progress(done / max(1, n_samples))
     return writer.path
+
+
+class Clock:
+    """Seconds spent per stage, summed over pieces."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {k: 0.0 for k in ("load", "decode", "embed", "f0", "retrieval", "synth", "write")}
+        self.start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    def done(self) -> dict[str, float]:
+        self.timings["total"] = time.perf_counter() - self.start
+        return dict(self.timings)
+
+
+class Progress:
+    """Maps (stage, fraction within a piece) to one monotonic fraction of the whole job."""
+
+    def __init__(self, callback: Callable[[float, str], None] | None, write_share: float = _WRITE_SHARE) -> None:
+        self.callback = callback
+        self.write_share = write_share
+        self.last = 0.0
+        self.piece, self.pieces = 0, 1
+
+    def emit(self, fraction: float, stage: str) -> None:
+        if self.callback is None:
+            return
+        self.last = max(self.last, min(1.0, fraction))
+        self.callback(self.last, stage)
+
+    def stage(self, stage: str, within: float = 0.0) -> None:
+        """Inside piece ``self.piece``: ``stage`` at ``within`` (0..1) of that stage's share."""
+        if stage == "Decoding":
+            return self.emit(within * _DECODE_SHARE, stage)
+        if stage == "Writing":
+            return self.emit(1.0 - self.write_share * (1.0 - within), stage)
+        names = list(_PIECE_STAGES)
+        begin = _PIECE_STAGES[stage]
+        nxt = names.index(stage) + 1
+        end = _PIECE_STAGES[names[nxt]] if nxt < len(names) else 1.0
+        in_piece = begin + (end - begin) * within
+        span = 1.0 - _DECODE_SHARE - self.write_share
+        self.emit(_DECODE_SHARE + span * (self.piece + in_piece) / self.pieces, stage)
