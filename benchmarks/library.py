@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         from inference.library import ModelLibrary
 
         cold = scan_in_new_process(root / "cold-cache" / "library.json")
-        assert cold["models"] == args.models and cold["torch_loaded"], cold
+        assert cold["models"] == args.models, cold
         library = ModelLibrary(cache_path=cache)
         t_first, found = timed(library.scan)
         assert len(found) == args.models, len(found)
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     n = args.models
     rows = [
         ("build the tree (not the library)", t_build),
-        ("first scan, new process (+torch import)", cold["scan_s"]),
-        ("first scan, torch loaded", t_first),
+        ("first scan, new process", cold["scan_s"]),
+        ("first scan, this process", t_first),
         ("cached re-scan, new process", fresh["scan_s"]),
         ("cached re-scan, new library", t_new_lib),
         ("re-scan, same library", t_rescan),
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n} models in a fake Replay folder, {sys.platform}, python {sys.version.split()[0]}")
     for label, seconds in rows:
         print(f"  {label:<40} {seconds * 1000:9.1f} ms   {seconds / n * 1e6:8.0f} µs/model")
+    print(f"  first scan in a new process: torch loaded: {cold['torch_loaded']}")
     print(f"  new process: import inference.library {fresh['import_s'] * 1000:.1f} ms, "
           f"torch loaded: {fresh['torch_loaded']}, faiss loaded: {fresh['faiss_loaded']}")
     print(f"first scan / cached re-scan (new library): {t_first / t_new_lib:.1f}x; "

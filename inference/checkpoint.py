@@ -201,7 +201,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def _is_tensor(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "detach")
+    """A torch tensor, or the shape-and-dtype stand-in of :mod:`inference.pth_meta`."""
+    return hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "is_floating_point")
 
 
 def _split(data: Any, name: str) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -331,9 +332,19 @@ def _squash(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _read(path: os.PathLike | str, mmap: bool) -> tuple[ModelConfig, dict[str, Any], ModelInfo]:
+def _structure(path: Path) -> Any:
+    """The checkpoint's object graph with tensor shapes only: torch-free when the file allows."""
+    from inference.pth_meta import MetaUnavailable, read_structure
+
+    try:
+        return read_structure(path)
+    except MetaUnavailable:  # not a plain torch zip: torch.load decides (and words the error)
+        return _torch_load(path, mmap=True)
+
+
+def _read(path: os.PathLike | str, mmap: bool, light: bool = False) -> tuple[ModelConfig, dict[str, Any], ModelInfo]:
     path = Path(path).expanduser()
-    data = _torch_load(path, mmap)
+    data = _structure(path) if light else _torch_load(path, mmap)
     state, meta, layout = _split(data, path.name)
     vocoder = _text(meta, "vocoder") or "HiFi-GAN"
     known = {_squash(v): v for v in SUPPORTED_VOCODERS}
@@ -356,8 +367,13 @@ def _read(path: os.PathLike | str, mmap: bool) -> tuple[ModelConfig, dict[str, A
 
 
 def read_model_info(path: os.PathLike | str, mmap: bool = True) -> ModelInfo:
-    """Metadata of a voice model; with ``mmap`` the weights are mapped, never read."""
-    return _read(path, mmap)[2]
+    """Metadata of a voice model, without reading its weights.
+
+    A plain ``torch.save`` zip is read by :mod:`inference.pth_meta` (no torch import, a few
+    milliseconds); anything else through ``torch.load(weights_only=True)``, memory-mapped
+    when ``mmap``. Corrupt weight bytes show only when the model is loaded for a conversion.
+    """
+    return _read(path, mmap, light=mmap)[2]
 
 
 def load_checkpoint(path: os.PathLike | str) -> tuple[ModelConfig, dict[str, Any], ModelInfo]:
