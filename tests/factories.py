@@ -67,7 +67,7 @@ def _fill(shapes: tuple, seed: int) -> dict[str, torch.Tensor]:
     shape_of = dict(shapes)
 
     def uniform(shape, bound):
-        return (torch.rand(shape, generator=gen) * 2 - 1) * bound
+        return torch.rand(shape, generator=gen).mul_(2 * bound).sub_(bound)
 
     out: dict[str, torch.Tensor] = {}
     for key, shape in shapes:
