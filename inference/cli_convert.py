@@ -298,7 +298,7 @@ def params_values(args: argparse.Namespace) -> dict[str, Any]:
         protect=float(args.protect), rms_mix_rate=float(args.rms_mix), filter_radius=int(args.filter_radius),
         speaker_id=int(args.speaker), backend=args.backend, output_sample_rate=args.sample_rate,
         output_format=args.format, sample_format=BIT_DEPTHS[args.bit_depth],
-        seed=args.seed, deterministic=args.seed is not None,
+        seed=args.seed,  # fixes the synthesizer's noise: same bytes on the same machine and backend
     )
 
 

@@ -160,7 +160,7 @@ def test_options_reach_the_conversion_params(tmp_path, base, capsys):
     assert code == 0
     assert seen == dict(pitch=-3.5, f0_method="harvest", index_rate=0.4, protect=0.5, rms_mix_rate=0.25,
                         filter_radius=0, speaker_id=0, backend="torch", output_sample_rate=44100,
-                        output_format="wav", sample_format="FLOAT", seed=7, deterministic=True)
+                        output_format="wav", sample_format="FLOAT", seed=7)
     (path, model, _, cancel), = calls
     assert model.name == "Alice" and isinstance(cancel, threading.Event)
     assert sf.info(tmp_path / "out" / "a.wav").subtype == "FLOAT"
@@ -326,3 +326,61 @@ def test_subprocess_failure_is_one_line(tmp_path):
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == f"rvc-studio: no audio files to convert ({tmp_path / 'none.wav'}: file not found)\n"
     assert proc.stdout == ""
+
+
+# ------------------------------------------------------------ the real pipeline, end to end
+
+
+@pytest.fixture(scope="module")
+def replay_tree(tmp_path_factory) -> Path:
+    """Replay's layout with a random-weight hubert_base.pt and one v2 f0 model with its index
+    (no rmvpe.pt: the test uses Harvest, which needs no weights)."""
+    from tests.feature_factories import make_index
+    from tests.inference.pipeline_fixtures import make_pipeline_hubert
+
+    replay = tmp_path_factory.mktemp("home") / "Replay" / "com.replay.Replay"
+    (replay / "weights").mkdir(parents=True)
+    make_pipeline_hubert(replay / "weights" / "hubert_base.pt")
+    make_voice_model(replay / "models" / "Singer" / "Singer.pth", "v2", 32000, True, seed=1)
+    make_index(replay / "models" / "Singer" / "added_IVF8_Flat_nprobe_1_Singer_v2.index", 768, 300, seed=0)
+    return replay
+
+
+@pytest.mark.slow
+def test_real_pipeline_batch_and_seed_reproducibility(tmp_path, replay_tree, monkeypatch, capsys):
+    """``python -m app.main convert`` with the real pipeline: a good file converted (model rate,
+    input's length), a bad one reported, exit 1; then the same seed in-process, with a fresh
+    analysis cache (everything recomputed), writes byte-identical audio."""
+    import os
+
+    from tests.inference.pipeline_fixtures import voice
+
+    x = voice(0.6, sr=44100)
+    song = tmp_path / "song.wav"
+    sf.write(song, np.stack([x, 0.5 * x], axis=1), 44100, subtype="PCM_24")
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio\n")
+    env = dict(os.environ, RVC_STUDIO_REPLAY_DIR=str(replay_tree), RVC_STUDIO_CACHE_DIR=str(tmp_path / "cache1"),
+               RVC_STUDIO_LOG_DIR=str(tmp_path / "logs"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.main", "convert", str(song), str(bad), "--model", "Singer", "-o", str(tmp_path / "a"),
+         "--seed", "3", "--pitch", "2", "--f0", "harvest"],  # harvest: no pitch model to load
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.splitlines() == [str(tmp_path / "a" / "song.wav")]
+    assert "Converted 1 of 2 files with Singer" in proc.stderr
+    assert f"  {bad}: {bad}: not an audio file (or an unsupported format)" in proc.stderr
+    first = tmp_path / "a" / "song.wav"
+    out, rate = sf.read(first, dtype="float32")
+    assert rate == 32000 and out.ndim == 1 and abs(len(out) - 0.6 * 32000) <= 320  # the input's 0.6 s
+    assert np.isfinite(out).all() and 0.01 < np.abs(out).max() <= 1.0
+
+    monkeypatch.setenv("RVC_STUDIO_REPLAY_DIR", str(replay_tree))
+    monkeypatch.setenv("RVC_STUDIO_CACHE_DIR", str(tmp_path / "cache2"))
+    code = cli.main(["convert", str(song), "--model", "Singer", "-o", str(tmp_path / "b"), "--seed", "3", "--pitch", "2",
+                     "--f0", "harvest"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Embedding" in err and "Pitch" in err  # analysed afresh, not read from the first run's cache
+    assert (tmp_path / "b" / "song.wav").read_bytes() == first.read_bytes()
