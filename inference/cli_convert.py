@@ -395,7 +395,8 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
 
     total = len(files) + len(problems)
     elapsed = time.monotonic() - started
-    speed = f", {audio_seconds / elapsed:.1f}x realtime" if audio_seconds and elapsed > 0 else ""
+    ratio = audio_seconds / elapsed if elapsed > 0 else 0.0
+    speed = f", {ratio:.1f}x realtime" if ratio >= 1 else f", {ratio:.2f}x realtime" if ratio else ""
     progress.note(f"Converted {converted} of {total} file{'s' if total != 1 else ''} "
                   f"with {model.name} in {elapsed:.1f} s{speed}.")
     if failures:
