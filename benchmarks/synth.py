@@ -8,7 +8,12 @@ Run from the repository root::
 Models are random-weight checkpoints in the real format (``tests/factories.py``), so the
 numbers measure compute, not quality. Every figure is measured side by side in this one run:
 wall time of ``Generator.infer`` (features + f0 -> audio, random noise from a seed), x realtime
-(audio seconds / wall seconds), and the MLX/torch time ratio. With ``RVC_WEBUI_DIR`` set, the
+(audio seconds / wall seconds), and the MLX/torch time ratio.
+
+Baseline for "faster than the public RVC generator": the public generator runs one pass over the
+whole input and re-computes every weight-normed weight (``g * v / ||v||``) on each call. Our
+torch generator run that way (one pass, weight norm left as parametrizations, ``no_grad``) is
+timed on the same input and its time compared with our torch backend's. With ``RVC_WEBUI_DIR`` set, the
 public generator (imported from that checkout at run time) runs on the same weights and input,
 one pass as its pipeline does, and its time is compared with our torch backend's.
 """
@@ -93,6 +98,39 @@ def _time_public(net, features: np.ndarray, f0: np.ndarray, repeats: int) -> flo
     return _time(run, repeats)
 
 
+def _unfolded_torch(path: Path):
+    """Our torch generator with weight norm NOT folded: reparametrised on every call, as the public one."""
+    from inference.checkpoint import load_checkpoint
+    from inference.torch_synth import build_synthesizer
+
+    config, state, _ = load_checkpoint(path)
+    model = build_synthesizer(config)
+    model.load_state_dict(state)
+    model.config = config
+    return model.eval()
+
+
+def _time_one_pass(model, features: np.ndarray, f0: np.ndarray, repeats: int, seed: int = 0) -> float:
+    """One pass over the whole input (the public ``infer`` recipe), random draws from ``seed``."""
+    import torch
+
+    from inference.f0 import coarse_f0
+
+    phone = torch.from_numpy(features[None])
+    pitch = torch.from_numpy(np.asarray(coarse_f0(f0), dtype=np.int64)[None])
+    f0_t = torch.from_numpy(f0[None])
+    hop, inter = model.config.hop, model.config.inter_channels
+
+    def run():
+        rng = np.random.default_rng(seed)
+        latent = torch.from_numpy(rng.standard_normal((1, inter, features.shape[0]), dtype=np.float32))
+        source = torch.from_numpy(rng.standard_normal((1, features.shape[0] * hop, 1), dtype=np.float32))
+        with torch.no_grad():
+            model(phone, pitch, f0_t, torch.tensor([0]), latent, source)
+
+    return _time(run, repeats)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length per case (default 10)")
@@ -130,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: torch {t_torch:.2f} s ({args.seconds / t_torch:.2f}x realtime, load {load_torch:.1f} s)")
         print(f"{label}: mlx   {t_mlx:.2f} s ({args.seconds / t_mlx:.2f}x realtime, first load+convert {load_mlx:.1f} s)")
         print(f"{label}: MLX/torch time ratio {t_mlx / t_torch:.2f} (target <= 1.5)")
+        baseline = _unfolded_torch(path)
+        _time_one_pass(baseline, warm_f, warm_p, 1)
+        t_base = _time_one_pass(baseline, features, f0, args.repeats)
+        print(
+            f"{label}: public-style torch (one pass, weight norm per call) {t_base:.2f} s "
+            f"({args.seconds / t_base:.2f}x realtime); ours-torch/public-style time ratio {t_torch / t_base:.2f} (target < 1)"
+        )
         if webui:
             net = _public_generator(Path(webui), path)
             _time_public(net, warm_f, warm_p, 1)
@@ -148,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{version} {rate // 1000}k, {args.long:g} s, {gen.backend}: one pass {t_one:.2f} s "
                     f"({args.long / t_one:.2f}x realtime), windowed {t_win:.2f} s ({args.long / t_win:.2f}x realtime)"
                 )
+            t_base = _time_one_pass(baseline, long_f, long_p, args.repeats, seed=1)
+            print(f"{version} {rate // 1000}k, {args.long:g} s, public-style torch one pass, weight norm per call "
+                  f"{t_base:.2f} s ({args.long / t_base:.2f}x realtime)")
             if webui:
                 t_pub = _time_public(net, long_f, long_p, args.repeats)
                 print(f"{version} {rate // 1000}k, {args.long:g} s, public RVC one pass {t_pub:.2f} s ({args.long / t_pub:.2f}x realtime)")
