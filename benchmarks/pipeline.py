@@ -104,6 +104,7 @@ def run_convert(work: Path, backend: str, region: tuple[float, float]) -> dict:
     t0 = time.perf_counter()
     prepared = conv._prepare(model, params)  # load the generator, index and pitch model
     conv._load_embedder(prepared.embedder_path)
+    conv.estimators.load(params.f0_method)
     load_s = time.perf_counter() - t0
     result = conv.convert_file(work / "input.wav", model, work / f"out-{backend}", params)
     out = {"backend": backend, "load": load_s, "timings": result.timings, "duration": result.duration,

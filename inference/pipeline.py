@@ -172,8 +172,8 @@ class Converter:
 
             embedder_path = find_weight("hubert", self.weights_dirs)  # loaded on the first analysis
             digest = self._embedder_digest(embedder_path)
-            if generator.config.f0:
-                self.estimators.load(params.f0_method)  # a missing rmvpe.pt fails now, not later
+            if generator.config.f0 and params.f0_method == "rmvpe":
+                find_weight("rmvpe", self.weights_dirs)  # missing: fail now; loaded on the first analysis
         return _Job(params, generator, index_path, embedder_path, digest, name, clock)
 
     # --- one piece --------------------------------------------------------------------------

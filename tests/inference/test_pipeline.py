@@ -260,7 +260,7 @@ def test_cancel_stops_the_job_and_leaves_no_file(conv, tree) -> None:
             cancel.set()
 
     with pytest.raises(Cancelled):
-        conv.convert_file(tree["song"], tree["models"]["v1f0"], out, ConversionParams(pitch=1, **TORCH),
+        conv.convert_file(tree["song"], tree["models"]["v2f0"], out, ConversionParams(pitch=1, **TORCH),
                           progress=progress, cancel=cancel)
     assert "Synthesising" in seen and "Writing" not in seen
     assert not out.exists() or list(out.iterdir()) == []
