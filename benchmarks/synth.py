@@ -43,11 +43,22 @@ def _inputs(config, seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 
 def _time(fn, repeats: int = 1) -> float:
-    best = float("inf")
+    return _measure({"x": fn}, repeats)["x"][0]
+
+
+def _measure(runs: dict, repeats: int = 1) -> dict[str, tuple[float, float]]:
+    """``{name: (best wall s, best process CPU s)}``, the runs taken in turn ``repeats`` times.
+
+    Taking them in turn spreads the load of a shared machine over all of them alike; the CPU
+    time (every thread of this process) is what a busy machine inflates least.
+    """
+    best = {name: (float("inf"), float("inf")) for name in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
+        for name, fn in runs.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
     return best
 
 
@@ -80,7 +91,8 @@ def _public_generator(webui: Path, ckpt_path: Path):
     return net.eval().float()
 
 
-def _time_public(net, features: np.ndarray, f0: np.ndarray, repeats: int) -> float:
+def _public_run(net, features: np.ndarray, f0: np.ndarray):
+    """A call of the public generator's ``infer`` on these inputs."""
     import torch
 
     from inference.f0 import coarse_f0
@@ -95,7 +107,7 @@ def _time_public(net, features: np.ndarray, f0: np.ndarray, repeats: int) -> flo
         with torch.no_grad():
             net.infer(phone, lengths, pitch, pitchf, sid)
 
-    return _time(run, repeats)
+    return run
 
 
 def _unfolded_torch(path: Path):
@@ -110,7 +122,7 @@ def _unfolded_torch(path: Path):
     return model.eval()
 
 
-def _time_one_pass(model, features: np.ndarray, f0: np.ndarray, repeats: int, seed: int = 0) -> float:
+def _one_pass_run(model, features: np.ndarray, f0: np.ndarray, seed: int = 0):
     """One pass over the whole input (the public ``infer`` recipe), random draws from ``seed``."""
     import torch
 
@@ -128,7 +140,7 @@ def _time_one_pass(model, features: np.ndarray, f0: np.ndarray, repeats: int, se
         with torch.no_grad():
             model(phone, pitch, f0_t, torch.tensor([0]), latent, source)
 
-    return _time(run, repeats)
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,7 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     from tests.factories import make_voice_model
 
     webui = os.environ.get("RVC_WEBUI_DIR")
-    print(f"synth benchmark: {args.seconds:g} s of audio per case, torch threads {torch.get_num_threads()}")
+    print(f"synth benchmark: {args.seconds:g} s of audio per case, torch threads {torch.get_num_threads()}, "
+          f"best of {args.repeats} (runs taken in turn); wall s / process CPU s")
+
+    def show(label: str, name: str, seconds: float, wall_cpu: tuple[float, float], extra: str = "") -> None:
+        wall, cpu = wall_cpu
+        print(f"{label}: {name:44s} {wall:6.2f} s / CPU {cpu:6.2f} s ({seconds / wall:.2f}x realtime){extra}")
+
+    def ratio(a: tuple[float, float], b: tuple[float, float]) -> str:
+        return f"{a[0] / b[0]:.2f} (CPU {a[1] / b[1]:.2f})"
+
     for version, rate in CASES:
         path = make_voice_model(tmp / f"{version}_{rate}.pth", version=version, sample_rate=rate, f0=True)
         start = time.perf_counter()
@@ -158,47 +179,51 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         gen_mlx = load_generator(path, backend="mlx")
         load_mlx = time.perf_counter() - start
+        baseline = _unfolded_torch(path)
+        net = _public_generator(Path(webui), path) if webui else None
+        label = f"{version} {rate // 1000}k, {args.seconds:g} s"
         features, f0 = _inputs(gen_torch.config, args.seconds)
         warm_f, warm_p = _inputs(gen_torch.config, 1.0)
-        for gen in (gen_torch, gen_mlx):
-            gen.infer(warm_f, warm_p, seed=0)
-        t_torch = _time(lambda: gen_torch.infer(features, f0, seed=0), args.repeats)
-        t_mlx = _time(lambda: gen_mlx.infer(features, f0, seed=0), args.repeats)
-        label = f"{version} {rate // 1000}k, {args.seconds:g} s"
-        print(f"{label}: torch {t_torch:.2f} s ({args.seconds / t_torch:.2f}x realtime, load {load_torch:.1f} s)")
-        print(f"{label}: mlx   {t_mlx:.2f} s ({args.seconds / t_mlx:.2f}x realtime, first load+convert {load_mlx:.1f} s)")
-        print(f"{label}: MLX/torch time ratio {t_mlx / t_torch:.2f} (target <= 1.5)")
-        baseline = _unfolded_torch(path)
-        _time_one_pass(baseline, warm_f, warm_p, 1)
-        t_base = _time_one_pass(baseline, features, f0, args.repeats)
-        print(
-            f"{label}: public-style torch (one pass, weight norm per call) {t_base:.2f} s "
-            f"({args.seconds / t_base:.2f}x realtime); ours-torch/public-style time ratio {t_torch / t_base:.2f} (target < 1)"
-        )
-        if webui:
-            net = _public_generator(Path(webui), path)
-            _time_public(net, warm_f, warm_p, 1)
-            t_pub = _time_public(net, features, f0, args.repeats)
-            print(
-                f"{label}: public RVC generator {t_pub:.2f} s ({args.seconds / t_pub:.2f}x realtime); "
-                f"ours-torch/public time ratio {t_torch / t_pub:.2f} (target < 1)"
-            )
+        runs = {
+            "torch": lambda: gen_torch.infer(features, f0, seed=0),
+            "mlx": lambda: gen_mlx.infer(features, f0, seed=0),
+            "public-style": _one_pass_run(baseline, features, f0),
+        }
+        warm = [lambda: gen_torch.infer(warm_f, warm_p, seed=0), lambda: gen_mlx.infer(warm_f, warm_p, seed=0),
+                _one_pass_run(baseline, warm_f, warm_p)]
+        if net is not None:
+            runs["public"] = _public_run(net, features, f0)
+            warm.append(_public_run(net, warm_f, warm_p))
+        for fn in warm:
+            fn()
+        t = _measure(runs, args.repeats)
+        show(label, f"torch backend (window {gen_torch.window} frames)", args.seconds, t["torch"],
+             f", load {load_torch:.1f} s")
+        show(label, f"mlx backend (window {gen_mlx.window} frames)", args.seconds, t["mlx"],
+             f", first load+convert {load_mlx:.1f} s")
+        print(f"{label}: MLX/torch time ratio {ratio(t['mlx'], t['torch'])} (target <= 1.5)")
+        show(label, "public-style torch (one pass, weight norm/call)", args.seconds, t["public-style"])
+        print(f"{label}: ours-torch/public-style time ratio {ratio(t['torch'], t['public-style'])} (target < 1)")
+        if net is not None:
+            show(label, "public RVC generator (one pass)", args.seconds, t["public"])
+            print(f"{label}: ours-torch/public time ratio {ratio(t['torch'], t['public'])} (target < 1)")
         if args.long and (version, rate) == CASES[0]:
             long_f, long_p = _inputs(gen_torch.config, args.long, seed=1)
             frames = long_f.shape[0]
+            label = f"{version} {rate // 1000}k, {args.long:g} s"
+            runs = {}
             for gen in (gen_torch, gen_mlx):
-                t_one = _time(lambda: gen.infer(long_f, long_p, seed=0, window=frames), args.repeats)
-                t_win = _time(lambda: gen.infer(long_f, long_p, seed=0), args.repeats)
-                print(
-                    f"{version} {rate // 1000}k, {args.long:g} s, {gen.backend}: one pass {t_one:.2f} s "
-                    f"({args.long / t_one:.2f}x realtime), windowed {t_win:.2f} s ({args.long / t_win:.2f}x realtime)"
-                )
-            t_base = _time_one_pass(baseline, long_f, long_p, args.repeats, seed=1)
-            print(f"{version} {rate // 1000}k, {args.long:g} s, public-style torch one pass, weight norm per call "
-                  f"{t_base:.2f} s ({args.long / t_base:.2f}x realtime)")
-            if webui:
-                t_pub = _time_public(net, long_f, long_p, args.repeats)
-                print(f"{version} {rate // 1000}k, {args.long:g} s, public RVC one pass {t_pub:.2f} s ({args.long / t_pub:.2f}x realtime)")
+                runs[f"{gen.backend} one pass"] = lambda gen=gen: gen.infer(long_f, long_p, seed=0, window=frames)
+                runs[f"{gen.backend} windowed"] = lambda gen=gen: gen.infer(long_f, long_p, seed=0)
+            runs["public-style torch one pass"] = _one_pass_run(baseline, long_f, long_p, seed=1)
+            if net is not None:
+                runs["public RVC one pass"] = _public_run(net, long_f, long_p)
+            t = _measure(runs, args.repeats)
+            for name, value in t.items():
+                show(label, name, args.long, value)
+            for backend in ("torch", "mlx"):
+                print(f"{label}: {backend} windowed/one-pass time ratio "
+                      f"{ratio(t[f'{backend} windowed'], t[f'{backend} one pass'])}")
     return 0
 
 
