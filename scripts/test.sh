@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Run the whole test suite headless. Extra arguments go to pytest.
+# Run the whole test suite headless, one pytest worker per core. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
 export PYTHONDONTWRITEBYTECODE=1
-exec .venv/bin/python -m pytest "$@"
+# Each worker keeps torch on one thread: the cores are shared out between workers instead
+# (measured on 2 cores: 3m50s, against 9+ minutes for one worker with two torch threads).
+export RVC_STUDIO_TORCH_THREADS="${RVC_STUDIO_TORCH_THREADS:-1}"
+exec .venv/bin/python -m pytest -n auto "$@"
