@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=offscreen
 export PYTHONDONTWRITEBYTECODE=1
 # Each worker keeps torch on one thread: the cores are shared out between workers instead
-# (measured on 2 cores: 3m50s, against 9+ minutes for one worker with two torch threads).
+# (the whole suite took 3m50s on the 2-core CI machine).
 export RVC_STUDIO_TORCH_THREADS="${RVC_STUDIO_TORCH_THREADS:-1}"
 exec .venv/bin/python -m pytest -n auto "$@"
