@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from inference import inputs
 from inference.errors import Cancelled, RVCError
 
 F0_METHODS = ("rmvpe", "fcpe", "harvest")
@@ -97,24 +98,11 @@ def register(subparsers, converter_factory: Callable[..., Any] | None = None,
 
 
 def read_list_file(path: Path) -> list[Path]:
-    """Paths listed in a text or .m3u file: one per line, relative to the list's folder;
-    blank lines and ``#`` lines (m3u directives included) skipped; ``file://`` URLs accepted."""
+    """The paths in a list file (see :func:`inference.inputs.read_list_file`); one-line error."""
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        return inputs.read_list_file(path)
     except OSError as error:
         raise ConvertError(f"{path}: cannot read the list ({error.strerror or error})") from None
-    out: list[Path] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-
-            line = unquote(urlparse(line).path)
-        entry = Path(line).expanduser()
-        out.append(Path(os.path.normpath(entry if entry.is_absolute() else path.parent / entry)))
-    return out
 
 
 def _folder_audio(folder: Path, extensions: Sequence[str]) -> list[Path]:

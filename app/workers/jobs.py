@@ -12,12 +12,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
 
+from inference.inputs import LIST_SUFFIXES, read_list_file
+
 log = logging.getLogger(__name__)
 
 QUEUE_FILE_NAME = "queue.json"
 QUEUE_FILE_VERSION = 1
 PARTIAL_PREFIX = ".rvc-studio-partial-"
-LIST_SUFFIXES = (".txt", ".m3u", ".m3u8")
 
 
 class JobStatus(str, Enum):
@@ -125,24 +126,6 @@ def unique_path(folder: Path, name: str) -> Path:
         candidate = folder / f"{stem} {n}{suffix}"
         n += 1
     return candidate
-
-
-def read_list_file(path: Path) -> list[Path]:
-    """Paths listed in a text or m3u file, one per line; ``#`` lines are comments (m3u
-    directives included); relative paths are resolved against the list's folder."""
-    text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
-    out: list[Path] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("file://"):
-            from urllib.parse import unquote, urlparse
-
-            line = unquote(urlparse(line).path)
-        entry = Path(line).expanduser()
-        out.append(entry if entry.is_absolute() else (Path(path).parent / entry))
-    return out
 
 
 def expand_inputs(items: Iterable[str | Path], extensions: Iterable[str]) -> tuple[list[Path], list[Path]]:

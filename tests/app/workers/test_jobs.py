@@ -41,7 +41,7 @@ def test_list_files_resolve_relative_paths_against_their_folder(tmp_path: Path) 
     lists.mkdir()
     (lists / "set.m3u").write_text("#EXTM3U\n#EXTINF:12,Song\n../music/one.wav\n\n/abs/two.flac\n"
                                    "file:///abs/three%20x.mp3\n", encoding="utf-8")
-    assert read_list_file(lists / "set.m3u") == [lists / "../music/one.wav", Path("/abs/two.flac"),
+    assert read_list_file(lists / "set.m3u") == [lists.parent / "music" / "one.wav", Path("/abs/two.flac"),
                                                  Path("/abs/three x.mp3")]
 
 
