@@ -196,7 +196,8 @@ def main() -> None:
         print(f"fixtures written in {time.perf_counter() - t0:.0f} s (random real-size weights)")
         results = [_child(["--worker", "convert", "--backend", b, "--seconds", str(args.seconds)], work)
                    for b in args.backends.split(",") if b]
-        _report(results, args.seconds, region)
+        if results:
+            _report(results, args.seconds, region)
         if not args.no_memory:
             rows = [_child(["--worker", "memory", "--name", n, "--memory-seconds", str(args.memory_seconds)], work)
                     for n in ("short", "long")]

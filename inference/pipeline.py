@@ -36,7 +36,7 @@ from inference import pipeline_steps as steps
 from inference.analysis_cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache, analysis_key
 from inference.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
 from inference.errors import RVCError, check_cancel
-from inference.pipeline_io import STAGES, Clock, Progress, filtered_segment
+from inference.pipeline_io import STAGES, Clock, Progress, filtered_segment, release_memory
 from inference.pipeline_params import ConversionParams, ConversionResult
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class _Job:
     index_path: Path | None
     embedder_path: Path
     embedder_digest: str
+    f0_digest: str | None  # the pitch model's weights (rmvpe.pt), when it has a file
     name: str
     clock: Clock = field(default_factory=Clock)
 
@@ -74,7 +75,7 @@ class _Job:
         # Harvest's track is median-filtered by the radius; the other methods ignore it.
         radius = int(self.params.filter_radius) if self.method == "harvest" else None
         return analysis_key(source=source, piece=piece.key(), embedder=self.embedder_digest,
-                            version=self.version, f0=self.method, radius=radius)
+                            version=self.version, f0=self.method, f0_weights=self.f0_digest, radius=radius)
 
 
 class Converter:
@@ -151,7 +152,8 @@ class Converter:
 
     def _embedder_digest(self, path: Path) -> str:
         """Content digest of the embedder at ``path`` (part of every analysis key)."""
-        return _weights_digest(path, self.analyses.root)  # remembered on disk by (path, size, mtime)
+        # remembered on disk by (path, size, mtime); the device can change the numbers slightly
+        return f"{_weights_digest(path, self.analyses.root)}@{self.device}"
 
     def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any]) -> _Job:
         params = ConversionParams.coerce(params)
@@ -172,9 +174,11 @@ class Converter:
 
             embedder_path = find_weight("hubert", self.weights_dirs)  # loaded on the first analysis
             digest = self._embedder_digest(embedder_path)
+            f0_digest = None
             if generator.config.f0 and params.f0_method == "rmvpe":
-                find_weight("rmvpe", self.weights_dirs)  # missing: fail now; loaded on the first analysis
-        return _Job(params, generator, index_path, embedder_path, digest, name, clock)
+                # missing: fail now; loaded on the first analysis
+                f0_digest = _weights_digest(find_weight("rmvpe", self.weights_dirs), self.analyses.root)
+        return _Job(params, generator, index_path, embedder_path, digest, f0_digest, name, clock)
 
     # --- one piece --------------------------------------------------------------------------
 
@@ -251,6 +255,8 @@ class Converter:
             analysis, body = self._analyse(job, piece, get, source, remember, False, report, cancel)
             audio = (lambda body=body: body) if body is not None else get
             core, _ = self._synthesise(job, piece, i, analysis, audio, report, cancel)
+            del analysis, body, audio
+            release_memory()
             yield core
 
     # --- public entry points -----------------------------------------------------------------

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -97,6 +98,23 @@ def region_input(path: Path, start_s: float, end_s: float, chunk: ChunkSettings,
         return held["segment"]
 
     return piece, source, get_segment
+
+
+def release_memory() -> None:
+    """Hand memory freed by the last piece back to the OS (glibc's ``malloc_trim``; Linux only).
+
+    glibc keeps freed blocks in its arenas, so after many pieces of varying sizes the resident
+    size creeps up by ~100 MB without any leak; trimming between pieces keeps it flat. Other
+    platforms' allocators return memory themselves: nothing to do there.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, say): nothing to trim
+        pass
 
 
 class _Resampler:
