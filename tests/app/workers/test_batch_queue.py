@@ -163,7 +163,7 @@ def test_queue_is_restored_after_a_restart_with_the_interrupted_job_queued(qtbot
     restored.set_models([MODEL])
     qtbot.waitUntil(lambda: _finished(restored), timeout=5000)
     assert all(j.status == JobStatus.DONE for j in restored.jobs)
-    assert len(list((tmp_path / "out").iterdir())) == 3
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"song{i} (Alice).wav" for i in range(3)]
 
 
 def test_leftover_partial_output_of_an_interrupted_run_is_removed_at_launch(qtbot, make_queue, tmp_path) -> None:
