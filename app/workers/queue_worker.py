@@ -119,25 +119,28 @@ class QueueWorker(QObject):
             job.seconds = time.perf_counter() - clock
             job.finished_at = time.time()
             log.info("Converted %s -> %s in %.1f s", job.input_path, final, job.seconds)
-            self.completed.emit(job)
+            outcome = (self.completed, (job,))
         except Cancelled:
             job.status = JobStatus.CANCELLED
             job.finished_at = time.time()
             log.info("Cancelled %s", job.input_path)
-            self.cancelled.emit(job)
+            outcome = (self.cancelled, (job,))
         except RVCError as exc:
-            self._fail(job, str(exc))
+            outcome = self._fail(job, str(exc))
         except MemoryError:
-            self._fail(job, "Out of memory: try a shorter file or close other apps")
+            outcome = self._fail(job, "Out of memory: try a shorter file or close other apps")
         except Exception as exc:  # noqa: BLE001 - any failure becomes a message on the job
             log.exception("Job %s failed", job.id)
-            self._fail(job, summarize(exc))
+            outcome = self._fail(job, summarize(exc))
         finally:
             shutil.rmtree(partial, ignore_errors=True)
+        # Announced only now: when the job's end arrives, its partial folder is already gone.
+        signal, args = outcome
+        signal.emit(*args)
 
-    def _fail(self, job: Job, message: str) -> None:
+    def _fail(self, job: Job, message: str) -> tuple:
         log.warning("Job %s (%s) failed: %s", job.id, job.input_path, message)
         job.status = JobStatus.FAILED
         job.error = message
         job.finished_at = time.time()
-        self.failed.emit(job, message)
+        return self.failed, (job, message)
