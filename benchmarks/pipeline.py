@@ -17,10 +17,13 @@ figures measure compute, not quality.
    pitch, retrieval, synthesis) and then with a new pitch (analysis from the cache: retrieval
    and synthesis only); the ratio warm / cold is what makes pitch previews feel instant.
 3. Memory against input length (``--no-memory`` skips it), a lighter proxy for "1 minute vs 10
-   minutes": RVC's cutting constants scaled down 20x (pieces of ~1.9 s instead of ~38 s) and
-   inputs of 3 s and 30 s, so they have as many pieces as a 1- and a 10-minute input. Each runs
-   in its own subprocess after a warm-up conversion of the short input; the growth of the peak
-   resident size over the warm-up is shown (Linux: the peak counter is reset after the warm-up).
+   minutes": RVC's cutting constants scaled down 20x (pieces of 1.9 s instead of ~38 s) and
+   inputs of 2 and 20 pieces. Each input repeats one 1.9 s phrase that starts with 20 ms of
+   silence, so every cut lands at the same place in it and all pieces are alike: a piece's
+   working memory grows with the piece's length (at most x_center + 2 x_query + 2 x_pad), so
+   equal pieces isolate the effect of the input's length. Each input runs in its own
+   subprocess after a warm-up conversion of the short one; the growth of the peak resident
+   size over the warm-up is shown (Linux: the peak counter is reset after the warm-up).
 """
 from __future__ import annotations
 
@@ -34,6 +37,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
+
+
+def _memory_chunk():
+    from inference.chunking import ChunkSettings
+
+    return ChunkSettings(x_pad=0.05, x_max=2.05, x_center=1.9, x_query=0.3)  # RVC's constants / 20
 
 
 def _peak_rss_mb() -> float:
@@ -61,7 +70,7 @@ def _reset_peak() -> bool:
         return False
 
 
-def prepare(work: Path, seconds: float, memory_seconds: float) -> None:
+def prepare(work: Path, seconds: float, memory_pieces: int) -> None:
     """The fake Replay tree (real-size random weights) and the input files."""
     import numpy as np
     import soundfile as sf
@@ -80,11 +89,14 @@ def prepare(work: Path, seconds: float, memory_seconds: float) -> None:
         make_rmvpe(weights / "rmvpe.pt", seed=0)
         make_index(model_dir / "added_IVF256_Flat_nprobe_1_bench_v2.index", 768, 10000, seed=0)
         make_voice_model(model_dir / "bench.pth", version="v2", sample_rate=40000, f0=True, dtype="float16", seed=1)
-    for name, length in (("input", seconds), ("short", memory_seconds), ("long", 10 * memory_seconds)):
-        path = work / f"{name}.wav"
-        if not path.is_file():
-            audio = voice(length, 44100)
-            sf.write(path, np.stack([audio, 0.8 * audio], axis=1), 44100, subtype="PCM_16")
+    path = work / "input.wav"
+    if not path.is_file():
+        audio = voice(seconds, 44100)
+        sf.write(path, np.stack([audio, 0.8 * audio], axis=1), 44100, subtype="PCM_16")
+    phrase = voice(_memory_chunk().x_center, 16000)
+    phrase[:320] = 0.0  # 20 ms of silence: where every cut lands
+    for name, count in (("short", memory_pieces), ("long", 10 * memory_pieces)):
+        sf.write(work / f"{name}.wav", np.tile(phrase, count), 16000, subtype="FLOAT")
 
 
 def _model(work: Path):
@@ -124,20 +136,23 @@ def run_convert(work: Path, backend: str, region: tuple[float, float]) -> dict:
 
 def run_memory(work: Path, name: str) -> dict:
     """Peak RSS growth of converting ``name``.wav over a warm-up conversion, small chunk constants."""
-    from inference.chunking import ChunkSettings
     from inference.pipeline import ConversionParams, Converter
 
     model = _model(work)
-    chunk = ChunkSettings(x_pad=0.05, x_max=2.05, x_center=1.9, x_query=0.3)  # RVC's / 20
-    conv = Converter(cache_dir=work / f"cache-mem-{name}", chunk=chunk)
+    conv = Converter(cache_dir=work / f"cache-mem-{name}", chunk=_memory_chunk())
     params = ConversionParams(backend="torch", seed=1)
     conv.convert_file(work / "short.wav", model, work / f"mem-{name}", params)  # warm-up: loads, allocator pools
     reset = _reset_peak()
     base = _peak_rss_mb()
     t0 = time.perf_counter()
     result = conv.convert_file(work / f"{name}.wav", model, work / f"mem-{name}", ConversionParams(backend="torch", seed=2))
+    from inference.audio import load_audio
+    from inference.chunking import plan_pieces
+
+    pieces = plan_pieces(load_audio(work / f"{name}.wav"), _memory_chunk())
     return {"name": name, "seconds": result.duration, "base_mb": base, "peak_mb": _peak_rss_mb(),
-            "reset": reset, "wall": time.perf_counter() - t0}
+            "reset": reset, "wall": time.perf_counter() - t0, "pieces": len(pieces),
+            "longest": max(p.stop - p.start for p in pieces) / 16000}
 
 
 def _child(args: list[str], work: Path) -> dict:
@@ -168,7 +183,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="input length (default 30)")
     parser.add_argument("--backends", default="torch,mlx", help="comma-separated (default torch,mlx)")
-    parser.add_argument("--memory-seconds", type=float, default=3.0, help="short input of the memory check (x10 long)")
+    parser.add_argument("--memory-pieces", type=int, default=2, help="pieces in the memory check's short input (x10 long)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory-vs-length check")
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -192,22 +207,21 @@ def main() -> None:
         os.environ.update(RVC_STUDIO_CACHE_DIR=str(work / "app-cache"), RVC_STUDIO_DATA_DIR=str(work / "data"),
                           RVC_STUDIO_LOG_DIR=str(work / "logs"))
         t0 = time.perf_counter()
-        prepare(work, args.seconds, args.memory_seconds)
+        prepare(work, args.seconds, args.memory_pieces)
         print(f"fixtures written in {time.perf_counter() - t0:.0f} s (random real-size weights)")
         results = [_child(["--worker", "convert", "--backend", b, "--seconds", str(args.seconds)], work)
                    for b in args.backends.split(",") if b]
         if results:
             _report(results, args.seconds, region)
         if not args.no_memory:
-            rows = [_child(["--worker", "memory", "--name", n, "--memory-seconds", str(args.memory_seconds)], work)
-                    for n in ("short", "long")]
+            rows = [_child(["--worker", "memory", "--name", n], work) for n in ("short", "long")]
             print("\nMemory vs input length (torch; cutting constants / 20, so as many pieces as 1 and 10 min inputs):")
             for r in rows:
-                print(f"  {r['seconds']:6.1f} s input: peak {r['peak_mb']:7.0f} MB, growth over warm-up "
-                      f"{r['peak_mb'] - r['base_mb']:6.1f} MB ({r['wall']:.0f} s)")
+                print(f"  {r['seconds']:6.1f} s input, {r['pieces']:2d} pieces (longest {r['longest']:.2f} s): peak "
+                      f"{r['peak_mb']:7.0f} MB, growth over warm-up {r['peak_mb'] - r['base_mb']:6.1f} MB ({r['wall']:.0f} s)")
             growth = [r["peak_mb"] - r["base_mb"] for r in rows]
             print(f"  long/short growth difference: {growth[1] - growth[0]:+.1f} MB "
-                  f"(the long input's decoded 16 kHz audio alone is {10 * args.memory_seconds * 16000 * 4 / 2**20:.1f} MB)")
+                  f"(the long input's decoded 16 kHz audio alone is {rows[1]['seconds'] * 16000 * 4 / 2**20:.1f} MB)")
 
 
 if __name__ == "__main__":
