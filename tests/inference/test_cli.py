@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import io
+import signal
 import subprocess
 import sys
 import threading
@@ -45,9 +46,11 @@ class FakeConverter:
                 progress(fraction, stage)
         if self.hold is not None:
             self.hold.set()
-            while True:  # like the pipeline: checks the event between pieces of work
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # like the pipeline: checks the event between pieces of work
                 check_cancel(cancel)
                 time.sleep(0.01)
+            raise AssertionError("held conversion never cancelled")
         out = unique_path(output_dir, f"{Path(input_path).stem}.{params.output_format}")
         write_audio(out, audio, 16000, format=params.output_format, subtype=params.sample_format)
         progress(1.0, "write")
@@ -292,7 +295,17 @@ def test_missing_weights_stop_the_batch_early(tmp_path, base, capsys):
     assert f"  {inputs[2]}: not converted (weights missing)" in err
 
 
-def test_ctrl_c_cancels_the_running_file(tmp_path, base, capsys):
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raising KeyboardInterrupt, as in a terminal: a process started in the background by a
+    non-interactive shell (as CI may run the suite) inherits SIGINT ignored, and then
+    ``_thread.interrupt_main`` does nothing."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_cancels_the_running_file(tmp_path, base, capsys, ctrl_c_raises):
     """Ctrl-C on the main thread sets the converter's cancel event; exit 130, nothing written."""
     started = threading.Event()
     calls: list = []
