@@ -62,14 +62,14 @@ pick_python() {
   exit 1
 }
 
-stamp_value() {
-  { cat pyproject.toml scripts/setup.sh; echo "$MODE"; } | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-16
+stamp_value() {  # $1: the mode (app or dev)
+  { cat pyproject.toml scripts/setup.sh; echo "$1"; } | (sha256sum 2>/dev/null || shasum -a 256) | cut -c1-16
 }
 
 system_packages
 
 STAMP="$VENV/.installed-$MODE"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_value)" && -x "$VENV/bin/python" ]]; then
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_value "$MODE")" && -x "$VENV/bin/python" ]]; then
   exit 0
 fi
 
@@ -93,6 +93,7 @@ echo "==> installing rvc-studio$extras and its dependencies"
 # by our loader (inference/f0) and has no CPU build on Linux, so install it without deps.
 "${PIP[@]}" --no-deps "torchfcpe==0.0.4"
 
-stamp_value > "$STAMP"
-[[ "$MODE" == dev ]] && stamp_value > "$VENV/.installed-app"
+stamp_value "$MODE" > "$STAMP"
+# the dev install holds everything the app needs (on macOS [app] adds only py2app, for make app)
+[[ "$MODE" == dev && "$OS" != "Darwin" ]] && stamp_value app > "$VENV/.installed-app"
 echo "==> ready"
