@@ -5,7 +5,9 @@ work as a matrix product), while on Apple GPUs ``mx.conv1d`` is the fast path. O
 therefore compute a convolution as a sum of per-tap matrix products, accumulated with
 ``mx.addmm`` into one buffer: ``y = b + sum_j x[t + j*d] @ W_j``. Every shifted ``x`` is a
 contiguous row range of the padded input, so nothing is copied, and BLAS does all the work.
-This is exact (the same products and sums as a direct convolution, in another order).
+This is exact (the same products and sums as a direct convolution, in another order). The bias,
+and a tensor to add to the output (a residual, the NSF source), seed the first product's
+accumulator instead of costing passes of their own: MLX's CPU element-wise ops are memory-bound.
 
 A transposed convolution (stride ``u``, kernel ``k``) is computed in polyphase form: with the
 kernel padded to ``m*u`` taps, output block ``q`` (``u`` samples) is ``sum_i x[q-i] @ W_i``
@@ -52,17 +54,27 @@ def use_matmul(impl: str = "auto") -> bool:
     return impl == "matmul"
 
 
+def _seed(bias: mx.array | None, add: mx.array | None) -> mx.array | None:
+    """What the output starts from before the products: bias, ``add``, both or neither."""
+    if bias is None or add is None:
+        return add if bias is None else bias
+    return add + bias
+
+
+def _first(seed: mx.array | None, x: mx.array, w: mx.array) -> mx.array:
+    return x @ w if seed is None else mx.addmm(seed, x, w)
+
+
 def conv1d_taps(
-    x: mx.array, taps: list[mx.array], bias: mx.array | None, padding: int, dilation: int
+    x: mx.array, taps: list[mx.array], bias: mx.array | None, padding: int, dilation: int,
+    add: mx.array | None = None,
 ) -> mx.array:
-    """Stride-1 convolution of ``x`` ``[B, T, Cin]`` with per-tap weights ``taps[j]`` ``[Cin, Cout]``."""
+    """Stride-1 convolution of ``x`` ``[B, T, Cin]`` with per-tap weights ``taps[j]`` ``[Cin, Cout]``, plus ``add``."""
     k = len(taps)
     t_out = x.shape[1] + 2 * padding - dilation * (k - 1)
     if padding:
         x = mx.pad(x, [(0, 0), (padding, padding), (0, 0)])
-    y = x[:, 0:t_out, :] @ taps[0]
-    if bias is not None:
-        y = y + bias
+    y = _first(_seed(bias, add), x[:, 0:t_out, :], taps[0])
     for j in range(1, k):
         start = j * dilation
         y = mx.addmm(y, x[:, start : start + t_out, :], taps[j])
@@ -70,7 +82,8 @@ def conv1d_taps(
 
 
 def conv1d_strided(
-    x: mx.array, blocks: list[mx.array], bias: mx.array | None, stride: int, padding: int, k: int
+    x: mx.array, blocks: list[mx.array], bias: mx.array | None, stride: int, padding: int, k: int,
+    add: mx.array | None = None,
 ) -> mx.array:
     """Convolution with ``stride > 1``: the input is cut in ``stride``-sample blocks.
 
@@ -87,9 +100,7 @@ def conv1d_strided(
     else:  # samples past the last window are never read
         x = mx.pad(x, [(0, 0), (padding, 0), (0, 0)])[:, :needed, :]
     xb = x.reshape(b, t_out + m - 1, stride * c_in)
-    y = xb[:, 0:t_out, :] @ blocks[0]
-    if bias is not None:
-        y = y + bias
+    y = _first(_seed(bias, add), xb[:, 0:t_out, :], blocks[0])
     for i in range(1, m):
         y = mx.addmm(y, xb[:, i : i + t_out, :], blocks[i])
     return y
@@ -107,14 +118,13 @@ def conv_transpose1d_phases(
         x = mx.pad(x, [(0, 0), (m - 1, m - 1), (0, 0)])
     n_blocks = t_in + m - 1
     # block q = sum_i x[q - i] @ W_i; in the padded input x[q - i] sits at row q + m - 1 - i.
-    y = x[:, m - 1 : m - 1 + n_blocks, :] @ phases[0]
+    # Column (r, o) of a block is output channel o, so the bias repeats once per phase r.
+    seed = None if bias is None else mx.tile(bias, stride)
+    y = _first(seed, x[:, m - 1 : m - 1 + n_blocks, :], phases[0])
     for i in range(1, m):
         start = m - 1 - i
         y = mx.addmm(y, x[:, start : start + n_blocks, :], phases[i])
-    y = y.reshape(b, n_blocks * stride, c_out)[:, padding : padding + t_out, :]
-    if bias is not None:
-        y = y + bias
-    return y
+    return y.reshape(b, n_blocks * stride, c_out)[:, padding : padding + t_out, :]
 
 
 class Conv1d(nn.Module):
@@ -159,17 +169,19 @@ class Conv1d(nn.Module):
     def _taps(self) -> list[mx.array]:
         return self._prepared.get(self.weight, self._build_taps)
 
-    def __call__(self, x: mx.array) -> mx.array:
+    def __call__(self, x: mx.array, add: mx.array | None = None) -> mx.array:
+        """The convolution of ``x``, plus ``add`` (the output's shape) when given."""
         bias = self.get("bias") if "bias" in self else None
         if use_matmul(self.impl):
             k = self.weight.shape[1]
             if self.stride == 1:
-                return conv1d_taps(x, self._taps(), bias, self.padding, self.dilation)
-            return conv1d_strided(x, self._taps(), bias, self.stride, self.padding, k)
+                return conv1d_taps(x, self._taps(), bias, self.padding, self.dilation, add)
+            return conv1d_strided(x, self._taps(), bias, self.stride, self.padding, k, add)
         y = mx.conv1d(
             x, self.weight, stride=self.stride, padding=self.padding, dilation=self.dilation
         )
-        return y if bias is None else y + bias
+        seed = _seed(bias, add)
+        return y if seed is None else y + seed
 
 
 class ConvTranspose1d(nn.Module):

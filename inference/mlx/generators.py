@@ -111,8 +111,9 @@ class Generator(nn.Module):
 
     def _resblocks(self, i: int, x: mx.array) -> mx.array:
         xs = None
+        x_act = leaky_relu(x, LRELU_SLOPE)  # every block starts with it
         for j in range(self.num_kernels):
-            y = self.resblocks[i * self.num_kernels + j](x)
+            y = self.resblocks[i * self.num_kernels + j](x, x_act)
             xs = y if xs is None else xs + y
         return xs / self.num_kernels
 
@@ -216,7 +217,7 @@ class GeneratorNSF(Generator):
 
     def stage(self, i: int, x: mx.array, har_source: mx.array | None = None) -> mx.array:
         x = self.ups[i](leaky_relu(x, LRELU_SLOPE))
-        return self._resblocks(i, x + self.noise_convs[i](har_source.astype(x.dtype)))
+        return self._resblocks(i, self.noise_convs[i](har_source.astype(x.dtype), add=x))
 
     def decode(
         self,

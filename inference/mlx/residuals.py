@@ -28,11 +28,11 @@ class ResBlock1(nn.Module):
             Conv1d(channels, channels, kernel_size, padding=_same(kernel_size, 1)) for _ in dilation
         ]
 
-    def __call__(self, x: mx.array) -> mx.array:
-        for c1, c2 in zip(self.convs1, self.convs2):
-            xt = c1(leaky_relu(x, LRELU_SLOPE))
-            xt = c2(leaky_relu(xt, LRELU_SLOPE))
-            x = xt + x
+    def __call__(self, x: mx.array, x_act: mx.array | None = None) -> mx.array:
+        """``x_act``: ``leaky_relu(x)`` when the caller has it (a stage's blocks share one input)."""
+        for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2)):
+            act = x_act if i == 0 and x_act is not None else leaky_relu(x, LRELU_SLOPE)
+            x = c2(leaky_relu(c1(act), LRELU_SLOPE), add=x)
         return x
 
 
@@ -45,9 +45,11 @@ class ResBlock2(nn.Module):
             Conv1d(channels, channels, kernel_size, padding=_same(kernel_size, d), dilation=d) for d in dilation
         ]
 
-    def __call__(self, x: mx.array) -> mx.array:
-        for c in self.convs:
-            x = c(leaky_relu(x, LRELU_SLOPE)) + x
+    def __call__(self, x: mx.array, x_act: mx.array | None = None) -> mx.array:
+        """``x_act``: ``leaky_relu(x)`` when the caller has it (a stage's blocks share one input)."""
+        for i, c in enumerate(self.convs):
+            act = x_act if i == 0 and x_act is not None else leaky_relu(x, LRELU_SLOPE)
+            x = c(act, add=x)
         return x
 
 

@@ -83,6 +83,13 @@ def test_conv1d_with_weight_norm(cin, cout, k, stride, padding, dilation, style,
     conv.bias = mx.array(to_numpy(ref.bias))
     conv.impl = impl
     assert_close(from_mlx(conv(to_mlx(x))), expected)
+    # ``add`` (a residual, the NSF source) is summed into the output by both paths
+    extra = np.random.default_rng(k + 1).standard_normal(expected.shape).astype(np.float32)
+    assert_close(from_mlx(conv(to_mlx(x), add=to_mlx(extra))), expected + extra)
+    conv.bias = None
+    with torch.no_grad():
+        no_bias = torch.nn.functional.conv1d(torch.from_numpy(x), ref.weight, None, stride, padding, dilation).numpy()
+    assert_close(from_mlx(conv(to_mlx(x), add=to_mlx(extra))), no_bias + extra)
 
 
 @pytest.mark.parametrize("impl", ["matmul", "native"])
