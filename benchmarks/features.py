@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks.memory import current_rss_mb, peak_rss_mb
 
 SR = 16000
 TEXT = (
@@ -39,28 +40,6 @@ TEXT = (
     "and the index. Peter Piper picked a peck of pickled peppers; she sells sea shells by the "
     "sea shore. How much wood would a woodchuck chuck if a woodchuck could chuck wood? "
 )
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident size. Linux: VmHWM, which starts afresh at exec (ru_maxrss
-    would still include the parent's pages at fork time)."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
-
-
-def _current_rss_mb() -> float:
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
-    except OSError:
-        return _peak_rss_mb()
 
 
 def speech(seconds: float, work: Path) -> np.ndarray:
@@ -134,7 +113,7 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
     if kind == "retrieval":
         import faiss  # noqa: F401
     imports = time.perf_counter() - start
-    baseline = _current_rss_mb()
+    baseline = current_rss_mb()
     start = time.perf_counter()
     if kind == "embedder":
         from inference.embedder import load_embedder
@@ -161,7 +140,7 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
     load = time.perf_counter() - start
     first, best = _timed(call, repeats)
     return {"stage": stage, "import_s": imports, "load_s": load, "first_s": first, "run_s": best,
-            "xrt": len(audio) / SR / best, "base_mb": baseline, "peak_mb": _peak_rss_mb()}
+            "xrt": len(audio) / SR / best, "base_mb": baseline, "peak_mb": peak_rss_mb()}
 
 
 def _child(stage: str, work: Path, repeats: int) -> dict:

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.memory import peak_rss_mb, reset_peak
+
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -43,31 +45,6 @@ def _memory_chunk():
     from inference.chunking import ChunkSettings
 
     return ChunkSettings(x_pad=0.05, x_max=2.05, x_center=1.9, x_query=0.3)  # RVC's constants / 20
-
-
-def _peak_rss_mb() -> float:
-    """Peak resident size since exec (Linux VmHWM) or the last :func:`_reset_peak`."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
-
-
-def _reset_peak() -> bool:
-    """Reset Linux's peak-RSS counter to the current size (``clear_refs`` 5); False elsewhere."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def prepare(work: Path, seconds: float, memory_pieces: int) -> None:
@@ -120,7 +97,7 @@ def run_convert(work: Path, backend: str, region: tuple[float, float]) -> dict:
     load_s = time.perf_counter() - t0
     result = conv.convert_file(work / "input.wav", model, work / f"out-{backend}", params)
     out = {"backend": backend, "load": load_s, "timings": result.timings, "duration": result.duration,
-           "peak_mb": _peak_rss_mb()}
+           "peak_mb": peak_rss_mb()}
     t0 = time.perf_counter()
     conv.preview(work / "input.wav", model, params, *region)
     out["preview_cold"] = time.perf_counter() - t0
@@ -142,15 +119,15 @@ def run_memory(work: Path, name: str) -> dict:
     conv = Converter(cache_dir=work / f"cache-mem-{name}", chunk=_memory_chunk())
     params = ConversionParams(backend="torch", seed=1)
     conv.convert_file(work / "short.wav", model, work / f"mem-{name}", params)  # warm-up: loads, allocator pools
-    reset = _reset_peak()
-    base = _peak_rss_mb()
+    reset = reset_peak()
+    base = peak_rss_mb()
     t0 = time.perf_counter()
     result = conv.convert_file(work / f"{name}.wav", model, work / f"mem-{name}", ConversionParams(backend="torch", seed=2))
     from inference.audio import load_audio
     from inference.chunking import plan_pieces
 
     pieces = plan_pieces(load_audio(work / f"{name}.wav"), _memory_chunk())
-    return {"name": name, "seconds": result.duration, "base_mb": base, "peak_mb": _peak_rss_mb(),
+    return {"name": name, "seconds": result.duration, "base_mb": base, "peak_mb": peak_rss_mb(),
             "reset": reset, "wall": time.perf_counter() - t0, "pieces": len(pieces),
             "longest": max(p.stop - p.start for p in pieces) / 16000}
 
