@@ -77,22 +77,16 @@ def decoder_margin(config) -> int:
 def plan_windows(n_frames: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:
     """Cut ``n_frames`` into decoder windows: ``(start, stop, keep_from, keep_to)`` in frames.
 
-    Every window but a short input's single one has the same length ``window + 2*margin`` (one
-    compiled shape); the kept parts tile ``[0, n_frames)`` and each lies at least ``margin``
-    frames inside its window except at the input's own ends.
+    The kept parts are ``ceil(n_frames / window)`` near-equal stretches tiling ``[0, n_frames)``;
+    each window adds ``margin`` frames of context either side (less at the input's own ends), so
+    the work is ``n_frames + 2 * margin`` per join: an input just over one window long costs two
+    half windows, not two whole ones. An input that fits in one window with its margins is one pass.
     """
-    length = window + 2 * margin
-    if n_frames <= length:
+    if n_frames <= window + 2 * margin:
         return [(0, n_frames, 0, n_frames)]
-    plan = []
-    pos = 0
-    while pos < n_frames:
-        start = min(max(0, pos - margin), n_frames - length)
-        stop = start + length
-        keep_to = n_frames if stop >= n_frames else stop - margin
-        plan.append((start, stop, pos, keep_to))
-        pos = keep_to
-    return plan
+    count = -(-n_frames // window)
+    bounds = [round(i * n_frames / count) for i in range(count + 1)]
+    return [(max(0, a - margin), min(n_frames, b + margin), a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 def _resolve_backend(backend: str) -> str:
