@@ -50,12 +50,27 @@ def _faiss():
     prepare_process()  # OMP_NUM_THREADS before faiss's OpenMP runtime starts
     import faiss
 
-    # One search covers one file's frames (about 2,000 queries, each scanning one short IVF
-    # list): a single thread is plenty, and it keeps faiss's OpenMP pool from competing with
-    # torch's threads (two OpenMP runtimes in one process is the macOS crash in the first place).
-    threads = int(os.environ.get(FAISS_THREADS_ENV, "1") or 1)
-    faiss.omp_set_num_threads(max(1, threads))
     return faiss
+
+
+def _search(index, feats: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``index.search`` on ``RVC_STUDIO_FAISS_THREADS`` OpenMP threads (default 1), leaving the
+    calling thread's OpenMP setting as it was.
+
+    One search covers one piece's frames (a few thousand queries, each scanning one short IVF
+    list): a single thread is plenty. The setting must be put back: faiss and torch can share one
+    OpenMP runtime (on Linux torch's libgomp answers faiss's calls), and the thread count is a
+    per-thread setting of that runtime, so a bare ``faiss.omp_set_num_threads(1)`` left torch on
+    one core for the rest of the thread's life (synthesis after a search took 1.8x as long).
+    """
+    faiss = _faiss()
+    threads = max(1, int(os.environ.get(FAISS_THREADS_ENV, "1") or 1))
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        return index.search(feats, k)
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 class FeatureIndex:
@@ -87,7 +102,7 @@ class FeatureIndex:
         """``(squared distances, ids)`` of the ``k`` nearest stored vectors, each ``[T, k]``."""
         self.require_dim(feats.shape[1])
         k = max(1, min(int(k), len(self)))
-        return self.index.search(np.ascontiguousarray(feats, dtype=np.float32), k)
+        return _search(self.index, np.ascontiguousarray(feats, dtype=np.float32), k)
 
     def blend(self, feats: np.ndarray, index_rate: float, k: int = K) -> np.ndarray:
         """``index_rate * retrieved + (1 - index_rate) * feats``, ``[T, C]`` float32."""

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,8 @@ from inference.retrieval import (
     load_index,
 )
 from tests.feature_factories import make_index, rvc_nlist
+
+REPO = Path(__file__).resolve().parents[2]
 
 DIM, N = 16, 2000
 
@@ -202,3 +206,27 @@ def test_bad_arguments(built):
     with pytest.raises(ValueError):
         loaded.blend(vectors[0], 0.5)
     np.testing.assert_array_equal(loaded.blend(vectors[:4], 0.0), vectors[:4])
+
+
+def test_a_search_leaves_torchs_thread_count_alone(built):
+    """faiss and torch can share one OpenMP runtime (on Linux, when torch loads first, as in the
+    app, torch's libgomp answers faiss's calls); a search once left torch on one core for the rest
+    of the thread's life. A fresh process, so that the libraries load in the app's order."""
+    rvc_path, _, vectors = built
+    script = (
+        "import sys, numpy as np\n"
+        "from inference.runtime import import_torch\n"
+        "torch = import_torch()\n"
+        "before = torch.get_num_threads()  # torch's first use applies its setting to this thread\n"
+        "from inference.retrieval import load_index\n"
+        "index = load_index(sys.argv[1])\n"
+        "index.blend(np.load(sys.argv[2]), 0.5)\n"
+        "print(before, torch.get_num_threads())\n"
+    )
+    queries = Path(rvc_path).with_name("queries.npy")
+    np.save(queries, _queries(vectors, n=20))
+    env = {**os.environ, "RVC_STUDIO_TORCH_THREADS": "3"}
+    done = subprocess.run([sys.executable, "-c", script, str(rvc_path), str(queries)], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3", "3"]
