@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     from inference.runtime import import_mlx, import_torch, prepare_process
 
     prepare_process()
+    torch = import_torch()  # before MLX (see inference.runtime.preload_openblas)
     import_mlx()
-    torch = import_torch()
     from inference.synth import load_generator
     from tests.factories import make_voice_model
 

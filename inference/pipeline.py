@@ -130,6 +130,12 @@ class Converter:
         if key in self._generators:
             self._generators.move_to_end(key)
             return self._generators[key]
+        # torch before MLX: on Linux MLX's OpenBLAS goes into the global symbol scope (see
+        # inference.runtime.preload_openblas), and a torch loaded after it sends its own matrix
+        # products there (HuBERT took 1.7x as long). The analysis needs torch anyway.
+        from inference.runtime import import_torch
+
+        import_torch()
         generator = load_generator(path, backend=backend)
         self._generators[key] = generator
         while len(self._generators) > self.max_generators:

@@ -56,6 +56,10 @@ def preload_openblas() -> Path | None:
 
     Must run before ``mlx`` is first imported; calling it later is harmless but useless.
     ``RVC_STUDIO_NO_OPENBLAS=1`` disables it (benchmarks use that to compare).
+
+    A process that uses torch too must import torch first (:func:`import_torch`): a torch loaded
+    after OpenBLAS went global binds its own BLAS calls to it (HuBERT took 1.7x as long), while
+    MLX keeps its fast matmuls either way.
     """
     if "openblas" in _state:
         return _state["openblas"]  # type: ignore[return-value]

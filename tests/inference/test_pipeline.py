@@ -314,3 +314,24 @@ def test_errors_are_one_line_and_the_next_job_still_works(conv, tree, tmp_path, 
     info = sf.info(str(result.output_path))
     assert result.output_path.name == "song.flac" and (info.samplerate, info.format, info.subtype) == (44100, "FLAC", "PCM_24")
     assert abs(info.frames - round(SONG_S * 44100)) <= 2
+
+
+def test_torch_loads_before_mlx(tree) -> None:
+    """On Linux MLX's OpenBLAS goes global; a torch loaded after it binds its own matrix products
+    to it (HuBERT 1.7x slower), so the converter imports torch before an MLX generator. A fresh
+    process, since this one has both already."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from inference.pipeline import Converter\n"
+        "Converter(cache_dir=sys.argv[2]).generator(sys.argv[1], backend='mlx')\n"
+        "names = list(sys.modules)\n"
+        "print(names.index('torch') < names.index('mlx.core'))\n"
+    )
+    model = tree["models"]["v2f0"].model_path
+    done = subprocess.run([sys.executable, "-c", script, str(model), str(tree["root"] / "cache-order")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]
