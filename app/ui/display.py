@@ -11,3 +11,11 @@ def short_path(path: Path | str) -> str:
         return "~/" + str(path.relative_to(Path.home()))
     except ValueError:
         return str(path)
+
+
+def home_as_tilde(message: str) -> str:
+    """``message`` with every path under the home folder written from ``~`` (error notices)."""
+    home = str(Path.home()).rstrip("/")
+    if len(home) < 2:  # HOME is "/" or empty: nothing to shorten
+        return message
+    return message.replace(home + "/", "~/")

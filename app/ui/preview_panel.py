@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.ui.display import home_as_tilde
 from app.ui.plots import format_time
 
 
@@ -54,5 +55,6 @@ class PreviewPanel(QWidget):
 
     def set_failed(self, message: str) -> None:
         self.busy = False
+        message = home_as_tilde(message)
         self.time_label.setText(f"⚠ {message}")
         self.time_label.setToolTip(message)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHe
                                QVBoxLayout, QWidget)
 
 from app.ui import theme
+from app.ui.display import home_as_tilde
 from app.workers.batch import BatchQueue
 from app.workers.jobs import Job, JobStatus, format_pitch
 
@@ -65,7 +66,7 @@ class QueueModel(QAbstractTableModel):
             return self._text(job, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col in (STATUS, OUTPUT) and job.error:
-                return job.error
+                return home_as_tilde(job.error)
             if col == FILE:
                 return job.input_path
             if col == OUTPUT and job.output_path:
@@ -101,7 +102,7 @@ class QueueModel(QAbstractTableModel):
             return f"{int(round(job.progress * 100))}%" if shown else ""
         if col == OUTPUT:
             if job.status == JobStatus.FAILED:
-                return job.error or "unknown error"  # the widest column: the whole message fits
+                return home_as_tilde(job.error) if job.error else "unknown error"  # the widest column: the whole message fits
             return Path(job.output_path).name if job.output_path else ""
         return ""
 

@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from app.ui.display import short_path
+from app.ui.display import home_as_tilde, short_path
 from app.ui.drop_zone import DropZone
 from app.ui.player import OUTPUT, Player
 from app.ui.plots import PlotsPanel
@@ -133,7 +133,7 @@ class Workbench(QWidget):
 
     def set_notice(self, text: str) -> None:
         """A message above the plots (a failed job's reason, in full); empty hides it."""
-        self.notice.setText(f"⚠ {text}" if text else "")
+        self.notice.setText(f"⚠ {home_as_tilde(text)}" if text else "")
         self.notice.setVisible(bool(text))
 
     def update_job(self, job: Job) -> None:

@@ -52,15 +52,16 @@ def test_rows_show_file_model_pitch_status_progress_and_output(qtbot, queue, tmp
 
 
 def test_a_failed_job_shows_its_message_and_can_be_retried(qtbot, queue, tmp_path, fake_converter) -> None:
-    fake_converter.fail_with = "hubert_base.pt not found: put it in /weights"
+    fake_converter.fail_with = f"hubert_base.pt not found: put it in {Path.home()}/weights"
     view = QueueView(queue)
     qtbot.addWidget(view)
     job = _add(queue, tmp_path, 1)[0]
     queue.set_models([MODEL])
     qtbot.waitUntil(lambda: job.status == JobStatus.FAILED, timeout=5000)
     assert _text(view, 0, STATUS) == "Failed"
-    assert _text(view, 0, OUTPUT) == "hubert_base.pt not found: put it in /weights"  # the widest column
-    assert view.model.index(0, STATUS).data(Qt.ItemDataRole.ToolTipRole) == fake_converter.fail_with
+    message = "hubert_base.pt not found: put it in ~/weights"  # the home folder read as ~
+    assert _text(view, 0, OUTPUT) == message  # the widest column
+    assert view.model.index(0, STATUS).data(Qt.ItemDataRole.ToolTipRole) == message
     assert view.actions["retry"].isEnabled() and view.summary.text() == "1 failed"
     fake_converter.fail_with = None
     view.actions["retry"].trigger()
