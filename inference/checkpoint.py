@@ -164,8 +164,7 @@ def parse_rate(value: Any) -> int:
 
 def _torch_load(path: Path, mmap: bool) -> Any:
     """``torch.load`` with the restricted unpickler; every failure becomes a CheckpointError."""
-    import pickle
-
+    from inference.load_errors import describe_load_error
     from inference.runtime import import_torch
 
     torch = import_torch()
@@ -174,30 +173,13 @@ def _torch_load(path: Path, mmap: bool) -> Any:
         raise CheckpointError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{name}: the file is empty")
-    is_zip = zipfile.is_zipfile(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=bool(mmap and is_zip))
-    except pickle.UnpicklingError as error:
-        text = str(error)
-        if "Weights only load failed" in text or "Unsupported global" in text or "GLOBAL" in text:
-            raise CheckpointError(
-                f"{name}: refused to load: the file holds objects other than weights "
-                "(it could run code), so it is not a plain RVC voice model"
-            ) from None
-        raise CheckpointError(f"{name}: not a readable PyTorch file ({_first_line(error)})") from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, zipfile.BadZipFile) as error:
-        hint = "a zip archive that is not a PyTorch model" if is_zip else "corrupt or not a PyTorch file"
-        raise CheckpointError(f"{name}: {hint} ({_first_line(error)})") from None
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=bool(mmap and zipfile.is_zipfile(path)))
     except Exception as error:  # noqa: BLE001 - a hostile or odd file never yields a traceback
-        raise CheckpointError(f"{name}: could not be read ({_first_line(error)})") from None
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    text = lines[0] if lines else ""
-    if len(text) < 8:  # "101", "'data.pkl'": says nothing to a user without its type
-        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
-    return text[:200]
+        failure = describe_load_error(path, error)
+    if failure.refused:
+        raise CheckpointError(f"{name}: refused to load: {failure.reason}, so it is not a plain RVC voice model")
+    raise CheckpointError(f"{name}: {failure.reason}")
 
 
 def _is_tensor(value: Any) -> bool:

@@ -18,13 +18,13 @@ conv strides, which shapes cannot tell, come from the checkpoint's config.
 from __future__ import annotations
 
 import ast
-import pickle
 import re
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from inference.errors import RVCError
+from inference.load_errors import describe_load_error, first_sentence
 
 
 class EmbedderLoadError(RVCError):
@@ -93,7 +93,7 @@ def _allowlist(extra: set[str] = frozenset()) -> list[tuple[Any, str]]:
 
 
 def _refused(error: Exception | None, names: list[str], path: Path) -> UnsafeCheckpointError:
-    what = ", ".join(names) if names else str(error).splitlines()[-1][:160]
+    what = ", ".join(names) if names else first_sentence(str(error).split("WeightsUnpickler error:", 1)[-1])
     return UnsafeCheckpointError(
         f"Refused to load {path}: it names code or objects a weights file never needs ({what}); "
         "nothing in it was run"
@@ -134,10 +134,11 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         with torch.serialization.safe_globals(_allowlist(extra)):
             # mmap: the tensors stay on disk until converted (the file is ~190 MB).
             state = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
-    except pickle.UnpicklingError as error:
-        raise _refused(error, sorted(set(re.findall(r"GLOBAL ([\w.]+)", str(error)))), path) from None
-    except (OSError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile) as error:
-        raise EmbedderLoadError(f"{path} is not a readable PyTorch checkpoint ({error})") from None
+    except Exception as error:  # noqa: BLE001 - a hostile or odd file never yields a traceback
+        failure = describe_load_error(path, error)
+        if failure.refused:
+            raise _refused(error, sorted(failure.names), path) from None
+        raise EmbedderLoadError(f"{path} cannot be loaded: {failure.reason}") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
         raise EmbedderLoadError(f"{path} is not a fairseq HuBERT checkpoint (no 'model' state dict)")
     return state

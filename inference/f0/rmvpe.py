@@ -21,6 +21,7 @@ import numpy as np
 
 from inference.errors import check_cancel
 from inference.f0 import F0Error
+from inference.load_errors import describe_load_error
 from inference.runtime import import_torch
 
 torch = import_torch()
@@ -286,8 +287,11 @@ def load_rmvpe(path: PathLike | str, device: str = "cpu") -> RMVPE:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise F0Error(f"RMVPE weights not found: {path}") from None
-    except Exception as exc:  # an unreadable or unsafe pickle
-        raise F0Error(f"cannot read RMVPE weights {path}: {str(exc).splitlines()[0][:200]}") from None
+    except Exception as exc:  # noqa: BLE001 - an unreadable or unsafe pickle: one line, no traceback
+        failure = describe_load_error(path, exc)
+        if failure.refused:
+            raise F0Error(f"refused to load RMVPE weights {path}: {failure.reason}; nothing in it was run") from None
+        raise F0Error(f"cannot read RMVPE weights {path}: {failure.reason}") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict):

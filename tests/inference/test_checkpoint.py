@@ -8,7 +8,7 @@ or hostile files users meet: each gives a one-line CheckpointError naming the fi
 from __future__ import annotations
 
 import json
-import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -220,7 +220,7 @@ def test_config_that_contradicts_the_weights(tmp_path) -> None:
 def test_broken_files_are_clear_errors(tmp_path, files) -> None:
     cases = {
         "truncated.pth": lambda p: make_corrupt_model(p, files["param"]),
-        "random.pth": lambda p: p.write_bytes(os.urandom(4096)),
+        "random.pth": lambda p: p.write_bytes(random.Random(7).randbytes(4096)),
         "empty.pth": lambda p: p.write_bytes(b""),
         "folder.zip.pth": make_non_model_zip,
         "list.pth": lambda p: torch.save([1, 2, 3], p),
@@ -236,6 +236,9 @@ def test_broken_files_are_clear_errors(tmp_path, files) -> None:
                 reader(path)
             messages[name] = _one_line(error, name)
     assert "empty" in messages["empty.pth"]
+    assert messages["truncated.pth"] == ("truncated.pth: the file is incomplete (cut short, as by an interrupted "
+                                         "download or copy); download or copy it again")
+    assert "corrupt or not a PyTorch file" in messages["random.pth"]
     assert "zip archive that is not a PyTorch model" in messages["folder.zip.pth"]
     for name in ("list.pth", "other.pth", "rmvpe_like.pth"):
         assert "not an RVC voice model" in messages[name]

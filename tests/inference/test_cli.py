@@ -309,7 +309,8 @@ def test_ctrl_c_cancels_the_running_file(tmp_path, base, capsys, ctrl_c_raises):
     """Ctrl-C on the main thread sets the converter's cancel event; exit 130, nothing written."""
     started = threading.Event()
     calls: list = []
-    threading.Thread(target=lambda: (started.wait(10), _thread.interrupt_main()), daemon=True).start()
+    # Ctrl-C once the first file is converting (a loaded machine can take seconds to get there)
+    threading.Thread(target=lambda: started.wait(60) and _thread.interrupt_main(), daemon=True).start()
     code, out, err, _ = run(["convert", tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav"), *base], capsys,
                             converter_factory=lambda **kw: FakeConverter(**kw, calls=calls, hold=started))
     assert code == 130 and err.rstrip().endswith("cancelled") and out == ""

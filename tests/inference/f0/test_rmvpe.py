@@ -76,8 +76,12 @@ def test_bad_files_name_the_file(rmvpe_path, tmp_path):
     with pytest.raises(F0Error, match="not found"):
         load_rmvpe(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(F0Error, match="junk.pt"):
+    with pytest.raises(F0Error, match=r"junk\.pt: corrupt or not a PyTorch file"):
         load_rmvpe(tmp_path / "junk.pt")
+    data = rmvpe_path.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])  # an interrupted download
+    with pytest.raises(F0Error, match=r"cut\.pt: the file is incomplete"):
+        load_rmvpe(tmp_path / "cut.pt")
     torch.save({"something.else": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(F0Error, match=r"other\.pt.*missing"):
         load_rmvpe(tmp_path / "other.pt")
@@ -101,7 +105,7 @@ def test_pickled_code_never_runs(tmp_path):
         os.remove(marker)
     with open(tmp_path / "evil.pt", "wb") as fh:
         pickle.dump({"fc.1.bias": _Payload()}, fh, protocol=2)
-    with pytest.raises(F0Error, match="evil.pt"):
+    with pytest.raises(F0Error, match=r"refused to load RMVPE weights .*evil\.pt: .*could run code"):
         load_rmvpe(tmp_path / "evil.pt")
     assert not os.path.exists(marker)
 
