@@ -87,7 +87,12 @@ def _sf_blocks(path: Path, start_s: float, end_s: float | None) -> tuple[int, in
             size = int(rate * BLOCK_SECONDS)
             while left is None or left > 0:
                 want = size if left is None else min(size, left)
-                block = handle.read(frames=want, dtype="float32", always_2d=True)
+                try:
+                    block = handle.read(frames=want, dtype="float32", always_2d=True)
+                except (sf.LibsndfileError, RuntimeError) as error:  # e.g. a FLAC cut short: lost sync
+                    detail = " ".join(str(error).replace("Error :", "").split()).rstrip(".")
+                    raise AudioError(f"{path}: cannot be decoded past {handle.tell() / rate:.1f} s: the file is "
+                                     f"damaged or cut short ({detail})") from None
                 if block.shape[0] == 0:
                     return
                 if left is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.errors import RVCError
+from inference.library.index_header import IndexHeaderError, read_index_header
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,15 @@ class FeatureIndex:
         return rate * retrieved + (np.float32(1.0) - rate) * feats
 
 
+def _faiss_reason(error: RuntimeError) -> str:
+    """What went wrong, from faiss's "Error in <C++ signature> at <file>:<line>: ..." text."""
+    from inference.load_errors import first_sentence
+
+    text = " ".join(str(error).split())
+    text = re.split(r" failed: |\.(?:cpp|h):\d+: ", text)[-1]
+    return first_sentence(text, limit=120) or "unreadable"
+
+
 def load_index(path: os.PathLike | str) -> FeatureIndex:
     """Read a faiss index file and all its vectors. Raises :class:`IndexLoadError`."""
     faiss = _faiss()
@@ -134,11 +145,14 @@ def load_index(path: os.PathLike | str) -> FeatureIndex:
     if not path.is_file():
         raise IndexLoadError(f"Cannot read the index {path}: no such file")
     try:
+        read_index_header(path)  # not an index, or cut short: say so before faiss reads it
+    except IndexHeaderError as error:
+        raise IndexLoadError(str(error)) from None
+    try:
         index = faiss.read_index(str(path))
         vectors = index.reconstruct_n(0, index.ntotal)
     except RuntimeError as error:
-        detail = str(error).strip().splitlines()[-1][:160] if str(error).strip() else "unreadable"
-        raise IndexLoadError(f"{path} is not a usable faiss index ({detail})") from None
+        raise IndexLoadError(f"{path} is damaged or not a faiss index this app can read ({_faiss_reason(error)})") from None
     if index.ntotal == 0:
         raise IndexLoadError(f"The index {path} holds no vectors")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(index.ntotal, index.d)

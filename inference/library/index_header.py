@@ -21,6 +21,9 @@ from inference.errors import RVCError
 _HEADER = struct.Struct("<4siqqqB")
 _DUMMY = 1 << 20
 MAX_WIDTH = 1 << 16  # no feature index is wider; a bigger number means a corrupt file
+# Kinds that store every vector as float32 (RVC writes IVF Flat; Flat L2 / IP are common too):
+# such a file is never smaller than its header plus ntotal x width x 4 bytes.
+_RAW_FLOAT = {"IwFl", "IxF2", "IxFI"}
 
 
 class IndexHeaderError(RVCError):
@@ -40,6 +43,7 @@ def read_index_header(path: os.PathLike | str) -> IndexHeader:
     try:
         with open(path, "rb") as handle:
             raw = handle.read(_HEADER.size)
+            size = os.fstat(handle.fileno()).st_size
     except OSError as error:
         raise IndexHeaderError(f"{path}: cannot read the index ({error.strerror or error})") from error
     if len(raw) < _HEADER.size:
@@ -55,4 +59,8 @@ def read_index_header(path: os.PathLike | str) -> IndexHeader:
         raise IndexHeaderError(f"{path}: a binary faiss index ({fourcc}), not a feature index")
     if dummy1 != _DUMMY or dummy2 != _DUMMY or not 0 < width <= MAX_WIDTH or ntotal < 0:
         raise IndexHeaderError(f"{path}: not a faiss index or a damaged one")
+    need = _HEADER.size + ntotal * width * 4
+    if fourcc in _RAW_FLOAT and size < need:
+        raise IndexHeaderError(f"{path}: the index is incomplete (cut short, as by an interrupted download or "
+                               f"copy: {size:,} bytes where its {ntotal:,} vectors need {need:,})")
     return IndexHeader(fourcc=fourcc, width=width, ntotal=ntotal, is_trained=bool(trained))

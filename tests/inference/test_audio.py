@@ -338,3 +338,25 @@ def test_cancel_event_stops_decoding(tmp_path):
     cancel.set()
     with pytest.raises(Cancelled):
         load_audio(tmp_path / "a.wav", cancel=cancel)
+
+
+@pytest.mark.parametrize("suffix,codec", [(".flac", None), (".mp3", "libmp3lame"), (".m4a", "aac"), (".ogg", None)])
+def test_a_file_cut_short_is_a_clear_error_or_what_it_holds(tmp_path, suffix, codec):
+    """An interrupted download: either decoded up to the cut or one clear line, never a traceback."""
+    whole = tmp_path / f"whole{suffix}"
+    data = sine(seconds=3.0)
+    if codec:
+        encode_with_pyav(whole, data[:, None], SR, codec)
+    else:
+        sf.write(whole, data, SR)
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+    try:
+        got = load_audio(cut, sr=None)
+    except AudioError as error:
+        assert str(cut) in str(error) and "\n" not in str(error)
+        if suffix == ".flac":
+            assert "damaged or cut short" in str(error)
+    else:
+        assert suffix != ".flac", "libsndfile is expected to lose sync in a cut FLAC"
+        assert 0 < got.shape[0] < data.shape[0] and np.all(np.isfinite(got))

@@ -188,6 +188,20 @@ def test_unreadable_index_is_a_clear_error(tmp_path):
         load_index(junk)
     with pytest.raises(IndexLoadError, match="missing.index"):
         IndexCache().get(tmp_path / "missing.index")
+    good = tmp_path / "good.index"
+    make_index(good, DIM, 300, seed=1)
+    data = good.read_bytes()
+    cut = tmp_path / "cut.index"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IndexLoadError, match=r"cut\.index: the index is incomplete"):
+        load_index(cut)
+    damaged = tmp_path / "damaged.index"  # the header is fine, what follows it is not
+    damaged.write_bytes(data[:45] + bytes(range(256)) + data[45 + 256:])
+    with pytest.raises(IndexLoadError) as error:
+        load_index(damaged)
+    message = str(error.value)
+    assert message.startswith(f"{damaged} is damaged or not a faiss index this app can read (")
+    assert "\n" not in message and "faiss::" not in message and ".cpp" not in message
 
 
 def test_non_ascii_path(tmp_path):

@@ -56,9 +56,21 @@ def test_reads_only_the_header(tmp_path):
     """A header followed by garbage still reads: the vectors are never touched."""
     path = tmp_path / "v1.index"
     make_index(path, dim=256, n_vectors=400, seed=2, nlist=4)
-    truncated = tmp_path / "cut.index"
-    truncated.write_bytes(path.read_bytes()[:40] + b"\xff" * 100)
-    assert read_index_header(truncated).width == 256
+    data = path.read_bytes()
+    garbled = tmp_path / "garbled.index"
+    garbled.write_bytes(data[:40] + b"\xff" * (len(data) - 40))
+    assert read_index_header(garbled).width == 256
+
+
+def test_a_cut_short_index_is_named_incomplete(tmp_path):
+    path = tmp_path / "added.index"
+    make_index(path, dim=256, n_vectors=400, seed=2, nlist=4)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.index"
+    for size in (60, len(data) // 2, 400 * 256 * 4):  # short of the 400 float vectors it announces
+        cut.write_bytes(data[:size])
+        with pytest.raises(IndexHeaderError, match=rf"cut\.index: the index is incomplete .*{size:,} bytes"):
+            read_index_header(cut)
 
 
 @pytest.mark.parametrize(
