@@ -367,7 +367,11 @@ def load_checkpoint(path: os.PathLike | str) -> tuple[ModelConfig, dict[str, Any
     """
     import torch
 
+    from inference.load_errors import check_intact
+
     config, state, info = _read(path, mmap=False)
+    if (reason := check_intact(info.path)) is not None:  # torch does not check the weights' checksums
+        raise CheckpointError(f"{info.path.name}: {reason}")
     weights: dict[str, Any] = {}
     for key, value in state.items():
         if key.startswith(TRAINING_ONLY_PREFIXES):

@@ -180,6 +180,14 @@ def make_corrupt_model(path: Path | str, source: Path | str | None = None) -> Pa
     return path
 
 
+def flip_bytes(path, at: float = 0.5, count: int = 64) -> None:
+    """Corrupt ``count`` bytes ``at`` a fraction of the file (a bad disk, a broken transfer)."""
+    data = bytearray(path.read_bytes())
+    start = int(len(data) * at)
+    data[start:start + count] = bytes(255 - b for b in data[start:start + count])
+    path.write_bytes(bytes(data))
+
+
 def make_non_model_zip(path: Path | str) -> Path:
     """A valid zip archive with no PyTorch data inside (a user's zipped folder, say)."""
     path = Path(path)

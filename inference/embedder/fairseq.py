@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.errors import RVCError
-from inference.load_errors import describe_load_error, first_sentence
+from inference.load_errors import check_intact, describe_load_error, first_sentence
 
 
 class EmbedderLoadError(RVCError):
@@ -141,6 +141,8 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         raise EmbedderLoadError(f"{path} cannot be loaded: {failure.reason}") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
         raise EmbedderLoadError(f"{path} is not a fairseq HuBERT checkpoint (no 'model' state dict)")
+    if (reason := check_intact(path)) is not None:  # torch does not check the weights' checksums
+        raise EmbedderLoadError(f"{path} cannot be loaded: {reason}")
     return state
 
 

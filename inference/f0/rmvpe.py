@@ -21,7 +21,7 @@ import numpy as np
 
 from inference.errors import check_cancel
 from inference.f0 import F0Error
-from inference.load_errors import describe_load_error
+from inference.load_errors import check_intact, describe_load_error
 from inference.runtime import import_torch
 
 torch = import_torch()
@@ -292,6 +292,8 @@ def load_rmvpe(path: PathLike | str, device: str = "cpu") -> RMVPE:
         if failure.refused:
             raise F0Error(f"refused to load RMVPE weights {path}: {failure.reason}; nothing in it was run") from None
         raise F0Error(f"cannot read RMVPE weights {path}: {failure.reason}") from None
+    if (reason := check_intact(path)) is not None:  # torch does not check the weights' checksums
+        raise F0Error(f"cannot read RMVPE weights {path}: {reason}")
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]
     if not isinstance(state, dict):

@@ -30,6 +30,7 @@ from inference.torch_synth import build_synthesizer
 from tests.factories import (
     _skeleton,
     config_list,
+    flip_bytes,
     generator_state,
     make_corrupt_model,
     make_malicious_model,
@@ -239,6 +240,12 @@ def test_broken_files_are_clear_errors(tmp_path, files) -> None:
     assert messages["truncated.pth"] == ("truncated.pth: the file is incomplete (cut short, as by an interrupted "
                                          "download or copy); download or copy it again")
     assert "corrupt or not a PyTorch file" in messages["random.pth"]
+    flipped = tmp_path / "flipped.pth"
+    flipped.write_bytes(files["param"].read_bytes())
+    flip_bytes(flipped, at=0.6)
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(flipped)  # the listing may read only the structure; a conversion reads it all
+    assert _one_line(error, "flipped.pth").startswith("flipped.pth: the file is damaged (")
     assert "zip archive that is not a PyTorch model" in messages["folder.zip.pth"]
     for name in ("list.pth", "other.pth", "rmvpe_like.pth"):
         assert "not an RVC voice model" in messages[name]

@@ -26,6 +26,7 @@ from inference.embedder import EmbedderLoadError, UnsafeCheckpointError, load_em
 from inference.embedder import cache as emb_cache
 from inference.embedder import model as emb_model
 from inference.errors import RVCError
+from tests.factories import flip_bytes
 from tests.feature_factories import (
     CONV_LAYERS,
     SIZES,
@@ -355,6 +356,11 @@ def test_bad_inputs_give_clear_errors(tiny_ckpt, cache_dir, tmp_path):
     cut.write_bytes(tiny_ckpt[0].read_bytes()[:2000])  # an interrupted download
     with pytest.raises(EmbedderLoadError, match=r"cut\.pt cannot be loaded: the file is incomplete"):
         load_embedder(cut)
+    flipped = tmp_path / "flipped.pt"
+    flipped.write_bytes(tiny_ckpt[0].read_bytes())
+    flip_bytes(flipped, at=0.6)
+    with pytest.raises(EmbedderLoadError, match=r"flipped\.pt cannot be loaded: the file is damaged"):
+        load_embedder(flipped)
     with pytest.raises(EmbedderLoadError, match="not found"):
         load_embedder(tmp_path / "missing.pt")
     if not torch.cuda.is_available():

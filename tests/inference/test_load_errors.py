@@ -7,7 +7,8 @@ import random
 import pytest
 import torch
 
-from inference.load_errors import INCOMPLETE, describe_load_error, first_sentence
+from inference.load_errors import INCOMPLETE, check_intact, describe_load_error, first_sentence
+from tests.factories import flip_bytes
 
 
 def _failure(path):
@@ -63,3 +64,16 @@ def test_a_non_pickle_error_is_not_mistaken_for_code(tmp_path) -> None:
     path.write_bytes(b"\x80\x02}q\x00.")
     failure = describe_load_error(path, pickle.UnpicklingError("Unsupported operand 99"))
     assert not failure.refused and failure.reason == "corrupt or not a PyTorch file (Unsupported operand 99)"
+
+
+def test_flipped_weight_bytes_are_found_by_checksum(tmp_path) -> None:
+    path = tmp_path / "m.pt"
+    torch.save({"w": torch.arange(50_000, dtype=torch.float32)}, path)
+    assert check_intact(path) is None
+    flip_bytes(path)
+    torch.load(path, weights_only=True, mmap=True)  # torch itself loads the wrong numbers
+    reason = check_intact(path)
+    assert reason is not None and reason.startswith("the file is damaged (") and "m/data/0" in reason
+    text = tmp_path / "notes.txt"
+    text.write_text("not a zip")
+    assert check_intact(text) is None

@@ -16,6 +16,7 @@ from inference.errors import Cancelled
 from inference.f0 import F0Error
 from inference.f0 import rmvpe as R
 from inference.f0.rmvpe import E2E, load_rmvpe
+from tests.factories import flip_bytes
 
 
 def _audio(seconds: float, seed: int = 0) -> np.ndarray:
@@ -82,6 +83,10 @@ def test_bad_files_name_the_file(rmvpe_path, tmp_path):
     (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])  # an interrupted download
     with pytest.raises(F0Error, match=r"cut\.pt: the file is incomplete"):
         load_rmvpe(tmp_path / "cut.pt")
+    (tmp_path / "flipped.pt").write_bytes(data)
+    flip_bytes(tmp_path / "flipped.pt", at=0.7)
+    with pytest.raises(F0Error, match=r"flipped\.pt: the file is damaged"):
+        load_rmvpe(tmp_path / "flipped.pt")
     torch.save({"something.else": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(F0Error, match=r"other\.pt.*missing"):
         load_rmvpe(tmp_path / "other.pt")
