@@ -379,4 +379,8 @@ def load_checkpoint(path: os.PathLike | str) -> tuple[ModelConfig, dict[str, Any
         if not _is_tensor(value):
             raise CheckpointError(f"{info.path.name}: weight {key!r} is not a tensor")
         weights[key] = value.to(torch.float32) if value.is_floating_point() else value
+    broken = [key for key, value in weights.items() if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if broken:  # a training run that diverged (fp16 overflow) saves such weights: they synthesise silence or noise
+        raise CheckpointError(f"{info.path.name}: the model is broken: NaN or infinite values in {len(broken)} of "
+                              f"its weights ({broken[0]}{', ...' if len(broken) > 1 else ''})")
     return config, weights, info

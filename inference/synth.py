@@ -267,6 +267,10 @@ class Generator:
             out[keep_from * self.hop : keep_to * self.hop] = y[(keep_from - start) * self.hop : (keep_to - start) * self.hop]
             if progress is not None:
                 progress((i + 1) / len(plan))
+        if not np.isfinite(out).all():  # e.g. float16 overflowing on a GPU: never written as audio
+            hint = " (try float32)" if self.dtype != "float32" else ""
+            raise SynthesisError(f"{self.path.name} produced invalid samples (NaN or infinite) on the "
+                                 f"{self.backend} backend in {self.dtype}{hint}")
         return out
 
 

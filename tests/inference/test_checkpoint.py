@@ -246,6 +246,14 @@ def test_broken_files_are_clear_errors(tmp_path, files) -> None:
     with pytest.raises(CheckpointError) as error:
         load_checkpoint(flipped)  # the listing may read only the structure; a conversion reads it all
     assert _one_line(error, "flipped.pth").startswith("flipped.pth: the file is damaged (")
+    ckpt = torch.load(files["param"], weights_only=True)
+    key = next(k for k in ckpt["weight"] if k.startswith("dec.ups.1"))
+    ckpt["weight"][key].view(-1)[3] = float("nan")  # a training run that diverged
+    torch.save(ckpt, tmp_path / "diverged.pth")
+    with pytest.raises(CheckpointError) as error:
+        load_checkpoint(tmp_path / "diverged.pth")
+    assert _one_line(error, "diverged.pth") == (f"diverged.pth: the model is broken: NaN or infinite values in 1 of "
+                                                f"its weights ({key})")
     assert "zip archive that is not a PyTorch model" in messages["folder.zip.pth"]
     for name in ("list.pth", "other.pth", "rmvpe_like.pth"):
         assert "not an RVC voice model" in messages[name]

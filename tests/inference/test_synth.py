@@ -207,3 +207,12 @@ def test_model_without_f0_ignores_pitch(tmp_path, backend) -> None:
     assert np.array_equal(a, gen.infer(features, f0, seed=2))
     ok, err, peak = _close(gen.infer(features, None, seed=2, window=8), a, 1e-5)
     assert ok, f"{backend} no-f0 windowed: {err:.3g} vs peak {peak:.3g}"
+
+
+def test_invalid_samples_are_an_error_not_audio(f0_model) -> None:
+    """float16 overflows on inputs far out of range (1e6 > its 65504): a clear error, not NaN audio."""
+    features, f0 = _inputs(12)
+    half = load_generator(f0_model, backend="mlx", dtype="float16")
+    assert np.isfinite(half.infer(features, f0, noise="zero")).all()
+    with pytest.raises(SynthesisError, match=r"v2_40k\.pth produced invalid samples .* mlx backend in float16 \(try float32\)"):
+        half.infer(features * 1e6, f0, noise="zero")
