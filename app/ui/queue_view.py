@@ -126,16 +126,18 @@ class ProgressDelegate(QStyledItemDelegate):
         text_w = metrics.horizontalAdvance("100%") + 6
         rect = option.rect.adjusted(6, 0, -14 - text_w, 0)
         bar = QRectF(rect.left(), rect.center().y() - 3, max(0, rect.width()), 6)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        on_highlight = option.palette.color(QPalette.ColorRole.HighlightedText)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        track = QColor(c.muted)
-        track.setAlpha(60)
+        track = QColor(on_highlight if selected else c.muted)
+        track.setAlpha(70 if selected else 60)
         painter.setBrush(track)
         painter.drawRoundedRect(bar, 3, 3)
-        painter.setBrush(c.ok if job.status == JobStatus.DONE else c.accent)
+        # the accent is the selection's own colour: on a selected row a running bar is drawn light
+        painter.setBrush(c.ok if job.status == JobStatus.DONE else on_highlight if selected else c.accent)
         painter.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * job.progress, bar.height()), 3, 3)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
         painter.drawText(QRect(rect.right() + 6, option.rect.top(), text_w, option.rect.height()),
                          Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)

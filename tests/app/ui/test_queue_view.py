@@ -103,3 +103,34 @@ def test_reveal_is_enabled_only_with_an_output(qtbot, queue, tmp_path, monkeypat
     assert view.actions["reveal"].isEnabled()
     view.actions["reveal"].trigger()
     assert shown == [job.output_path]
+
+
+@pytest.mark.parametrize("selected", [False, True], ids=["plain", "selected"])
+def test_a_running_bar_shows_on_a_selected_row_too(qapp, selected) -> None:
+    """The bar's fill stands out from the row behind it (the accent is also the selection colour)."""
+    from PySide6.QtGui import QImage, QPainter, QPalette, QStandardItem, QStandardItemModel
+    from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
+
+    from app.ui.queue_view import JobRole, ProgressDelegate
+
+    job = Job("/x/song.wav", MODEL.id, MODEL.name, {}, "/x/out", status=JobStatus.RUNNING, progress=0.5)
+    model = QStandardItemModel(1, 1)
+    item = QStandardItem()
+    item.setData(job, JobRole)
+    model.setItem(0, 0, item)
+    image = QImage(300, 24, QImage.Format.Format_RGB32)
+    palette = qapp.palette()
+    row = palette.color(QPalette.ColorRole.Highlight if selected else QPalette.ColorRole.Base)
+    image.fill(row)
+    option = QStyleOptionViewItem()
+    option.rect, option.palette = image.rect(), palette
+    option.state = QStyle.StateFlag.State_Enabled | (QStyle.StateFlag.State_Selected if selected else QStyle.StateFlag.State_None)
+    painter = QPainter(image)
+    ProgressDelegate().paint(painter, option, model.index(0, 0))
+    painter.end()
+    fill = image.pixelColor(40, 12)  # inside the first half of the bar
+
+    def distance(a, b) -> int:
+        return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue())
+
+    assert distance(fill, row) > 150, (fill.name(), row.name())
