@@ -77,6 +77,7 @@ def colors(palette: QPalette | None = None) -> Colors:
 def style_sheet(c: Colors) -> str:
     """A small style sheet on top of the native style: only what the native look lacks."""
     border = "rgba(255,255,255,0.14)" if c.dark else "rgba(0,0,0,0.12)"
+    shade = "rgba(255,255,255,0.10)" if c.dark else "rgba(0,0,0,0.07)"  # a checked switch with nothing to play
     return f"""
     QLabel#sectionTitle {{ font-weight: 600; color: {c.muted.name()}; }}
     QLabel#fileTitle {{ font-size: 15px; font-weight: 600; }}
@@ -90,4 +91,5 @@ def style_sheet(c: Colors) -> str:
     QPushButton#abButton {{ padding: 3px 10px; border: 1px solid {border}; border-radius: 5px; }}
     QPushButton#abButton:checked {{ background: {c.accent.name()}; color: white; border-color: {c.accent.name()}; }}
     QPushButton#abButton:disabled {{ color: {c.muted.name()}; }}
+    QPushButton#abButton:checked:disabled {{ background: {shade}; border-color: {border}; }}
     """

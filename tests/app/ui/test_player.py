@@ -56,3 +56,26 @@ def test_nothing_loaded_disables_the_transport(qtbot) -> None:
     assert player.side == INPUT
     player.toggle_play()  # harmless
     assert not player.is_playing()
+
+
+def test_a_checked_switch_with_nothing_to_play_is_not_drawn_as_active(qtbot, qapp, tmp_path: Path) -> None:
+    """With nothing loaded "A" stays checked, but is not drawn in the accent (its grey text vanished)."""
+    from app.ui import theme
+
+    c = theme.colors(qapp.palette())
+    previous = qapp.styleSheet()
+    qapp.setStyleSheet(theme.style_sheet(c))
+
+    def accent_distance() -> int:
+        image = player.a_button.grab().toImage()
+        left = image.pixelColor(4, image.height() // 2)  # the button's background, left of its text
+        return abs(left.red() - c.accent.red()) + abs(left.green() - c.accent.green()) + abs(left.blue() - c.accent.blue())
+
+    try:
+        player = _player(qtbot)
+        assert player.a_button.isChecked() and not player.a_button.isEnabled()
+        assert accent_distance() > 120
+        player.set_input(str(write_tone(tmp_path / "song.wav", 0.5)), duration=0.5)
+        assert player.a_button.isEnabled() and accent_distance() < 30  # the sampling sees the accent
+    finally:
+        qapp.setStyleSheet(previous)
