@@ -303,8 +303,8 @@ def _in_worker(call: Callable[[], Any], cancel: threading.Event, progress: Progr
             box["error"] = error
 
     thread = threading.Thread(target=target, name="convert", daemon=True)
-    thread.start()
     try:
+        thread.start()  # inside the try: a Ctrl-C may land while the thread is starting
         while thread.is_alive():
             thread.join(0.2)
     except KeyboardInterrupt:

@@ -279,6 +279,7 @@ class Converter:
         if is_inside_replay(output_dir):
             raise AudioError(f"{output_dir} is inside Replay's folder; choose another output folder")
         report = Progress(progress)
+        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
         job = self._prepare(model, params)
         p = job.params
         report.stage("Decoding")
@@ -312,6 +313,7 @@ class Converter:
         from inference.pipeline_io import check_sound
 
         report = Progress(progress, write_share=0.0)
+        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
         job = self._prepare(model, params)
         p = job.params
         report.stage("Decoding")
@@ -348,6 +350,7 @@ class Converter:
         from inference.pipeline_io import region_input
 
         report = Progress(progress, write_share=0.0)
+        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
         job = self._prepare(model, params)
         p = job.params
         with job.clock("decode"):

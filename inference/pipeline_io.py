@@ -23,7 +23,7 @@ from inference.errors import check_cancel
 
 SILENCE = 1e-4  # peak below which an input counts as silent (-80 dBFS)
 FILTER_MARGIN = SAMPLE_RATE  # real audio filtered beyond a segment, so filter edges stay outside it
-STAGES = ("Decoding", "Embedding", "Pitch", "Retrieval", "Synthesising", "Writing")
+STAGES = ("Loading", "Decoding", "Embedding", "Pitch", "Retrieval", "Synthesising", "Writing")
 # Where each stage sits inside one piece's share of the progress bar.
 _PIECE_STAGES = {"Embedding": 0.0, "Pitch": 0.15, "Retrieval": 0.30, "Synthesising": 0.35}
 _DECODE_SHARE, _WRITE_SHARE = 0.03, 0.05

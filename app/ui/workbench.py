@@ -42,6 +42,7 @@ class Workbench(QWidget):
         self.params: dict = {}
         self.tracked_job: str | None = None  # the queue job whose result the plots show
         self._latest_serial = 0
+        self._busy_text = ""
         self._last_preview: PreviewRequest | None = None
         self._output_path: str | None = None
 
@@ -83,6 +84,7 @@ class Workbench(QWidget):
         files.load_failed.connect(self._load_failed)
         preview.finished.connect(self._preview_finished)
         preview.failed.connect(self._preview_failed)
+        preview.progress.connect(self._preview_progress)
         self._update_ready()
 
     # -- what is shown ------------------------------------------------------------------------
@@ -172,8 +174,17 @@ class Workbench(QWidget):
         req = self.preview_worker.request(req)
         self._latest_serial = req.serial
         self._last_preview = req
-        self.preview_panel.set_busy("Re-synthesising…" if (resynth and same) else "Converting the region…")
+        self._busy_text = "Re-synthesising…" if (resynth and same) else "Converting the region…"
+        self.preview_panel.set_busy(self._busy_text)
         return req
+
+    def _preview_progress(self, req: PreviewRequest, fraction: float, stage: str) -> None:
+        if req.serial != self._latest_serial or req.input_path != self.path:
+            return
+        text = f"{self._busy_text} {int(round(fraction * 100))}%"
+        self.preview_panel.set_busy(f"{text} · {stage}" if stage else text)
+        if self.plots.output_hint.isVisible():  # nothing converted shown yet: say so where it will be
+            self.plots.set_output_hint(text)
 
     def _resynthesise(self) -> None:
         if self._last_preview is not None:

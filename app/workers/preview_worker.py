@@ -73,6 +73,7 @@ class PreviewWorker(QObject):
     started = Signal(object)  # PreviewRequest
     finished = Signal(object)  # PreviewResult
     failed = Signal(object, str)  # PreviewRequest, one-line message
+    progress = Signal(object, float, str)  # PreviewRequest, fraction done (0..1), stage
     stopped = Signal()
 
     def __init__(self, engine: Engine, out_dir: Path) -> None:
@@ -132,7 +133,7 @@ class PreviewWorker(QObject):
             converter = self._engine.converter()
             params = self._engine.make_params(req.params)
             result = converter.preview(req.input_path, req.model, params, req.start_s, req.end_s,
-                                       progress=None, cancel=cancel)
+                                       progress=self._reporter(req), cancel=cancel)
             audio, sr, f0_in, f0_target = _unpack(result)
             seconds = time.perf_counter() - clock
             wav_path = self._write(audio, sr)
@@ -149,6 +150,18 @@ class PreviewWorker(QObject):
             self.failed.emit(req, summarize(exc))
             return
         self.finished.emit(PreviewResult(req, audio, sr, wave, curves, wav_path, seconds))
+
+    def _reporter(self, req: PreviewRequest):
+        """The converter's progress callback: a signal per new percent or stage (not per call)."""
+        last: list = [None]
+
+        def report(fraction: float, stage: str) -> None:
+            key = (int(fraction * 100), stage)
+            if key != last[0]:
+                last[0] = key
+                self.progress.emit(req, float(fraction), str(stage))
+
+        return report
 
     def _write(self, audio: np.ndarray, sr: int) -> str:
         import soundfile as sf

@@ -140,11 +140,17 @@ class FakeConverter:
         key = (str(input_path), model.id, start_s, end_s)
         pitch = float(params.get("pitch", 0.0)) if isinstance(params, dict) else float(params.pitch)
         self.calls.append(("preview", str(input_path), model.id, pitch, start_s, end_s))
+        step_s = self.slow.get(Path(input_path).stem, self.step_s)
         if key not in self.analysed:
             self.analyses += 1
             self.analysed.add(key)
-            time.sleep(self.step_s * self.steps)
+            for i in range(self.steps):  # like the real one: progress through the analysis
+                if progress:
+                    progress(0.8 * i / self.steps, "Embedding")
+                time.sleep(step_s)
         check_cancel(cancel)
+        if progress:
+            progress(0.9, "Synthesising")
         if self.fail_with:
             raise RVCError(self.fail_with)
         n = int((end_s - start_s) * 100)

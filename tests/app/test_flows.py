@@ -70,8 +70,14 @@ def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(qtbot,
     qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
     assert bench.plots.region() == (0.0, 3.0)  # a 3 s song: the whole of it
     bench.plots.set_region(0.5, 2.5)
+    fake_converter.slow = {song.stem: 0.3}  # an analysis long enough to watch
     with qtbot.waitSignal(services.preview.finished, timeout=5000):
         bench.preview_panel.preview_button.click()
+        # progress shows beside the button and where the converted audio will appear
+        qtbot.waitUntil(lambda: bench.preview_panel.time_label.text() == "Converting the region… 32% · Embedding",
+                        timeout=3000)
+        assert bench.plots.output_hint.textItem.toPlainText() == "Converting the region… 32%"
+    fake_converter.slow = {}
     x, y = bench.plots.f0_target_curve.getOriginalDataset()
     assert abs(x[0] - 0.5) < 1e-9 and np.nanmax(y) == 57.0  # A3, no shift
     assert bench.preview_panel.time_label.text().startswith("Converted 2.0 s of audio in")

@@ -318,6 +318,30 @@ def test_ctrl_c_cancels_the_running_file(tmp_path, base, capsys, ctrl_c_raises):
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
+def test_ctrl_c_while_the_worker_starts_still_cancels_it(monkeypatch):
+    """The interrupt can land inside Thread.start(), before the wait loop: the job is still told."""
+    from inference import cli_convert
+
+    class StartThenCtrlC(threading.Thread):
+        def start(self):
+            super().start()
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_convert.threading, "Thread", StartThenCtrlC)
+    cancel, ended = threading.Event(), threading.Event()
+
+    def job():
+        try:
+            while not cancel.wait(0.01):
+                pass
+        finally:
+            ended.set()
+
+    with pytest.raises(KeyboardInterrupt):
+        cli_convert._in_worker(job, cancel, Progress(io.StringIO(), total=1, tty=False))
+    assert cancel.is_set() and ended.is_set()
+
+
 def test_progress_redraws_one_line_on_a_terminal():
     stream = io.StringIO()
     progress = Progress(stream, total=3, tty=True)

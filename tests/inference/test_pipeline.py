@@ -106,7 +106,7 @@ def test_convert_file_writes_new_files_with_progress_and_reuses_analysis(conv, t
     assert np.all(np.isfinite(audio)) and 0.01 < np.abs(audio).max() <= 0.99 + 1e-4
     fractions, stages = [f for f, _ in events], [s for _, s in events]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert set(stages) == set(STAGES) and stages[0] == "Decoding" and stages[-1] == "Writing"
+    assert set(stages) == set(STAGES) and stages[0] == "Loading" and stages[-1] == "Writing"
     assert set(result.timings) >= {"decode", "embed", "f0", "retrieval", "synth", "write", "total"}
     first_bytes = result.output_path.read_bytes()
 
