@@ -101,7 +101,9 @@ def format_info(model) -> str:
         ("Folder", model.root), ("Model file", f"{model.model_path} ({size(model.model_size)})"),
         ("Version", model.version or "-"),
         ("Sample rate", f"{model.sample_rate} Hz" if model.sample_rate else "-"),
-        ("Pitch (f0)", "yes" if model.f0 else "no"), ("Speakers", str(model.speakers)),
+        # an unreadable file has no facts: dashes, as in the table, not the defaults
+        ("Pitch (f0)", "-" if model.version is None else "yes" if model.f0 else "no"),
+        ("Speakers", "-" if model.version is None else str(model.speakers)),
         ("Epochs", "-" if model.epochs is None else str(model.epochs)),
         ("Info", model.info or "-"), ("Author", model.author or "-"),
         ("Embedder", model.embedder or "-"), ("Vocoder", model.vocoder or "-"),

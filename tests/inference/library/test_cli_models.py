@@ -67,6 +67,9 @@ def test_info_text_and_json(fake_home, files, tmp_path, capsys):
     assert fields["Name"] == "Juice WRLD (RVC v2) 310 Epochs"
     assert (fields["Version"], fields["Sample rate"], fields["Pitch (f0)"], fields["Usable"]) == ("v2", "40000 Hz", "yes", "yes")
     assert fields["Index"].startswith(str(fake_home)) and "(768 wide," in fields["Index"]
+    code, out, _ = run(["info", "replay:Broken"], capsys)
+    fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+    assert (fields["Usable"], fields["Version"], fields["Pitch (f0)"], fields["Speakers"]) == ("no", "-", "-", "-")
     code, out, _ = run(["info", "replay:Broken", "--json"], capsys)
     data = json.loads(out)
     assert code == 0 and data["ok"] is False and data["problems"][0].startswith("unreadable: ")
