@@ -363,6 +363,7 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
             raise KeyboardInterrupt from None
         except RVCError as error:
             message = " ".join(str(error).split())
+            message = message.removeprefix(f"{path}: ")  # the summary names the file already
             log.info("%s failed: %s", path, message)
             progress.finish(f"FAILED: {message}")
             failures.append((str(path), message))

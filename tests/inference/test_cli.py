@@ -253,8 +253,8 @@ def test_batch_goes_on_past_bad_files(tmp_path, base, capsys):
     failures = err.split("3 failed:\n")[1].splitlines()
     assert failures == [
         f"  {tmp_path / 'missing.wav'}: file not found",
-        f"  {text}: {text}: not an audio file (or an unsupported format)",
-        f"  {empty}: {empty}: file is empty",
+        f"  {text}: not an audio file (or an unsupported format)",  # the file is named once
+        f"  {empty}: file is empty",
     ]
 
 
