@@ -408,7 +408,7 @@ def test_real_pipeline_batch_and_seed_reproducibility(tmp_path, replay_tree, mon
     assert "Traceback" not in proc.stderr
     assert proc.stdout.splitlines() == [str(tmp_path / "a" / "song.wav")]
     assert "Converted 1 of 2 files with Singer" in proc.stderr
-    assert f"  {bad}: {bad}: not an audio file (or an unsupported format)" in proc.stderr
+    assert f"  {bad}: not an audio file (or an unsupported format)" in proc.stderr
     first = tmp_path / "a" / "song.wav"
     out, rate = sf.read(first, dtype="float32")
     assert rate == 32000 and out.ndim == 1 and abs(len(out) - 0.6 * 32000) <= 320  # the input's 0.6 s
