@@ -143,7 +143,7 @@ class PreviewWorker(QObject):
             log.info("Preview %d cancelled", req.serial)
             return
         except RVCError as exc:
-            self.failed.emit(req, str(exc))
+            self.failed.emit(req, str(exc).removeprefix(f"{req.input_path}: "))  # the song's title names it
             return
         except Exception as exc:  # noqa: BLE001 - shown in the preview panel
             log.exception("Preview failed")

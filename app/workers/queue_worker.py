@@ -141,6 +141,6 @@ class QueueWorker(QObject):
     def _fail(self, job: Job, message: str) -> tuple:
         log.warning("Job %s (%s) failed: %s", job.id, job.input_path, message)
         job.status = JobStatus.FAILED
-        job.error = message
+        job.error = message.removeprefix(f"{job.input_path}: ")  # the job's row names the file
         job.finished_at = time.time()
         return self.failed, (job, message)

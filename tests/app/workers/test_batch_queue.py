@@ -75,6 +75,16 @@ def test_a_job_waits_for_the_library_then_fails_if_its_model_is_gone(qtbot, make
     assert "Alice" in queue.jobs[0].error
 
 
+def test_a_failure_naming_the_input_file_is_not_prefixed_twice(qtbot, make_queue, tmp_path, fake_converter) -> None:
+    queue = make_queue()
+    jobs = _jobs(tmp_path, 1)
+    fake_converter.fail_with = f"{jobs[0].input_path}: is silent (nothing to convert)"
+    queue.add(jobs)
+    queue.set_models([MODEL])
+    qtbot.waitUntil(lambda: _finished(queue), timeout=3000)
+    assert queue.jobs[0].error == "is silent (nothing to convert)"  # the row names the file
+
+
 def test_failure_is_a_message_on_the_job_with_nothing_left_behind(qtbot, make_queue, tmp_path, fake_converter) -> None:
     fake_converter.fail_with = "hubert_base.pt not found: put it in ~/weights"
     queue = make_queue()

@@ -79,3 +79,7 @@ def test_failures_are_one_line_messages(qtbot, worker, tmp_path, fake_converter)
     with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
         worker.request(_request(song, 0))
     assert blocker.args[1] == fake_converter.fail_with
+    fake_converter.fail_with = f"{song}: is silent (nothing to convert)"
+    with qtbot.waitSignal(worker.failed, timeout=5000) as blocker:
+        worker.request(_request(song, 1))
+    assert blocker.args[1] == "is silent (nothing to convert)"  # the song's title names the file
