@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inference import inputs
-from inference.errors import Cancelled, RVCError
+from inference.errors import Cancelled, RVCError, without_file
 
 F0_METHODS = ("rmvpe", "fcpe", "harvest")
 BACKENDS = ("auto", "mlx", "torch")
@@ -363,7 +363,7 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
             raise KeyboardInterrupt from None
         except RVCError as error:
             message = " ".join(str(error).split())
-            message = message.removeprefix(f"{path}: ")  # the summary names the file already
+            message = without_file(message, path)  # the summary names the file already
             log.info("%s failed: %s", path, message)
             progress.finish(f"FAILED: {message}")
             failures.append((str(path), message))

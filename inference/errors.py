@@ -22,3 +22,9 @@ def check_cancel(cancel) -> None:
     """Raise :class:`Cancelled` if ``cancel`` (a ``threading.Event`` or ``None``) is set."""
     if cancel is not None and cancel.is_set():
         raise Cancelled()
+
+
+def without_file(message: str, path) -> str:
+    """``message`` without its leading ``"<path>: "``, where the file is named already (a summary
+    line, a queue row, the song's title)."""
+    return message.removeprefix(f"{path}: ")

@@ -16,10 +16,6 @@ from pathlib import Path
 INCOMPLETE = "the file is incomplete (cut short, as by an interrupted download or copy); download or copy it again"
 
 
-def damaged(entry: str) -> str:
-    return f"the file is damaged (its part {entry} fails its checksum); download or copy it again"
-
-
 @dataclass(frozen=True)
 class LoadFailure:
     """``refused``: the pickle names code (``names``), so nothing was loaded; ``reason``: one line."""
@@ -35,7 +31,8 @@ def first_sentence(text: str, limit: int = 200) -> str:
     return re.split(r"(?<=[a-z)])\. ", lines[0])[0][:limit] if lines else ""
 
 
-def _detail(error: BaseException) -> str:
+def error_detail(error: BaseException) -> str:
+    """What went wrong, in a few words, from a torch.load error."""
     text = str(error)
     # what went wrong follows "WeightsUnpickler error:"; before it is advice to developers
     text = text.split("WeightsUnpickler error:", 1)[-1]
@@ -53,24 +50,21 @@ def _starts_like_zip(path: Path) -> bool:
         return False
 
 
-def damaged_entry(path: Path) -> str | None:
-    """The first member of the zip at ``path`` whose bytes fail their CRC, or None.
+def check_intact(path: Path) -> str | None:
+    """The reason when a member of the zip at ``path`` fails its CRC; None if intact or not a zip.
 
     ``torch.load`` does not check the checksums of memory-mapped weights, so a flipped byte in
     a downloaded model would load as wrong numbers; reading the whole zip once costs about
-    0.1 s per 100 MB. None too for a file that is not a zip.
+    0.1 s per 100 MB.
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            return archive.testzip()
+            entry = archive.testzip()
     except (OSError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError):
         return None
-
-
-def check_intact(path: Path) -> str | None:
-    """:func:`damaged`'s reason when ``path`` is a zip with a corrupt member, else None."""
-    entry = damaged_entry(path)
-    return None if entry is None else damaged(entry)
+    if entry is None:
+        return None
+    return f"the file is damaged (its part {entry} fails its checksum); download or copy it again"
 
 
 def describe_load_error(path: Path, error: BaseException) -> LoadFailure:
@@ -89,5 +83,5 @@ def describe_load_error(path: Path, error: BaseException) -> LoadFailure:
     if is_zip and (reason := check_intact(path)) is not None:
         return LoadFailure(False, reason)
     if is_zip and not isinstance(error, pickle.UnpicklingError):
-        return LoadFailure(False, f"a zip archive that is not a PyTorch model ({_detail(error)})")
-    return LoadFailure(False, f"corrupt or not a PyTorch file ({_detail(error)})")
+        return LoadFailure(False, f"a zip archive that is not a PyTorch model ({error_detail(error)})")
+    return LoadFailure(False, f"corrupt or not a PyTorch file ({error_detail(error)})")

@@ -161,8 +161,9 @@ class Converter:
         # remembered on disk by (path, size, mtime); the device can change the numbers slightly
         return f"{_weights_digest(path, self.analyses.root)}@{self.device}"
 
-    def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any]) -> _Job:
+    def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any], report: Progress) -> _Job:
         params = ConversionParams.coerce(params)
+        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
         model_path, index_path, name = _resolve_model(model)
         clock = Clock()
         with clock("load"):
@@ -279,8 +280,7 @@ class Converter:
         if is_inside_replay(output_dir):
             raise AudioError(f"{output_dir} is inside Replay's folder; choose another output folder")
         report = Progress(progress)
-        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
-        job = self._prepare(model, params)
+        job = self._prepare(model, params, report)
         p = job.params
         report.stage("Decoding")
         with job.clock("decode"):
@@ -313,8 +313,7 @@ class Converter:
         from inference.pipeline_io import check_sound
 
         report = Progress(progress, write_share=0.0)
-        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
-        job = self._prepare(model, params)
+        job = self._prepare(model, params, report)
         p = job.params
         report.stage("Decoding")
         with job.clock("decode"):
@@ -350,8 +349,7 @@ class Converter:
         from inference.pipeline_io import region_input
 
         report = Progress(progress, write_share=0.0)
-        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
-        job = self._prepare(model, params)
+        job = self._prepare(model, params, report)
         p = job.params
         with job.clock("decode"):
             piece, source, get_segment = region_input(Path(input_path).expanduser(), start_s, end_s,

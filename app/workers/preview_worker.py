@@ -125,7 +125,7 @@ class PreviewWorker(QObject):
         QThread.currentThread().quit()
 
     def _preview(self, req: PreviewRequest, cancel: threading.Event) -> None:
-        from inference.errors import Cancelled, RVCError
+        from inference.errors import Cancelled, RVCError, without_file
 
         self.started.emit(req)
         clock = time.perf_counter()
@@ -143,7 +143,7 @@ class PreviewWorker(QObject):
             log.info("Preview %d cancelled", req.serial)
             return
         except RVCError as exc:
-            self.failed.emit(req, str(exc).removeprefix(f"{req.input_path}: "))  # the song's title names it
+            self.failed.emit(req, without_file(str(exc), req.input_path))  # the song's title names it
             return
         except Exception as exc:  # noqa: BLE001 - shown in the preview panel
             log.exception("Preview failed")

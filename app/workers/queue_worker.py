@@ -139,8 +139,10 @@ class QueueWorker(QObject):
         signal.emit(*args)
 
     def _fail(self, job: Job, message: str) -> tuple:
+        from inference.errors import without_file
+
         log.warning("Job %s (%s) failed: %s", job.id, job.input_path, message)
         job.status = JobStatus.FAILED
-        job.error = message.removeprefix(f"{job.input_path}: ")  # the job's row names the file
+        job.error = without_file(message, job.input_path)  # the job's row names the file
         job.finished_at = time.time()
-        return self.failed, (job, message)
+        return self.failed, (job, job.error)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.errors import RVCError
-from inference.load_errors import check_intact, describe_load_error, first_sentence
+from inference.load_errors import check_intact, describe_load_error, error_detail
 
 
 class EmbedderLoadError(RVCError):
@@ -93,7 +93,7 @@ def _allowlist(extra: set[str] = frozenset()) -> list[tuple[Any, str]]:
 
 
 def _refused(error: Exception | None, names: list[str], path: Path) -> UnsafeCheckpointError:
-    what = ", ".join(names) if names else first_sentence(str(error).split("WeightsUnpickler error:", 1)[-1])
+    what = ", ".join(names) if names else error_detail(error)
     return UnsafeCheckpointError(
         f"Refused to load {path}: it names code or objects a weights file never needs ({what}); "
         "nothing in it was run"
