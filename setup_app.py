@@ -99,7 +99,7 @@ PLIST = {
         for uti, description, extensions, mimes in IMPORTED_AUDIO_TYPES
     ],
     # Read by Launch Services when the app is opened from Finder or the Dock. A second line of
-    # defence: app.main calls inference.runtime.prepare_process() first thing anyway.
+    # defence: app.main calls inference.core.runtime.prepare_process() first thing anyway.
     "LSEnvironment": {"OMP_NUM_THREADS": "1", "KMP_DUPLICATE_LIB_OK": "TRUE"},
     "LSMinimumSystemVersion": MIN_MACOS,
     "LSArchitecturePriority": ["arm64"],

@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Qt, QtMsgType, Signal, qInstallMessageHandle
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.logging_setup import ExceptionReporter, setup_logging
-from inference import paths
+from inference.core import paths
 
 log = logging.getLogger(__name__)
 

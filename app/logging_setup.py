@@ -43,7 +43,7 @@ def setup_logging(log_dir: Path, level: int = logging.INFO, *, console: bool = F
 
 def summarize(exc: BaseException) -> str:
     """One line for a person: the message of an expected error, else type and message."""
-    from inference.errors import RVCError
+    from inference.core.errors import RVCError
 
     if isinstance(exc, RVCError):
         return str(exc)

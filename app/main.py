@@ -17,7 +17,7 @@ CLI_COMMANDS = ("convert", "models", "info")
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from inference.runtime import prepare_process
+    from inference.core.runtime import prepare_process
 
     prepare_process()
     # Finder on older macOS passes a process serial number; it is not a file.

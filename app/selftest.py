@@ -79,7 +79,7 @@ def check_qt(ctx: Context) -> str:
 
 def check_mlx(ctx: Context) -> str:
     """A matmul and a conv1d on MLX's default device (Metal on Apple Silicon), checked with numpy."""
-    from inference.runtime import import_mlx
+    from inference.core.runtime import import_mlx
 
     mx = import_mlx()
     rng = np.random.default_rng(0)
@@ -103,7 +103,7 @@ def check_mlx(ctx: Context) -> str:
 
 def check_torch(ctx: Context) -> str:
     """A conv1d through torch's own kernels, checked with numpy; names the MPS device if any."""
-    from inference.runtime import import_torch
+    from inference.core.runtime import import_torch
 
     torch = import_torch()
     rng = np.random.default_rng(1)
@@ -290,7 +290,7 @@ def run_self_test(checks: Sequence[Check] | None = None, out: TextIO | None = No
     """Run every check; print one report line to ``out``. Returns 0 if all passed, else 1."""
     out = out or sys.stdout
     err = err or sys.stderr
-    from inference.runtime import prepare_process
+    from inference.core.runtime import prepare_process
 
     prepare_process()
     started = time.perf_counter()

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from PySide6.QtCore import QSettings
 
-from inference import paths
+from inference.core import paths
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ def _rmvpe_factory():
     """The pitch tests' random-weight RMVPE checkpoint writer, if it exists yet."""
     import importlib
 
-    for module, name in (("tests.f0_factories", "make_rmvpe"), ("tests.feature_factories", "make_rmvpe")):
+    for module, name in (("tests.support.f0", "make_rmvpe"), ("tests.support.features", "make_rmvpe")):
         try:
             return getattr(importlib.import_module(module), name)
         except (ImportError, AttributeError):
@@ -68,7 +68,7 @@ def _rmvpe_factory():
 
 
 def prepare(work: Path, seconds: float) -> dict:
-    from tests.feature_factories import make_fairseq_hubert, make_index
+    from tests.support.features import make_fairseq_hubert, make_index
 
     audio = speech(seconds, work)
     np.save(work / "audio.npy", audio)
@@ -100,7 +100,7 @@ def _timed(fn, repeats: int) -> tuple[float, float]:
 
 def run_stage(stage: str, work: Path, repeats: int) -> dict:
     """One stage in this (fresh) process; returns its figures."""
-    from inference.runtime import import_torch
+    from inference.core.runtime import import_torch
 
     os.environ["RVC_STUDIO_CACHE_DIR"] = str(work / "cache")
     audio = np.load(work / "audio.npy")
@@ -116,7 +116,7 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
     baseline = current_rss_mb()
     start = time.perf_counter()
     if kind == "embedder":
-        from inference.embedder import load_embedder
+        from inference.features import load_embedder
 
         model = load_embedder(work / "hubert_base.pt")
         call = lambda: model.extract(audio, arg)  # noqa: E731
@@ -127,7 +127,7 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
         estimators.load(arg)  # the model loads here (nothing for Harvest)
         call = lambda: estimate_f0(audio, arg, estimators=estimators)  # noqa: E731
     elif kind == "retrieval":
-        from inference.retrieval import load_index
+        from inference.features.retrieval import load_index
 
         version, _, threads = arg.partition("@")
         if threads:

@@ -6,7 +6,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.library --models 500
 
 A fake Replay folder is built in a temporary directory: ``--models`` model folders with
-awkward names, each holding a real-format random-weight v2 model (``tests.factories``) and an
+awkward names, each holding a real-format random-weight v2 model (``tests.support.voice_models``) and an
 RVC ``added_IVF*_Flat`` index. To spare the disk, the folders hold hard links to a few
 generated files (every path is distinct, so the library reads each one as a separate file;
 the OS page cache then serves them, as it would right after an unzip).
@@ -39,7 +39,7 @@ _CHILD = r"""
 import json, sys, time
 from pathlib import Path
 start = time.perf_counter()
-from inference.library import ModelLibrary
+from inference.models.library import ModelLibrary
 imported = time.perf_counter()
 models = ModelLibrary(cache_path=Path(sys.argv[1])).scan()
 done = time.perf_counter()
@@ -66,8 +66,8 @@ def _link(source: Path, target: Path, copy: bool = False) -> None:
 
 def build_tree(root: Path, n_models: int) -> Path:
     """``root/models`` with ``n_models`` model folders; returns the models folder."""
-    from tests.factories import make_voice_model
-    from tests.feature_factories import make_index
+    from tests.support.voice_models import make_voice_model
+    from tests.support.features import make_index
 
     seeds = root / "seed"
     seeds.mkdir(parents=True)
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         t_build, models_dir = timed(lambda: build_tree(root, args.models))
         os.environ["RVC_STUDIO_REPLAY_DIR"] = str(models_dir.parent)
         cache = root / "cache" / "library.json"
-        from inference.library import ModelLibrary
+        from inference.models.library import ModelLibrary
 
         cold = scan_in_new_process(root / "cold-cache" / "library.json")
         assert cold["models"] == args.models, cold
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, seconds in rows:
         print(f"  {label:<40} {seconds * 1000:9.1f} ms   {seconds / n * 1e6:8.0f} µs/model")
     print(f"  first scan in a new process: torch loaded: {cold['torch_loaded']}")
-    print(f"  new process: import inference.library {fresh['import_s'] * 1000:.1f} ms, "
+    print(f"  new process: import inference.models.library {fresh['import_s'] * 1000:.1f} ms, "
           f"torch loaded: {fresh['torch_loaded']}, faiss loaded: {fresh['faiss_loaded']}")
     print(f"first scan / cached re-scan (new library): {t_first / t_new_lib:.1f}x; "
           f"first scan / refresh(): {t_first / t_refresh:.1f}x")

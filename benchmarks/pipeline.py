@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parents[1]
 
 
 def _memory_chunk():
-    from inference.chunking import ChunkSettings
+    from inference.pipeline.chunking import ChunkSettings
 
     return ChunkSettings(x_pad=0.05, x_max=2.05, x_center=1.9, x_query=0.3)  # RVC's constants / 20
 
@@ -52,10 +52,10 @@ def prepare(work: Path, seconds: float, memory_pieces: int) -> None:
     import numpy as np
     import soundfile as sf
 
-    from tests.f0_factories import make_rmvpe
-    from tests.factories import make_voice_model
-    from tests.feature_factories import make_fairseq_hubert, make_index
-    from tests.inference.pipeline_fixtures import voice
+    from tests.support.f0 import make_rmvpe
+    from tests.support.voice_models import make_voice_model
+    from tests.support.features import make_fairseq_hubert, make_index
+    from tests.support.pipeline import voice
 
     replay = work / "Replay" / "com.replay.Replay"
     weights, model_dir = replay / "weights", replay / "models" / "bench"
@@ -77,7 +77,7 @@ def prepare(work: Path, seconds: float, memory_pieces: int) -> None:
 
 
 def _model(work: Path):
-    from inference.library import ModelLibrary
+    from inference.models.library import ModelLibrary
 
     (model,) = [m for m in ModelLibrary().scan() if m.name == "bench"]
     return model
@@ -124,7 +124,7 @@ def run_memory(work: Path, name: str) -> dict:
     t0 = time.perf_counter()
     result = conv.convert_file(work / f"{name}.wav", model, work / f"mem-{name}", ConversionParams(backend="torch", seed=2))
     from inference.audio import load_audio
-    from inference.chunking import plan_pieces
+    from inference.pipeline.chunking import plan_pieces
 
     pieces = plan_pieces(load_audio(work / f"{name}.wav"), _memory_chunk())
     return {"name": name, "seconds": result.duration, "base_mb": base, "peak_mb": peak_rss_mb(),
@@ -172,7 +172,7 @@ def main() -> None:
     if args.worker:  # inside a child process
         os.environ["RVC_STUDIO_REPLAY_DIR"] = str(args.work / "Replay" / "com.replay.Replay")
         os.environ.setdefault("RVC_STUDIO_CACHE_DIR", str(args.work / "app-cache"))
-        from inference.runtime import prepare_process
+        from inference.core.runtime import prepare_process
 
         prepare_process()
         out = run_convert(args.work, args.backend, region) if args.worker == "convert" else run_memory(args.work, args.name)

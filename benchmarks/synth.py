@@ -112,8 +112,8 @@ def _public_run(net, features: np.ndarray, f0: np.ndarray):
 
 def _unfolded_torch(path: Path):
     """Our torch generator with weight norm NOT folded: reparametrised on every call, as the public one."""
-    from inference.checkpoint import load_checkpoint
-    from inference.torch_synth import build_synthesizer
+    from inference.models.checkpoint import load_checkpoint
+    from inference.synth.torch import build_synthesizer
 
     config, state, _ = load_checkpoint(path)
     model = build_synthesizer(config)
@@ -153,13 +153,13 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="rvc-bench-synth-"))
     os.environ.setdefault("RVC_STUDIO_CACHE_DIR", str(tmp / "cache"))
-    from inference.runtime import import_mlx, import_torch, prepare_process
+    from inference.core.runtime import import_mlx, import_torch, prepare_process
 
     prepare_process()
-    torch = import_torch()  # before MLX (see inference.runtime.preload_openblas)
+    torch = import_torch()  # before MLX (see inference.core.runtime.preload_openblas)
     import_mlx()
     from inference.synth import load_generator
-    from tests.factories import make_voice_model
+    from tests.support.voice_models import make_voice_model
 
     webui = os.environ.get("RVC_WEBUI_DIR")
     print(f"synth benchmark: {args.seconds:g} s of audio per case, torch threads {torch.get_num_threads()}, "

@@ -14,7 +14,7 @@ def run() -> int:
     if getattr(sys, "frozen", None) == "macosx_app":
         # librosa's numba functions cache their compiled code beside their source by default,
         # which inside a bundle means writing into the signed app; send it to our cache folder.
-        from inference.paths import cache_dir
+        from inference.core.paths import cache_dir
 
         os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir() / "numba"))
     from app.main import main

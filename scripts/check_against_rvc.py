@@ -26,9 +26,9 @@ def main(rvc_root: str) -> int:
     torch.rand = lambda *size, **k: torch.zeros(*size, **{n: v for n, v in k.items() if n in ("dtype", "device")})
     from infer.module import models as rvc  # RVC's own code, from the given checkout
 
-    from inference.checkpoint import SPEC_CHANNELS, UPSAMPLING, ModelConfig
-    from inference.torch_synth import build_synthesizer, fold_weight_norm
-    from inference.torch_synth.synthesizers import parametrization_keys
+    from inference.models.checkpoint import SPEC_CHANNELS, UPSAMPLING, ModelConfig
+    from inference.synth.torch import build_synthesizer, fold_weight_norm
+    from inference.synth.torch.synthesizers import parametrization_keys
 
     torch.manual_seed(0)
     worst = 0.0

@@ -35,8 +35,8 @@ os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
 import numpy as np  # noqa: E402
 import soundfile as sf  # noqa: E402
 
-from inference.errors import RVCError, check_cancel  # noqa: E402
-from inference.runtime import prepare_process  # noqa: E402
+from inference.core.errors import RVCError, check_cancel  # noqa: E402
+from inference.core.runtime import prepare_process  # noqa: E402
 
 prepare_process()
 
@@ -160,7 +160,7 @@ class DemoConverter:
 def missing_weights_message() -> str:
     """The engine's own message for a missing embedder (the screenshot's Replay has none)."""
     try:
-        from inference.weights import find_weight
+        from inference.models.weights import find_weight
 
         find_weight("hubert", [])
     except RVCError as exc:

@@ -18,7 +18,7 @@ for _var, _sub in (
 ):
     os.environ[_var] = str(_SESSION_DIR / _sub)
 
-from inference.runtime import prepare_process  # noqa: E402
+from inference.core.runtime import prepare_process  # noqa: E402
 
 prepare_process()
 

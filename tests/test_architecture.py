@@ -85,7 +85,7 @@ def test_workers_never_import_widgets():
 
 
 def test_widgets_use_only_the_light_inference_helpers():
-    allowed = {"inference.paths", "inference.errors"}
+    allowed = {"inference.core.paths", "inference.core.errors"}
     bad = []
     for path in sources("app/ui"):
         for line, module in imports(path, top_level_only=False):

@@ -49,8 +49,8 @@ def replay(tmp_path_factory):
         if not (root / "models").is_dir():
             pytest.fail(f"{ENV}={given}: expected Replay's data root, a folder holding models/ and weights/")
     else:
-        from tests.factories import make_corrupt_model
-        from tests.inference.pipeline_fixtures import build_replay
+        from tests.support.voice_models import make_corrupt_model
+        from tests.support.pipeline import build_replay
 
         root = build_replay(tmp_path_factory.mktemp("user-files"), models=FAKE_MODELS)
         (root / "models" / "Broken").mkdir()
@@ -76,7 +76,7 @@ def untouched(replay):
 
 @pytest.fixture(scope="module")
 def models(replay):
-    from inference.library import ModelLibrary
+    from inference.models.library import ModelLibrary
 
     return ModelLibrary().scan()
 
@@ -104,10 +104,10 @@ def test_every_model_is_listed_with_its_facts_or_its_reason(replay, models) -> N
 
 
 def test_the_embedder_and_rmvpe_weights_load_and_analyse(replay) -> None:
-    from inference.embedder import load_embedder
+    from inference.features import load_embedder
     from inference.f0 import F0Estimators
-    from inference.weights import find_weight
-    from tests.inference.pipeline_fixtures import voice
+    from inference.models.weights import find_weight
+    from tests.support.pipeline import voice
 
     audio = voice(SECONDS, seed=1)
     embedder = load_embedder(find_weight("hubert", ()))
@@ -121,7 +121,7 @@ def test_the_embedder_and_rmvpe_weights_load_and_analyse(replay) -> None:
 
 def test_usable_models_convert_alike_on_mlx_and_torch(replay, models, tmp_path) -> None:
     from inference.pipeline import ConversionParams, Converter
-    from tests.inference.pipeline_fixtures import voice
+    from tests.support.pipeline import voice
 
     song = tmp_path / "song.wav"
     sf.write(song, voice(SECONDS, seed=2), 16000)

@@ -307,7 +307,7 @@ class MainWindow(QMainWindow):
         self.empty_state.set_folders(self._searched_folders())
 
     def open_settings(self) -> None:
-        from inference import paths
+        from inference.core import paths
 
         from app.ui.settings_dialog import SettingsDialog
 
@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
             self.params.set_default_backend(self.settings.default_backend)
 
     def _open_log_folder(self) -> None:
-        from inference import paths
+        from inference.core import paths
 
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
 

@@ -130,7 +130,7 @@ class SettingsDialog(QDialog):
         self.example.setText(output_name(job))
 
     def accept(self) -> None:
-        from inference.paths import is_inside_replay
+        from inference.core.paths import is_inside_replay
 
         output = self.output.text().strip()
         if not output:

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable
 
-from inference.inputs import LIST_SUFFIXES, read_list_file
+from inference.audio.files import LIST_SUFFIXES, read_list_file
 
 log = logging.getLogger(__name__)
 

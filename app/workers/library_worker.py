@@ -65,7 +65,7 @@ class LibraryWorker(QObject):
     def _make_library(self) -> Any:
         factory = self._factory
         if factory is None:
-            from inference.library import ModelLibrary
+            from inference.models.library import ModelLibrary
 
             factory = ModelLibrary
         return factory(folders=list(self._folders), include_replay=True, cache_path=self._cache_path)

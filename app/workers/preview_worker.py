@@ -125,7 +125,7 @@ class PreviewWorker(QObject):
         QThread.currentThread().quit()
 
     def _preview(self, req: PreviewRequest, cancel: threading.Event) -> None:
-        from inference.errors import Cancelled, RVCError, without_file
+        from inference.core.errors import Cancelled, RVCError, without_file
 
         self.started.emit(req)
         clock = time.perf_counter()

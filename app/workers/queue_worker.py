@@ -75,8 +75,8 @@ class QueueWorker(QObject):
         QThread.currentThread().quit()
 
     def _run_one(self, job: Job, model: Any, cancel: threading.Event) -> None:
-        from inference.errors import Cancelled, RVCError, check_cancel
-        from inference.paths import is_inside_replay
+        from inference.core.errors import Cancelled, RVCError, check_cancel
+        from inference.core.paths import is_inside_replay
 
         job.status = JobStatus.RUNNING
         job.started_at = time.time()
@@ -139,7 +139,7 @@ class QueueWorker(QObject):
         signal.emit(*args)
 
     def _fail(self, job: Job, message: str) -> tuple:
-        from inference.errors import without_file
+        from inference.core.errors import without_file
 
         log.warning("Job %s (%s) failed: %s", job.id, job.input_path, message)
         job.status = JobStatus.FAILED

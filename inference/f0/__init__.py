@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.errors import RVCError
+from inference.core.errors import RVCError
 
 F0_METHODS = ("rmvpe", "fcpe", "harvest")
 

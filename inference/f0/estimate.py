@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from inference.errors import check_cancel
+from inference.core.errors import check_cancel
 from inference.f0 import F0_METHODS, F0Error
 
 SAMPLE_RATE = 16000
@@ -29,7 +29,7 @@ class F0Estimators:
     """Pitch models loaded once and reused: ``.estimate(audio_16k, method, n_frames=None, cancel=None)``.
 
     ``weights_dirs`` are the user's extra folders searched for ``rmvpe.pt`` after Replay's
-    ``weights/`` (see :func:`inference.weights.find_weight`). FCPE's weights ship inside the
+    ``weights/`` (see :func:`inference.models.weights.find_weight`). FCPE's weights ship inside the
     ``torchfcpe`` package; Harvest needs none. Safe to share between threads: loading is locked.
     """
 

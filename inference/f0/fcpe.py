@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.errors import check_cancel
+from inference.core.errors import check_cancel
 from inference.f0 import F0Error
-from inference.runtime import import_torch
+from inference.core.runtime import import_torch
 
 torch = import_torch()
 

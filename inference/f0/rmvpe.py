@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.errors import check_cancel
+from inference.core.errors import check_cancel
 from inference.f0 import F0Error
-from inference.load_errors import check_intact, describe_load_error
-from inference.runtime import import_torch
+from inference.models.load_errors import check_intact, describe_load_error
+from inference.core.runtime import import_torch
 
 torch = import_torch()
 nn = torch.nn
@@ -325,6 +325,6 @@ def _load_state(model: E2E, state: dict, path: Path) -> None:
 
 def find_and_load_rmvpe(weights_dirs: Sequence[PathLike | str] = (), device: str = "cpu") -> RMVPE:
     """Find ``rmvpe.pt`` (Replay's weights folder, then ``weights_dirs``) and load it."""
-    from inference.weights import find_weight
+    from inference.models.weights import find_weight
 
     return load_rmvpe(find_weight("rmvpe", weights_dirs), device=device)

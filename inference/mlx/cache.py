@@ -21,9 +21,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from inference import filecache, paths
-from inference.errors import RVCError
-from inference.filecache import sha256_file
+from inference.core import filecache, paths
+from inference.core.errors import RVCError
+from inference.core.filecache import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
 
     A failure to write the cache is logged and the converted model is still returned.
     """
-    from inference.checkpoint import ModelConfig
+    from inference.models.checkpoint import ModelConfig
     from inference.mlx.convert import convert_state_dict, load_arrays
     from inference.mlx.synthesizers import Synthesizer
 
@@ -92,7 +92,7 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
             return config, load_arrays(model, arrays, dtype)
         except RVCError as error:
             log.warning("MLX cache entry for %s does not fit its model (%s); rebuilding", source.name, error)
-    from inference.checkpoint import load_checkpoint
+    from inference.models.checkpoint import load_checkpoint
 
     config, state_dict, _info = load_checkpoint(source)
     model = Synthesizer(config)

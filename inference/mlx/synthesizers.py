@@ -27,7 +27,7 @@ LATENT_NOISE_SCALE = 0.66666
 class Synthesizer(nn.Module):
     """RVC's inference graph: ``encode`` (enc_p + flow), then ``dec.source`` / ``dec.decode``.
 
-    ``config`` is an ``inference.checkpoint.ModelConfig`` (or anything with the same fields).
+    ``config`` is an ``inference.models.checkpoint.ModelConfig`` (or anything with the same fields).
     All tensors are channels-last: features ``[1, T, C]``, latents ``[1, T, inter]``.
     """
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.fakes import FakeConverter, FakeModel, fake_decoder, library_factory, write_tone
+from tests.support.gui import FakeConverter, FakeModel, fake_decoder, library_factory, write_tone
 
 
 @pytest.fixture
@@ -56,7 +56,3 @@ def make_services(fake_home: Path, fake_converter, models, qapp):
 @pytest.fixture
 def song(tmp_path: Path) -> Path:
     return write_tone(tmp_path / "songs" / "My Song.wav", seconds=3.0)
-
-
-def wait_models(qtbot, services, timeout: int = 5000) -> None:
-    qtbot.waitUntil(lambda: services.library.loaded, timeout=timeout)

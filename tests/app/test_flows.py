@@ -13,31 +13,12 @@ from PySide6.QtGui import QDropEvent
 from app.application import build_main_window
 from app.ui.player import OUTPUT
 from app.workers.jobs import JobStatus
-from tests.app.conftest import wait_models
-from tests.app.fakes import write_tone
-
-
-def _window(qtbot, services):
-    window = build_main_window(None, services=services)
-    qtbot.addWidget(window)
-    window.resize(1280, 820)
-    window.show()
-    wait_models(qtbot, services)
-    return window
-
-
-def drop_on(window, paths: list[Path]) -> None:
-    """What Qt delivers to the window's drop filter when files are dropped on it."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    assert window.drop_filter.eventFilter(window, event) and event.isAccepted()
+from tests.support.gui import drop_on, open_window, wait_models, write_tone
 
 
 def test_drop_files_queue_runs_outputs_appear_and_plots_fill_in(qtbot, make_services, tmp_path, fake_home) -> None:
     services = make_services()
-    window = _window(qtbot, services)
+    window = open_window(qtbot, services)
     window.params.pitch_spin.setValue(5)
     songs = [write_tone(tmp_path / "in" / f"take {i}.wav", 1.5) for i in range(2)]
     (tmp_path / "in" / "lyrics.txt").write_text("not a list of files\n", encoding="utf-8")
@@ -64,7 +45,7 @@ def test_drop_files_queue_runs_outputs_appear_and_plots_fill_in(qtbot, make_serv
 def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(qtbot, make_services, song,
                                                                           fake_converter) -> None:
     services = make_services()
-    window = _window(qtbot, services)
+    window = open_window(qtbot, services)
     bench = window.workbench
     bench.set_file(str(song))
     qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
@@ -98,7 +79,7 @@ def test_queue_restored_after_a_restart_and_quitting_mid_job_is_quick(qtbot, mak
                                                                       fake_home, fake_converter) -> None:
     fake_converter.slow = {"long": 1.0}  # 5 s unless cancelled
     services = make_services()
-    window = _window(qtbot, services)
+    window = open_window(qtbot, services)
     songs = [write_tone(tmp_path / name, 0.5) for name in ("long.wav", "short.wav")]
     window.add_files([str(s) for s in songs])
     queue = services.queue
@@ -119,7 +100,7 @@ def test_queue_restored_after_a_restart_and_quitting_mid_job_is_quick(qtbot, mak
 
     fake_converter.slow = {}
     again = make_services()
-    restored = _window(qtbot, again)
+    restored = open_window(qtbot, again)
     assert [Path(j.input_path).name for j in again.queue.jobs] == ["long.wav", "short.wav"]
     assert restored.queue_view.model.rowCount() == 2
     qtbot.waitUntil(lambda: all(j.status == JobStatus.DONE for j in again.queue.jobs), timeout=10000)
@@ -130,7 +111,7 @@ def test_a_missing_weight_fails_the_job_with_where_to_put_it(qtbot, make_service
     message = "hubert_base.pt not found: put it in /Replay/weights or choose a weights folder in Settings"
     fake_converter.fail_with = message
     services = make_services()
-    window = _window(qtbot, services)
+    window = open_window(qtbot, services)
     window.add_files([str(song)])
     qtbot.waitUntil(lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.FAILED,
                     timeout=5000)
@@ -145,7 +126,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFileOpenEvent
 from app.application import StudioApplication, build_main_window, build_services, create_application
-from tests.app.fakes import FakeConverter, FakeModel, fake_decoder, library_factory
+from tests.support.gui import FakeConverter, FakeModel, fake_decoder, library_factory
 app, _ = create_application([])
 assert isinstance(app, StudioApplication)
 services = build_services(converter_factory=FakeConverter, params_factory=dict,

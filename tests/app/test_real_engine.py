@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 
 from app.workers.jobs import JobStatus
-from tests.app.test_flows import _window, drop_on
-from tests.inference.pipeline_fixtures import build_replay, voice
+from tests.support.gui import drop_on, open_window
+from tests.support.pipeline import build_replay, voice
 
 RATE = 32000
 
@@ -34,7 +34,7 @@ def real_services(fake_home, qapp, monkeypatch):
 
 def test_a_dropped_song_is_converted_and_previewed_by_the_real_engine(qtbot, real_services, fake_home, tmp_path):
     services = real_services
-    window = _window(qtbot, services)
+    window = open_window(qtbot, services)
     assert [m.name for m in services.library.models] == ["Singer (v2)"]
     assert services.library.models[0].ok and services.library.models[0].index_path
     window.params.f0_method.setCurrentIndex(window.params.f0_method.findData("fcpe"))

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 WINDOW_PROBE = r"""
 import json, sys
 from app.main import main  # the real entry module, for its side effects on the environment
-from inference.runtime import prepare_process
+from inference.core.runtime import prepare_process
 prepare_process()
 from PySide6.QtCore import QTimer
 from app.application import create_application, build_main_window
@@ -93,7 +93,7 @@ def test_exception_reporter_logs_and_shows_once(tmp_path: Path) -> None:
 
 def test_expected_errors_are_summarised_without_type_name() -> None:
     from app.logging_setup import summarize
-    from inference.errors import RVCError
+    from inference.core.errors import RVCError
 
     assert summarize(RVCError("song.wav: not an audio file")) == "song.wav: not an audio file"
 

@@ -6,9 +6,9 @@ from PySide6.QtGui import QKeySequence
 from app.application import build_main_window
 from app.ui.display import short_path
 from app.ui.drop_zone import rejected_message
-from inference import paths
-from tests.app.conftest import wait_models
-from tests.app.fakes import FakeModel
+from inference.core import paths
+from tests.support.gui import wait_models
+from tests.support.gui import FakeModel
 
 
 def _window(qtbot, services):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from app.ui.model_browser import ModelBrowser, badges, tooltip
-from tests.app.fakes import FakeModel
+from tests.support.gui import FakeModel
 
 
 def _models():

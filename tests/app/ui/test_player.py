@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.ui.player import INPUT, OUTPUT, Player
-from tests.app.fakes import write_tone
+from tests.support.gui import write_tone
 
 
 def _player(qtbot) -> Player:

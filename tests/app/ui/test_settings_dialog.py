@@ -5,7 +5,7 @@ from pathlib import Path
 
 from app.settings import Settings
 from app.ui.settings_dialog import SettingsDialog
-from inference import paths
+from inference.core import paths
 
 
 def _dialog(qtbot, settings, picks):

@@ -10,7 +10,7 @@ from PySide6.QtCore import QTimer
 from app.workers.batch import BatchQueue
 from app.workers.engine import Engine
 from app.workers.jobs import Job, JobStatus, QueueStore
-from tests.app.fakes import FakeModel, write_tone
+from tests.support.gui import FakeModel, write_tone
 
 MODEL = FakeModel("Alice")
 

@@ -5,7 +5,7 @@ import threading
 from pathlib import Path
 
 from app.workers.library_worker import LibraryService
-from tests.app.fakes import Changes, FakeModel
+from tests.support.gui import Changes, FakeModel
 
 
 class FolderLibrary:

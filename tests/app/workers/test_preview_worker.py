@@ -10,7 +10,7 @@ from PySide6.QtCore import QThread
 
 from app.workers.engine import Engine
 from app.workers.preview_worker import PreviewRequest, PreviewWorker
-from tests.app.fakes import FakeModel, write_tone
+from tests.support.gui import FakeModel, write_tone
 
 MODEL = FakeModel("Alice")
 

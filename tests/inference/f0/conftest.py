@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests import audio_fixtures
+from tests.support import audio as audio_fixtures
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def midi_notes():
 
 @pytest.fixture(scope="session")
 def rmvpe_path(tmp_path_factory):
-    from tests.f0_factories import make_rmvpe
+    from tests.support.f0 import make_rmvpe
 
     return make_rmvpe(tmp_path_factory.mktemp("rmvpe") / "rmvpe.pt", seed=0)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.audio_fixtures import midi_to_hz, pitch_scores
+from tests.support.audio import midi_to_hz, pitch_scores
 
 MAX_MEDIAN_CENTS = 20.0
 MIN_VOICING = 0.90

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.errors import Cancelled, RVCError
+from inference.core.errors import Cancelled, RVCError
 from inference.f0 import F0Error, F0Estimators, estimate_f0
 
 
@@ -61,7 +61,7 @@ def test_rmvpe_found_in_weights_dirs(rmvpe_path):
 
 
 def test_missing_rmvpe_lists_the_places(tmp_path):
-    from inference.weights import WeightsNotFoundError
+    from inference.models.weights import WeightsNotFoundError
 
     with pytest.raises(WeightsNotFoundError, match="rmvpe.pt") as info:
         estimate_f0(_tone(0.2), "rmvpe", weights_dirs=(tmp_path,))

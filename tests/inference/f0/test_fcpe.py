@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import Cancelled
+from inference.core.errors import Cancelled
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from inference.errors import Cancelled
+from inference.core.errors import Cancelled
 from inference.f0 import F0Error
 from inference.f0 import rmvpe as R
 from inference.f0.rmvpe import E2E, load_rmvpe
-from tests.factories import flip_bytes
+from tests.support.voice_models import flip_bytes
 
 
 def _audio(seconds: float, seed: int = 0) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.signal import medfilt
 
-from inference.errors import RVCError
+from inference.core.errors import RVCError
 from inference.f0 import F0_METHODS, F0Error, coarse_f0, median_filter_f0, shift_f0
 
 

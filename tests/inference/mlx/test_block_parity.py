@@ -1,7 +1,7 @@
 """Block-level parity: each MLX block against our PyTorch block on the same weights and input.
 
-The torch blocks (``inference.torch_synth``) keep weight norm as parametrizations; their state
-dict goes through the real converter (``convert_state_dict``: float64 fold, transposes chosen
+The torch blocks (``inference.synth.torch``) get weight norm as parametrizations on every
+convolution, as checkpoints store it; their state dict goes through the real converter (``convert_state_dict``: float64 fold, transposes chosen
 by MLX layer type, strict keys) into the MLX block, exactly as a checkpoint does. Weight-norm
 ``g`` is rescaled away from ``||v||`` so a fold that ignored ``g`` would fail.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.runtime import import_mlx, import_torch
+from inference.core.runtime import import_mlx, import_torch
 
 mx = import_mlx()
 torch = import_torch()
@@ -23,9 +23,10 @@ from inference.mlx import generators as mlx_gen  # noqa: E402
 from inference.mlx import modules as mlx_mod  # noqa: E402
 from inference.mlx import residuals as mlx_res  # noqa: E402
 from inference.mlx.convert import convert_state_dict, load_arrays  # noqa: E402
-from inference.torch_synth import generators as torch_gen  # noqa: E402
-from inference.torch_synth import layers as torch_layers  # noqa: E402
-from inference.torch_synth import synthesizers as torch_synth  # noqa: E402
+from inference.synth.torch import attentions as torch_attn  # noqa: E402
+from inference.synth.torch import generators as torch_gen  # noqa: E402
+from inference.synth.torch import modules as torch_mod  # noqa: E402
+from inference.synth.torch import residuals as torch_res  # noqa: E402
 
 RTOL = 1e-5
 
@@ -49,6 +50,11 @@ def from_mlx(y: mx.array) -> np.ndarray:
 
 def share_weights(ref, block, seed: int):
     """Perturb ``ref``'s weights from ``seed`` (g off ||v||, non-zero biases) and load them into ``block``."""
+    from torch.nn.utils.parametrizations import weight_norm
+
+    for module in list(ref.modules()):
+        if isinstance(module, (torch.nn.Conv1d, torch.nn.ConvTranspose1d)):
+            weight_norm(module)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in ref.named_parameters():
@@ -71,14 +77,14 @@ def run_torch(module, *args) -> np.ndarray:
 
 @pytest.mark.parametrize("kernel", [3, 7, 11])
 def test_resblock1(kernel) -> None:
-    ref = torch_layers.ResBlock1(16, kernel, (1, 3, 5))
+    ref = torch_res.ResBlock1(16, kernel, (1, 3, 5))
     block = share_weights(ref, mlx_res.ResBlock1(16, kernel, (1, 3, 5)), seed=kernel)
     x = signal((1, 16, 150), seed=kernel)
     assert_close(from_mlx(block(to_mlx(x))), run_torch(ref, x))
 
 
 def test_resblock2() -> None:
-    ref = torch_layers.ResBlock2(16, 3, (1, 3))
+    ref = torch_res.ResBlock2(16, 3, (1, 3))
     block = share_weights(ref, mlx_res.ResBlock2(16, 3, (1, 3)), seed=2)
     x = signal((1, 16, 120), seed=2)
     assert_close(from_mlx(block(to_mlx(x))), run_torch(ref, x))
@@ -87,7 +93,7 @@ def test_resblock2() -> None:
 @pytest.mark.parametrize("with_speaker", [True, False], ids=["cond", "nocond"])
 def test_wavenet(with_speaker) -> None:
     """The flow's WN (kernel 5, 3 layers), speaker-conditioned or not; dilation rate 2 exercises dilations."""
-    ref = torch_layers.WN(16, 5, 2, 3, gin_channels=8)
+    ref = torch_mod.WN(16, 5, 2, 3, gin_channels=8)
     block = share_weights(ref, mlx_mod.WN(16, 5, 2, 3, gin_channels=8), seed=5)
     x = signal((1, 16, 90), seed=5)
     g = signal((1, 8, 1), seed=6) if with_speaker else None
@@ -100,7 +106,7 @@ def test_wavenet(with_speaker) -> None:
 @pytest.mark.parametrize("frames", [1, 7, 21, 40], ids=lambda t: f"T{t}")
 def test_relative_attention(frames) -> None:
     """Shorter than the window (7), exactly 2W+1 (21), longer (40), and a single frame."""
-    ref = torch_layers.MultiHeadAttention(16, 16, 2, window_size=10)
+    ref = torch_attn.MultiHeadAttention(16, 16, 2, window_size=10)
     block = share_weights(ref, mlx_attn.MultiHeadAttention(16, 16, 2, window_size=10), seed=frames)
     x = signal((1, 16, frames), seed=frames)
     assert_close(from_mlx(block(to_mlx(x))), run_torch(ref, x))
@@ -108,7 +114,7 @@ def test_relative_attention(frames) -> None:
 
 def test_attention_encoder_stack() -> None:
     """Two layers of attention, layer norm (gamma/beta) and the kernel-3 FFN with its uneven padding."""
-    ref = torch_layers.Encoder(16, 32, 2, 2, 3)
+    ref = torch_attn.Encoder(16, 32, 2, 2, 3)
     block = share_weights(ref, mlx_attn.Encoder(16, 32, 2, 2, 3), seed=11)
     with torch.no_grad():  # layer norms away from the identity
         for name, p in ref.named_parameters():
@@ -121,7 +127,7 @@ def test_attention_encoder_stack() -> None:
 
 def test_reversed_flow() -> None:
     """4 coupling layers with flips, run in reverse as at inference, speaker-conditioned."""
-    ref = torch_synth.ResidualCouplingBlock(8, 16, 5, 1, 3, gin_channels=8)
+    ref = torch_res.ResidualCouplingBlock(8, 16, 5, 1, 3, gin_channels=8)
     block = share_weights(ref, mlx_res.ResidualCouplingBlock(8, 16, 5, 1, 3, gin_channels=8), seed=4)
     x = signal((1, 8, 50), seed=4)
     g = signal((1, 8, 1), seed=7)

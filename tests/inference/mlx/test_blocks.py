@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.runtime import import_mlx, import_torch
+from inference.core.runtime import import_mlx, import_torch
 
 mx = import_mlx()
 torch = import_torch()
 
 from inference.mlx.conv import Conv1d, ConvTranspose1d, use_matmul  # noqa: E402
-from inference.mlx.convert import fold_weight_norm, to_numpy  # noqa: E402
+from inference.models.state import fold_weight_norm, to_numpy  # noqa: E402
 
 RTOL = 1e-5
 

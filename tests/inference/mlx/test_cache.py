@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.runtime import import_mlx
+from inference.core.runtime import import_mlx
 
 mx = import_mlx()
 
 from inference.mlx import cache  # noqa: E402
-from tests.factories import make_voice_model  # noqa: E402
+from tests.support.voice_models import make_voice_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -48,7 +48,7 @@ def test_first_load_writes_an_entry_second_load_reads_it(cache_env, model_file, 
     assert record["source_sha256"] == cache.sha256_file(model_file)
     assert record["config"] == config.to_dict()
 
-    import inference.checkpoint as checkpoint
+    import inference.models.checkpoint as checkpoint
 
     def forbidden(*_a, **_k):
         raise AssertionError("the .pth was read although the cache entry is valid")

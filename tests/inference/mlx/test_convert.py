@@ -8,15 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.runtime import import_mlx, import_torch
+from inference.core.runtime import import_mlx, import_torch
 
 mx = import_mlx()
 torch = import_torch()
 
-from inference.checkpoint import load_checkpoint  # noqa: E402
-from inference.mlx.convert import ConversionError, convert_state_dict, fold_weight_norm, load_arrays, to_numpy  # noqa: E402
+from inference.models.checkpoint import load_checkpoint  # noqa: E402
+from inference.mlx.convert import convert_state_dict, load_arrays  # noqa: E402
+from inference.models.state import WeightsMismatchError, fold_weight_norm, to_numpy  # noqa: E402
 from inference.mlx.synthesizers import Synthesizer  # noqa: E402
-from tests.factories import make_voice_model  # noqa: E402
+from tests.support.voice_models import make_voice_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -55,21 +56,21 @@ def test_unknown_key_is_an_error_naming_it(v2) -> None:
     config, sd = v2
     bad = dict(sd)
     bad["dec.extra_layer.weight"] = torch.zeros(3)
-    with pytest.raises(ConversionError, match="dec.extra_layer.weight"):
+    with pytest.raises(WeightsMismatchError, match="dec.extra_layer.weight"):
         convert_state_dict(bad, Synthesizer(config))
 
 
 def test_missing_key_is_an_error_naming_it(v2) -> None:
     config, sd = v2
     bad = {k: v for k, v in sd.items() if k != "dec.conv_post.weight"}
-    with pytest.raises(ConversionError, match="dec.conv_post.weight"):
+    with pytest.raises(WeightsMismatchError, match="dec.conv_post.weight"):
         convert_state_dict(bad, Synthesizer(config))
 
 
 def test_half_a_weight_norm_pair_is_an_error(v2) -> None:
     config, sd = v2
     bad = {k: v for k, v in sd.items() if k != "flow.flows.2.enc.in_layers.1.weight_v"}
-    with pytest.raises(ConversionError, match="flow.flows.2.enc.in_layers.1"):
+    with pytest.raises(WeightsMismatchError, match="flow.flows.2.enc.in_layers.1"):
         convert_state_dict(bad, Synthesizer(config))
 
 
@@ -77,7 +78,7 @@ def test_wrong_shape_is_an_error_naming_it(v2) -> None:
     config, sd = v2
     bad = dict(sd)
     bad["enc_p.proj.weight"] = torch.zeros(10, 192, 1)
-    with pytest.raises(ConversionError, match="enc_p.proj.weight"):
+    with pytest.raises(WeightsMismatchError, match="enc_p.proj.weight"):
         convert_state_dict(bad, Synthesizer(config))
 
 

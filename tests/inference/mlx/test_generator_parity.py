@@ -10,17 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inference.runtime import import_mlx, import_torch
+from inference.core.runtime import import_mlx, import_torch
 
 mx = import_mlx()
 torch = import_torch()
 
-from inference.checkpoint import load_checkpoint  # noqa: E402
+from inference.models.checkpoint import load_checkpoint  # noqa: E402
 from inference.f0 import coarse_f0  # noqa: E402
 from inference.mlx.convert import convert_state_dict, load_arrays  # noqa: E402
 from inference.mlx.synthesizers import Synthesizer  # noqa: E402
-from inference.torch_synth import load_synthesizer  # noqa: E402
-from tests.factories import make_voice_model  # noqa: E402
+from inference.synth.torch.convert import load_synthesizer  # noqa: E402
+from tests.support.voice_models import make_voice_model  # noqa: E402
 
 # the five distinct (version, rate) configs of the RVC reference table
 CONFIGS = [("v1", 32000), ("v1", 40000), ("v1", 48000), ("v2", 32000), ("v2", 48000)]
@@ -38,7 +38,7 @@ def _inputs(dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _torch_audio(path, features, f0) -> np.ndarray:
-    synth = load_synthesizer(path, "float32").eval()
+    _, synth = load_synthesizer(path, "float32")
     with torch.inference_mode():
         phone = torch.from_numpy(features[None])
         has_f0 = hasattr(synth.dec, "m_source")

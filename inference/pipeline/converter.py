@@ -1,0 +1,403 @@
+"""The conversion pipeline: one place that strings decode, analysis, retrieval and synthesis together.
+
+Use::
+
+    conv = Converter(weights_dirs=[...], cache_dir=...)          # keep one per worker
+    result = conv.convert_file("song.flac", voice_model, "out/", ConversionParams(pitch=3))
+    audio, sr = conv.convert_array(audio, 44100, "model.pth", ConversionParams())
+    audio, sr, f0_in, f0_target = conv.preview("song.flac", voice_model, params, 30.0, 40.0)
+
+Steps (RVC_REFERENCE.md §6): decode to 16 kHz mono; cut long inputs at quiet points
+(:mod:`inference.pipeline.chunking`); per piece: high-pass (:mod:`.pipeline_steps`), HuBERT features and
+the pitch curve (cached: :mod:`inference.pipeline.cache`), index blend, x2 to 100 frames/s,
+pitch shift, protect, synthesis, RMS mix, trim; then peak-normalise and resample for output.
+
+Long inputs are processed piece by piece and their output streams through a temporary file,
+so memory holds the decoded 16 kHz input plus one piece's work whatever the input's length.
+``progress(fraction, stage)`` reports one of :data:`STAGES`; a set ``cancel`` event raises
+:class:`~inference.core.errors.Cancelled` between steps and inside pitch estimation and synthesis.
+Every user-caused failure is an :class:`~inference.core.errors.RVCError` with a one-line message;
+a failed job leaves the converter as it was.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inference.pipeline import steps
+from inference.pipeline.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache, analysis_key
+from inference.pipeline.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
+from inference.core.errors import RVCError, check_cancel
+from inference.pipeline.io import filtered_segment, release_memory
+from inference.pipeline.progress import STAGES, Clock, StageProgress
+from inference.pipeline.params import ConversionParams, ConversionResult
+
+log = logging.getLogger(__name__)
+
+WRITE_BLOCK = 1 << 18  # samples per block when copying the finished output into its file
+
+__all__ = ["STAGES", "ConversionError", "ConversionParams", "ConversionResult", "Converter"]
+
+
+class ConversionError(RVCError):
+    """A conversion that cannot run as asked (speaker out of range, unusable model, silent input)."""
+
+
+@dataclass
+class _Job:
+    """Everything one conversion needs, resolved and loaded up front (fail before any work)."""
+
+    params: ConversionParams
+    generator: Any
+    index_path: Path | None
+    embedder_path: Path
+    embedder_digest: str
+    f0_digest: str | None  # the pitch model's weights (rmvpe.pt), when it has a file
+    name: str
+    clock: Clock = field(default_factory=Clock)
+
+    @property
+    def version(self) -> str:
+        return str(self.generator.config.version)
+
+    @property
+    def method(self) -> str | None:
+        return self.params.f0_method if self.generator.config.f0 else None
+
+    def analysis_key(self, source: Any, piece: Piece) -> str:
+        # Harvest's track is median-filtered by the radius; the other methods ignore it.
+        radius = int(self.params.filter_radius) if self.method == "harvest" else None
+        return analysis_key(source=source, piece=piece.key(), embedder=self.embedder_digest,
+                            version=self.version, f0=self.method, f0_weights=self.f0_digest, radius=radius)
+
+
+class Converter:
+    """Converts audio with voice models, keeping loaded models and analyses between jobs.
+
+    ``weights_dirs``: extra folders searched for ``hubert_base.pt`` / ``rmvpe.pt`` after
+    Replay's. ``cache_dir``: where the analysis cache lives (``<cache_dir>/analysis``; default
+    the app's cache folder). ``chunk``: the long-input cutting constants (tests shrink them).
+    Used by one thread at a time.
+    """
+
+    def __init__(
+        self,
+        weights_dirs: Sequence[os.PathLike | str] = (),
+        cache_dir: os.PathLike | str | None = None,
+        *,
+        chunk: ChunkSettings | None = None,
+        device: str = "cpu",
+        max_generators: int = 2,
+        memory_cache_bytes: int = DEFAULT_MEMORY_BYTES,
+        disk_cache_bytes: int = DEFAULT_DISK_BYTES,
+    ) -> None:
+        from inference.f0 import F0Estimators
+        from inference.core.paths import cache_dir as default_cache_dir
+        from inference.features.retrieval import IndexCache
+
+        self.weights_dirs = tuple(Path(d).expanduser() for d in weights_dirs if str(d).strip())
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self.chunk = chunk or ChunkSettings()
+        self.device = device
+        self.estimators = F0Estimators(self.weights_dirs, device=device)
+        self.indexes = IndexCache()
+        self.analyses = AnalysisCache(self.cache_dir / "analysis", memory_cache_bytes, disk_cache_bytes)
+        self.max_generators = max(1, int(max_generators))
+        self._generators: OrderedDict[tuple, Any] = OrderedDict()
+        self._embedder: tuple[Path, Any] | None = None
+        # How many times each expensive step really ran (tests and benchmarks read these).
+        self.stats = {"embed": 0, "f0": 0, "synth": 0}
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def generator(self, model_path: os.PathLike | str, backend: str = "auto") -> Any:
+        """The loaded generator for ``model_path`` (a small LRU keyed by file and backend)."""
+        from inference.synth import load_generator
+
+        path = Path(model_path).expanduser()
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise ConversionError(f"voice model {path} cannot be read ({error.strerror or error})") from None
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, backend)
+        if key in self._generators:
+            self._generators.move_to_end(key)
+            return self._generators[key]
+        # torch before MLX: on Linux MLX's OpenBLAS goes into the global symbol scope (see
+        # inference.core.runtime.preload_openblas), and a torch loaded after it sends its own matrix
+        # products there (HuBERT took 1.7x as long). The analysis needs torch anyway.
+        from inference.core.runtime import import_torch
+
+        import_torch()
+        generator = load_generator(path, backend=backend)
+        self._generators[key] = generator
+        while len(self._generators) > self.max_generators:
+            self._generators.popitem(last=False)
+        return generator
+
+    def embedder(self) -> Any:
+        """The HuBERT embedder found in the weights folders (loaded once, kept)."""
+        from inference.models.weights import find_weight
+
+        return self._load_embedder(find_weight("hubert", self.weights_dirs))
+
+    def _load_embedder(self, path: Path) -> Any:
+        from inference.features import load_embedder
+
+        if self._embedder is None or self._embedder[0] != path:
+            self._embedder = None  # a failed load leaves nothing half-set
+            self._embedder = (path, load_embedder(path, device=self.device))
+        return self._embedder[1]
+
+    def _embedder_digest(self, path: Path) -> str:
+        """Content digest of the embedder at ``path`` (part of every analysis key)."""
+        # remembered on disk by (path, size, mtime); the device can change the numbers slightly
+        return f"{_weights_digest(path, self.analyses.root)}@{self.device}"
+
+    def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any], report: StageProgress) -> _Job:
+        params = ConversionParams.coerce(params)
+        report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
+        model_path, index_path, name = _resolve_model(model)
+        clock = Clock()
+        with clock("load"):
+            generator = self.generator(model_path, params.backend)
+            speakers = int(generator.config.spk_embed_dim)
+            if not 0 <= params.speaker_id < speakers:
+                raise ConversionError(
+                    f"speaker id {params.speaker_id} is out of range for {name}: it has {speakers} speaker(s) (0-{speakers - 1})"
+                )
+            if index_path is not None and params.index_rate > 0:
+                self.indexes.get(index_path).require_dim(int(generator.config.feature_dim))
+            else:
+                index_path = None
+            from inference.models.weights import find_weight
+
+            embedder_path = find_weight("hubert", self.weights_dirs)  # loaded on the first analysis
+            digest = self._embedder_digest(embedder_path)
+            f0_digest = None
+            if generator.config.f0 and params.f0_method == "rmvpe":
+                # missing: fail now; loaded on the first analysis
+                f0_digest = _weights_digest(find_weight("rmvpe", self.weights_dirs), self.analyses.root)
+        return _Job(params, generator, index_path, embedder_path, digest, f0_digest, name, clock)
+
+    # --- one piece --------------------------------------------------------------------------
+
+    def _analyse(self, job: _Job, piece: Piece, get_segment: Callable[[], np.ndarray], source: Any,
+                 remember: bool, keep_audio: bool, report: StageProgress, cancel) -> tuple[Analysis, np.ndarray | None]:
+        """The cached analysis of ``piece``, or a fresh one (then also its high-passed segment)."""
+        key = job.analysis_key(source, piece)
+        cached = self.analyses.get(key, remember=remember)
+        if cached is not None:
+            return cached, None
+        check_cancel(cancel)
+        report.stage("Embedding")
+        with job.clock("decode"):
+            seg = get_segment()
+        with job.clock("load"):
+            embedder = self._load_embedder(job.embedder_path)
+        with job.clock("embed"):
+            features = embedder.extract(seg, job.version)
+            self.stats["embed"] += 1
+        if 2 * features.shape[0] < piece.n_frames:
+            raise ConversionError(f"the embedder gave {features.shape[0]} frames for {piece.n_frames} pitch frames")
+        f0 = None
+        body = seg[: piece.n_frames * WINDOW]
+        if job.method is not None:
+            check_cancel(cancel)
+            report.stage("Pitch")
+            with job.clock("f0"):
+                f0 = self.estimators.estimate(body, job.method, n_frames=piece.n_frames, cancel=cancel,
+                                              filter_radius=int(job.params.filter_radius))
+                self.stats["f0"] += 1
+            f0 = np.asarray(f0, dtype=np.float32)
+        analysis = Analysis(np.ascontiguousarray(features, dtype=np.float32), f0,
+                            np.array(body) if keep_audio else None)
+        self.analyses.put(key, analysis, remember=remember)
+        return analysis, body
+
+    def _synthesise(self, job: _Job, piece: Piece, index: int, analysis: Analysis,
+                    audio: Callable[[], np.ndarray], report: StageProgress, cancel) -> tuple[np.ndarray, np.ndarray | None]:
+        """The trimmed output of ``piece`` at the model's rate, and the shifted pitch (or None)."""
+        from inference.f0 import shift_f0
+        from inference.features.retrieval import apply_index
+
+        p, gen, n = job.params, job.generator, piece.n_frames
+        check_cancel(cancel)
+        report.stage("Retrieval")
+        with job.clock("retrieval"):
+            blended = apply_index(analysis.features, job.index_path, p.index_rate, self.indexes)
+            features = steps.to_frame_rate(blended, n)
+            f0_target = None if analysis.f0 is None else shift_f0(analysis.f0, p.pitch)
+            if f0_target is not None and p.protect < 0.5 and blended is not analysis.features:
+                raw = steps.to_frame_rate(analysis.features, n)
+                features = steps.protect_unvoiced(features, raw, f0_target, p.protect)
+        check_cancel(cancel)
+        report.stage("Synthesising")
+        with job.clock("synth"):
+            out = gen.infer(features, f0_target, p.speaker_id, seed=steps.piece_seed(p.seed, index),
+                            noise="zero" if p.deterministic else "random",
+                            progress=lambda f: report.stage("Synthesising", f), cancel=cancel)
+            self.stats["synth"] += 1
+        if p.rms_mix_rate < 1.0:
+            with job.clock("write"):
+                out = steps.rms_mix(audio()[: n * WINDOW], out, gen.sample_rate, p.rms_mix_rate)
+        return piece.trim(out, gen.hop), f0_target
+
+    def _pieces(self, job: _Job, audio16: np.ndarray, source: Any, report: StageProgress, cancel,
+                remember: bool = False) -> Iterator[np.ndarray]:
+        """The output of each piece of ``audio16``, in order (the pieces tile the input)."""
+        with job.clock("decode"):
+            pieces = plan_pieces(audio16, self.chunk, steps.highpass)
+        report.pieces = len(pieces)
+        for i, piece in enumerate(pieces):
+            report.piece = i
+            get = lambda piece=piece: filtered_segment(audio16, piece.lo, piece.hi)  # noqa: E731
+            analysis, body = self._analyse(job, piece, get, source, remember, False, report, cancel)
+            audio = (lambda body=body: body) if body is not None else get
+            core, _ = self._synthesise(job, piece, i, analysis, audio, report, cancel)
+            del analysis, body, audio
+            release_memory()
+            yield core
+
+    # --- public entry points -----------------------------------------------------------------
+
+    def convert_file(self, input_path: os.PathLike | str, model: Any, output_dir: os.PathLike | str,
+                     params: ConversionParams | Mapping[str, Any], progress: Callable[[float, str], None] | None = None,
+                     cancel=None) -> "ConversionResult":
+        """Convert one file into ``output_dir/<stem>.<format>`` (a free name; never overwrites)."""
+        from inference.audio import AudioError, unique_path
+        from inference.core.paths import is_inside_replay
+        from inference.pipeline.io import decode_input, publish, stream_output
+
+        input_path, output_dir = Path(input_path).expanduser(), Path(output_dir).expanduser()
+        if is_inside_replay(output_dir):
+            raise AudioError(f"{output_dir} is inside Replay's folder; choose another output folder")
+        report = StageProgress(progress)
+        job = self._prepare(model, params, report)
+        p = job.params
+        report.stage("Decoding")
+        with job.clock("decode"):
+            audio16, source = decode_input(input_path, self.analyses.root, cancel)
+        report.stage("Decoding", 1.0)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise AudioError(f"cannot create the output folder {output_dir} ({error.strerror or error})") from None
+        out_sr = int(p.output_sample_rate or job.generator.sample_rate)
+        total = output_length(audio16.shape[0], job.generator.sample_rate)
+        with tempfile.TemporaryFile(dir=output_dir, prefix=".rvc-studio-", suffix=".raw") as raw:
+            pieces = self._pieces(job, audio16, source, report, cancel)
+            n_out, peak = stream_output(pieces, total, job.generator.sample_rate, out_sr, raw, job.clock)
+            del pieces, audio16  # only the temporary file is needed now
+            report.stage("Writing")
+            target = unique_path(output_dir, f"{input_path.stem}.{p.output_format}")
+            with job.clock("write"):
+                written = publish(raw, n_out, target, out_sr, p.output_format, p.sample_format,
+                                  steps.peak_scale(peak), WRITE_BLOCK, cancel,
+                                  lambda f: report.stage("Writing", f))
+        report.emit(1.0, "Writing")
+        return ConversionResult(written, n_out / out_sr, job.clock.done(), out_sr)
+
+    def convert_array(self, audio: np.ndarray, sr: int, model: Any, params: ConversionParams | Mapping[str, Any],
+                      progress: Callable[[float, str], None] | None = None, cancel=None) -> tuple[np.ndarray, int]:
+        """Convert in memory: ``audio`` ``[N]`` or ``[N, channels]`` at ``sr`` -> ``(audio, rate)``."""
+        from inference.pipeline.cache import array_digest
+        from inference.audio import resample
+        from inference.pipeline.io import check_sound
+
+        report = StageProgress(progress, write_share=0.0)
+        job = self._prepare(model, params, report)
+        p = job.params
+        report.stage("Decoding")
+        with job.clock("decode"):
+            data = np.asarray(audio, dtype=np.float32)
+            if data.ndim == 2:
+                data = data.mean(axis=1, dtype=np.float32)
+            if data.ndim != 1:
+                raise ConversionError(f"audio must be [samples] or [samples, channels], got shape {np.shape(audio)}")
+            audio16 = resample(data, int(sr), 16000)
+            check_sound(audio16, "the audio")
+            source = ("array", array_digest(audio16))
+        parts = list(self._pieces(job, audio16, source, report, cancel))
+        gen_sr = job.generator.sample_rate
+        out = np.concatenate(parts)[: output_length(audio16.shape[0], gen_sr)]
+        with job.clock("write"):
+            out_sr = int(p.output_sample_rate or gen_sr)
+            out = resample(out, gen_sr, out_sr)
+            peak = float(np.abs(out).max()) if out.size else 0.0
+            out = (out * np.float32(steps.peak_scale(peak))).astype(np.float32)
+        report.emit(1.0, "Synthesising")
+        return out, out_sr
+
+    def preview(self, input_path: os.PathLike | str, model: Any, params: ConversionParams | Mapping[str, Any],
+                start_s: float, end_s: float, progress: Callable[[float, str], None] | None = None,
+                cancel=None) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+        """Convert ``[start_s, end_s)`` of a file: ``(audio, sr, f0_in, f0_target)``.
+
+        The region's analysis is cached (memory and disk), so changing only the pitch, index
+        rate, protect, RMS mix, speaker or backend re-runs retrieval and synthesis alone. The
+        pitch curves are in Hz at 100 frames/s from the region's first frame (None for models
+        without pitch).
+        """
+        from inference.pipeline.io import region_input
+
+        report = StageProgress(progress, write_share=0.0)
+        job = self._prepare(model, params, report)
+        p = job.params
+        with job.clock("decode"):
+            piece, source, get_segment = region_input(Path(input_path).expanduser(), start_s, end_s,
+                                                      self.chunk, self.analyses.root, cancel)
+        analysis, body = self._analyse(job, piece, get_segment, source, True, True, report, cancel)
+        audio = lambda: analysis.audio if analysis.audio is not None else get_segment()  # noqa: E731
+        out, f0_target = self._synthesise(job, piece, 0, analysis, audio, report, cancel)
+        gen_sr = job.generator.sample_rate
+        first = int(round((max(0.0, start_s) - piece.start / 16000) * gen_sr))
+        length = int(round((end_s - max(0.0, start_s)) * gen_sr))
+        out = out[max(0, first) : max(0, first) + max(1, length)]
+        out_sr = int(p.output_sample_rate or gen_sr)
+        if out_sr != gen_sr:
+            from inference.audio import resample
+
+            out = resample(out, gen_sr, out_sr)
+        peak = float(np.abs(out).max()) if out.size else 0.0
+        out = (out * np.float32(steps.peak_scale(peak))).astype(np.float32)
+        core = slice(piece.pad_frames, piece.pad_frames + piece.core_frames)
+        f0_in = None if analysis.f0 is None else analysis.f0[core].copy()
+        f0_out = None if f0_target is None else f0_target[core].copy()
+        report.emit(1.0, "Synthesising")
+        return out, out_sr, f0_in, f0_out
+
+
+def _resolve_model(model: Any) -> tuple[Path, Path | None, str]:
+    """``(model_path, index_path, display name)`` of a VoiceModel-like object or a ``.pth`` path."""
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model).expanduser()
+        return path, None, path.stem
+    model_path = getattr(model, "model_path", None)
+    if not model_path:
+        raise ConversionError(f"not a voice model: {model!r}")
+    name = str(getattr(model, "name", "") or Path(model_path).stem)
+    if getattr(model, "ok", True) is False:
+        problems = "; ".join(getattr(model, "problems", None) or []) or "it cannot be read"
+        raise ConversionError(f"the voice model {name} cannot be used: {problems}")
+    index = getattr(model, "index_path", None)
+    return Path(model_path).expanduser(), Path(index).expanduser() if index else None, name
+
+
+def _weights_digest(path: Path, cache_root: Path | None) -> str:
+    """Content digest of the embedder's weights (a file, or a transformers folder's files)."""
+    from inference.pipeline.cache import file_digest
+
+    if path.is_file():
+        return file_digest(path, cache_root)
+    parts = [f"{p.name}:{file_digest(p, cache_root)}" for p in sorted(path.iterdir())
+             if p.is_file() and p.suffix in (".json", ".bin", ".safetensors")]
+    return "|".join(parts)

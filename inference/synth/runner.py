@@ -1,0 +1,189 @@
+"""Voice synthesis from content features and pitch: :func:`load_generator` and the runner it returns.
+
+Use::
+
+    from inference.synth import load_generator
+    gen = load_generator("model.pth")                  # backend="auto", dtype="float32"
+    audio = gen.infer(features, f0_hz, speaker_id=0, seed=1234)
+
+``load_generator(path, backend="auto"|"mlx"|"torch", dtype="float32"|"float16"|"bfloat16")``
+reads an RVC voice model (``.pth``) and returns a :class:`SynthRunner`:
+
+- ``"mlx"`` runs the MLX port (:mod:`inference.mlx`); its converted weights are cached, so a
+  second load reads neither the ``.pth`` nor torch. ``"torch"`` runs our PyTorch generator
+  (:mod:`inference.synth.torch`). ``"auto"`` picks MLX on Apple Silicon and torch elsewhere.
+- ``SynthRunner.infer(features, f0_hz, speaker_id=0, *, seed=None, noise="random",
+  progress=None, cancel=None) -> np.ndarray``: ``features`` ``[T, 256|768]`` float32 at 100
+  frames/s (v1 models take 256, v2 768), ``f0_hz`` ``[T]`` in Hz with 0 for unvoiced frames
+  (ignored, and may be None, for models without f0). Returns mono float32 audio at
+  ``SynthRunner.sample_rate``, ``T * hop`` samples long. ``progress(fraction)`` is called as the
+  decoder advances; a set ``cancel`` event raises :class:`inference.core.errors.Cancelled`.
+- Random draws (the 0.66666-scaled latent noise, the sine source's additive noise) are made in
+  numpy from ``seed`` and handed to the backend, so a seed gives the same audio on every run
+  and ``noise="zero"`` is fully deterministic (both backends agree to float precision).
+
+Long inputs: the text encoder and flow run once over the whole input (attention is global),
+the sine source runs once (its phase is a running sum), and only the HiFi-GAN decoder, which
+is purely convolutional, runs in windows that overlap by more than its receptive field, so the
+stitched output equals one long pass while staying in the fast, cache-friendly regime.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from inference.core.errors import check_cancel
+from inference.synth.backends import SynthesisError, open_backend, resolve_backend
+
+log = logging.getLogger(__name__)
+
+DTYPES = ("float32", "float16", "bfloat16")
+# Decoder windows in frames (100 per second), not counting the overlap; measured on 2 cores.
+DEFAULT_WINDOW = {"mlx": 1000, "torch": 150}
+
+
+def decoder_margin(config) -> int:
+    """Frames of context each side that the HiFi-GAN decoder needs (its receptive-field radius).
+
+    Walks the decoder backwards, in samples at each stage's rate: ``conv_post`` (radius 3), each
+    stage's residual blocks, the noise convolution's edge (2 samples), the transposed conv's
+    kernel mapped to the input rate, and ``conv_pre`` (3 frames). Rounded up generously.
+    """
+    radius = 3
+    kernels = config.resblock_kernel_sizes
+    dilations = config.resblock_dilation_sizes
+    if str(config.resblock) == "1":
+        block = max((k - 1) // 2 * (sum(d) + len(d)) for k, d in zip(kernels, dilations))
+    else:
+        block = max((k - 1) // 2 * sum(d) for k, d in zip(kernels, dilations))
+    for u, k in reversed(list(zip(config.upsample_rates, config.upsample_kernel_sizes))):
+        radius += block + 2
+        radius = math.ceil((radius + k) / u) + 1
+    return radius + 3 + 1
+
+
+def plan_windows(n_frames: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """Cut ``n_frames`` into decoder windows: ``(start, stop, keep_from, keep_to)`` in frames.
+
+    The kept parts are ``ceil(n_frames / window)`` near-equal stretches tiling ``[0, n_frames)``;
+    each window adds ``margin`` frames of context either side (less at the input's own ends), so
+    the work is ``n_frames + 2 * margin`` per join: an input just over one window long costs two
+    half windows, not two whole ones. An input that fits in one window with its margins is one pass.
+    """
+    if n_frames <= window + 2 * margin:
+        return [(0, n_frames, 0, n_frames)]
+    count = -(-n_frames // window)
+    bounds = [round(i * n_frames / count) for i in range(count + 1)]
+    return [(max(0, a - margin), min(n_frames, b + margin), a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+class SynthRunner:
+    """A loaded voice model on one backend: ``infer`` turns features + pitch into audio.
+
+    Backend-neutral: it draws the noise, checks the inputs, and runs the backend's ``encode`` and
+    ``source`` once and its ``decode`` window by window (see the module docstring).
+    """
+
+    def __init__(self, backend_impl, path: Path, dtype: str, window: int | None = None) -> None:
+        self._impl = backend_impl
+        self.config = backend_impl.config
+        self.backend: str = backend_impl.name
+        self.dtype = dtype
+        self.path = path
+        self.sample_rate: int = int(self.config.sample_rate)
+        self.hop: int = int(self.config.hop)
+        self.margin: int = decoder_margin(self.config)
+        self.window: int = window or DEFAULT_WINDOW[self.backend]
+
+    def __repr__(self) -> str:
+        return f"SynthRunner({self.path.name!r}, backend={self.backend!r}, dtype={self.dtype!r}, sr={self.sample_rate})"
+
+    def _check_inputs(self, features, f0_hz) -> tuple[np.ndarray, np.ndarray | None]:
+        features = np.asarray(features, dtype=np.float32)
+        width = int(self.config.feature_dim)
+        if features.ndim != 2 or features.shape[1] != width or features.shape[0] < 1:
+            raise SynthesisError(
+                f"features must be [frames, {width}] for this {self.config.version} model, got shape {features.shape}"
+            )
+        if not self.config.f0:
+            return features, None
+        if f0_hz is None:
+            raise SynthesisError(f"{self.path.name} is pitch-conditioned: f0_hz is required")
+        f0 = np.asarray(f0_hz, dtype=np.float32).reshape(-1)
+        if f0.shape[0] != features.shape[0]:
+            raise SynthesisError(f"f0 has {f0.shape[0]} frames but the features have {features.shape[0]}")
+        if not np.all(np.isfinite(f0)):
+            raise SynthesisError("f0 contains NaN or infinite values")
+        return features, f0
+
+    def infer(
+        self,
+        features: np.ndarray,
+        f0_hz: np.ndarray | None,
+        speaker_id: int = 0,
+        *,
+        seed: int | None = None,
+        noise: str = "random",
+        progress: Callable[[float], None] | None = None,
+        cancel=None,
+        window: int | None = None,
+    ) -> np.ndarray:
+        """Synthesize mono float32 audio at ``self.sample_rate`` (``T * hop`` samples).
+
+        ``noise="random"`` draws the latent and source noise from ``seed`` (None: fresh
+        entropy); ``noise="zero"`` uses none. ``window`` overrides the decoder window (frames).
+        """
+        features, f0 = self._check_inputs(features, f0_hz)
+        n_speakers = int(self.config.spk_embed_dim)
+        if not 0 <= int(speaker_id) < n_speakers:
+            raise SynthesisError(f"speaker_id {speaker_id} out of range: this model has {n_speakers} speaker(s)")
+        if noise not in ("random", "zero"):
+            raise SynthesisError(f"noise must be 'random' or 'zero', got {noise!r}")
+        n_frames = features.shape[0]
+        latent_noise = source_noise = None
+        if noise == "random":
+            rng = np.random.default_rng(seed)
+            latent_noise = rng.standard_normal((int(self.config.inter_channels), n_frames), dtype=np.float32)
+            if f0 is not None:
+                source_noise = rng.standard_normal(n_frames * self.hop, dtype=np.float32)
+        pitch = None
+        if f0 is not None:
+            from inference.f0 import coarse_f0
+
+            pitch = np.asarray(coarse_f0(f0), dtype=np.int64)
+        check_cancel(cancel)
+        impl = self._impl
+        z, g = impl.encode(features, pitch, int(speaker_id), latent_noise)
+        har = None if f0 is None else impl.source(f0, source_noise)
+        plan = plan_windows(n_frames, window or self.window, self.margin)
+        out = np.empty(n_frames * self.hop, dtype=np.float32)
+        for i, (start, stop, keep_from, keep_to) in enumerate(plan):
+            check_cancel(cancel)
+            y = impl.decode(z, har, g, start, stop, self.hop)
+            out[keep_from * self.hop : keep_to * self.hop] = y[(keep_from - start) * self.hop : (keep_to - start) * self.hop]
+            if progress is not None:
+                progress((i + 1) / len(plan))
+        if not np.isfinite(out).all():  # e.g. float16 overflowing on a GPU: never written as audio
+            hint = " (try float32)" if self.dtype != "float32" else ""
+            raise SynthesisError(f"{self.path.name} produced invalid samples (NaN or infinite) on the "
+                                 f"{self.backend} backend in {self.dtype}{hint}")
+        return out
+
+
+def load_generator(path: os.PathLike | str, backend: str = "auto", dtype: str = "float32") -> SynthRunner:
+    """Load a voice model for synthesis. See the module docstring for the contract."""
+    source = Path(path).expanduser()
+    if dtype not in DTYPES:
+        raise SynthesisError(f"unsupported dtype {dtype!r}; expected one of {', '.join(DTYPES)}")
+    chosen = resolve_backend(backend)
+    if not source.is_file():
+        raise SynthesisError(f"voice model not found: {source}")
+    impl = open_backend(chosen, source, dtype)
+    generator = SynthRunner(impl, source, dtype)
+    log.info("loaded %r", generator)
+    return generator

@@ -1,0 +1,231 @@
+"""HiFi-GAN decoders ``dec``: the NSF one (sine excitation from f0) and the plain one (no-f0 models).
+
+Channels-first, the twin of :mod:`inference.mlx.generators`. Attribute names follow the
+checkpoint keys (``conv_pre``, ``ups``, ``resblocks``, ``noise_convs``, ``m_source.l_linear``,
+``conv_post``, ``cond``).
+
+The NSF decoder is split in two calls so that long inputs can be decoded in windows:
+:meth:`GeneratorNSF.source` turns the whole f0 curve into the harmonic excitation once (its
+phase is a running sum over the whole input), and :meth:`GeneratorNSF.decode` is purely
+convolutional, so any window of it with enough context gives the same samples as one pass.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from inference.synth.torch.conv import Conv1d, ConvTranspose1d
+from inference.synth.torch.modules import LRELU_SLOPE, leaky_relu
+from inference.synth.torch.residuals import ResBlock1, ResBlock2
+
+SINE_AMP = 0.1
+NOISE_STD = 0.003
+
+
+def sine_excitation(
+    f0: torch.Tensor, upp: int, sampling_rate: int, noise: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The NSF sine source before the merge layer: ``[B, T]`` Hz -> ``[B, T*upp, 1]`` float32.
+
+    Unvoiced frames (f0 <= 0) carry only noise; voiced ones a sine of amplitude 0.1 plus noise of
+    std 0.003. ``noise`` is a standard-normal draw ``[B, T*upp, 1]`` or None for none (the
+    random initial phase of the public generator is always 0 for the fundamental, the only
+    harmonic RVC uses).
+
+    The phase is built as the public generator builds it: per-sample increments summed over the
+    whole input, with the integer wraps of the frame-level (linearly interpolated) phase
+    subtracted. PyTorch's CPU cumsum accumulates in double precision, so float32 keeps up here;
+    the MLX port, whose cumsum accumulates in float32, sums frame starts on the host instead.
+    """
+    f0 = f0.to(torch.float32)
+    b, t = f0.shape
+    n = t * upp
+    rad = (f0 / sampling_rate) % 1.0  # cycles per sample, per frame
+    coarse = F.interpolate((torch.cumsum(rad, dim=1) * upp)[:, None], size=n, mode="linear",
+                           align_corners=True)[:, 0] % 1.0
+    shift = torch.zeros_like(coarse)
+    shift[:, 1:] = -((coarse[:, 1:] - coarse[:, :-1]) < 0).to(torch.float32)
+    phase = torch.cumsum(torch.repeat_interleave(rad, upp, dim=1) + shift, dim=1)
+    sine = torch.sin(phase * 2 * math.pi) * SINE_AMP
+    uv = torch.repeat_interleave((f0 > 0).to(torch.float32), upp, dim=1)
+    out = sine * uv
+    if noise is not None:
+        noise_amp = uv * NOISE_STD + (1 - uv) * (SINE_AMP / 3)
+        out = out + noise_amp * noise.reshape(b, n).to(torch.float32)
+    return out[..., None]
+
+
+class SourceModuleHnNSF(nn.Module):
+    """Sine excitation merged to one channel by ``l_linear`` and tanh."""
+
+    def __init__(self, sampling_rate: int) -> None:
+        super().__init__()
+        self.sampling_rate = sampling_rate
+        self.l_linear = nn.Linear(1, 1)
+
+    def forward(self, f0: torch.Tensor, upp: int, noise: torch.Tensor | None = None) -> torch.Tensor:
+        sine = sine_excitation(f0, upp, self.sampling_rate, noise)
+        return torch.tanh(self.l_linear(sine.to(self.l_linear.weight.dtype)))
+
+
+class Generator(nn.Module):
+    """Plain HiFi-GAN (no-f0 models): ``decode(x [B,C,T], g) -> [B, 1, T*hop]``."""
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes,
+        resblock_dilation_sizes,
+        upsample_rates,
+        upsample_initial_channel: int,
+        upsample_kernel_sizes,
+        gin_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.upsample_rates = list(upsample_rates)
+        self.upp = math.prod(upsample_rates)
+        self.conv_pre = Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
+        block = ResBlock1 if str(resblock) == "1" else ResBlock2
+        # samples of context each side that the residual blocks of one stage read
+        self.resblock_radius = max(
+            (k - 1) // 2 * (sum(d) + len(d) if block is ResBlock1 else sum(d))
+            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes)
+        )
+        self.ups = nn.ModuleList()
+        self.resblocks = nn.ModuleList()
+        ch = upsample_initial_channel
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            self.ups.append(ConvTranspose1d(ch * 2, ch, k, u, padding=(k - u) // 2))
+            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes):
+                self.resblocks.append(block(ch, rk, rd))
+        self.conv_post = Conv1d(ch, 1, 7, padding=3, bias=False)
+        if gin_channels:
+            self.cond = Conv1d(gin_channels, upsample_initial_channel, 1)
+
+    def _resblocks(self, i: int, x: torch.Tensor) -> torch.Tensor:
+        xs = None
+        x_act = leaky_relu(x, LRELU_SLOPE)  # every block starts with it
+        for j in range(self.num_kernels):
+            y = self.resblocks[i * self.num_kernels + j](x, x_act)
+            xs = y if xs is None else xs + y
+        return xs / self.num_kernels
+
+    def stage(self, i: int, x: torch.Tensor, har_source: torch.Tensor | None = None) -> torch.Tensor:
+        """Upsampling stage ``i``: ``[B, C, N]`` -> ``[B, C/2, N*u]``; ``har_source`` aligned with ``x``."""
+        return self._resblocks(i, self.ups[i](leaky_relu(x, LRELU_SLOPE)))
+
+    def stage_margin(self, i: int) -> int:
+        """Input samples of context each side for stage ``i``'s output to be exact in a chunk."""
+        up = self.ups[i]
+        k = up.kernel_size[0]
+        radius = self.resblock_radius + 2  # + the noise convolution's edge
+        return -(-(radius + k) // up.stride[0]) + 1
+
+    def _run_stages(self, x: torch.Tensor, har_source: torch.Tensor | None, chunk: int | None) -> torch.Tensor:
+        samples_per_frame = 1
+        for i, up in enumerate(self.ups):
+            u = up.stride[0]
+            n_in = x.shape[2]
+            har_step = self.upp // samples_per_frame  # source samples per stage-input sample
+            exact_length = up.kernel_size[0] - 2 * up.padding[0] == u
+            if chunk is None or n_in * u * x.shape[1] <= 2 * chunk or not exact_length:
+                x = self.stage(i, x, har_source)
+            else:
+                step = max(1, chunk // (u * up.out_channels))  # input samples per chunk
+                margin = self.stage_margin(i)
+                pieces = []
+                for s0 in range(0, n_in, step):
+                    e0 = min(n_in, s0 + step)
+                    a, b = max(0, s0 - margin), min(n_in, e0 + margin)
+                    har = None if har_source is None else har_source[:, :, a * har_step : b * har_step]
+                    y = self.stage(i, x[:, :, a:b], har)
+                    pieces.append(y[:, :, (s0 - a) * u : (e0 - a) * u])
+                x = torch.cat(pieces, dim=2)
+            samples_per_frame *= u
+        return x
+
+    def _pre(self, x: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+        x = self.conv_pre(x)
+        if g is not None and hasattr(self, "cond"):
+            x = x + self.cond(g)
+        return x
+
+    def _post(self, x: torch.Tensor) -> torch.Tensor:
+        # the last activation uses PyTorch's default slope 0.01, not LRELU_SLOPE
+        return torch.tanh(self.conv_post(leaky_relu(x, 0.01)))
+
+    def decode(
+        self,
+        x: torch.Tensor,
+        har_source: torch.Tensor | None = None,
+        g: torch.Tensor | None = None,
+        chunk: int | None = None,
+    ) -> torch.Tensor:
+        """Latent ``[B, C, T]`` -> audio ``[B, 1, T*hop]``.
+
+        ``chunk`` (elements of a stage's output, e.g. ``1 << 18``) runs each upsampling stage in
+        pieces with enough context to give the same samples: smaller working sets, less time.
+        """
+        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
+
+
+class GeneratorNSF(Generator):
+    """HiFi-GAN with a neural source filter: the sine excitation enters every upsampling stage."""
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes,
+        resblock_dilation_sizes,
+        upsample_rates,
+        upsample_initial_channel: int,
+        upsample_kernel_sizes,
+        gin_channels: int,
+        sr: int,
+    ) -> None:
+        super().__init__(
+            initial_channel,
+            resblock,
+            resblock_kernel_sizes,
+            resblock_dilation_sizes,
+            upsample_rates,
+            upsample_initial_channel,
+            upsample_kernel_sizes,
+            gin_channels,
+        )
+        self.m_source = SourceModuleHnNSF(sr)
+        self.noise_convs = nn.ModuleList()
+        for i in range(len(upsample_rates)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            if i + 1 < len(upsample_rates):
+                stride = math.prod(upsample_rates[i + 1 :])
+                self.noise_convs.append(Conv1d(1, ch, stride * 2, stride=stride, padding=stride // 2))
+            else:
+                self.noise_convs.append(Conv1d(1, ch, 1))
+
+    def source(self, f0: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """f0 ``[B, T]`` in Hz -> harmonic excitation ``[B, 1, T*hop]``; ``noise`` as in :func:`sine_excitation`."""
+        return self.m_source(f0, self.upp, noise).transpose(1, 2)
+
+    def stage(self, i: int, x: torch.Tensor, har_source: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.ups[i](leaky_relu(x, LRELU_SLOPE))
+        return self._resblocks(i, self.noise_convs[i](har_source.to(x.dtype), add=x))
+
+    def decode(
+        self,
+        x: torch.Tensor,
+        har_source: torch.Tensor | None = None,
+        g: torch.Tensor | None = None,
+        chunk: int | None = None,
+    ) -> torch.Tensor:
+        """Latent ``[B, C, T]`` and source ``[B, 1, T*hop]`` -> audio ``[B, 1, T*hop]`` (see Generator)."""
+        if har_source is None:
+            raise ValueError("the NSF decoder needs the harmonic source (call source() first)")
+        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))

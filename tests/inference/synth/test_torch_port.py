@@ -1,0 +1,256 @@
+"""Our PyTorch generator (``inference.synth.torch``): checkpoint keys, loading, folding, outputs.
+
+The expected keys and shapes are written out here from the public architecture
+(RVC_REFERENCE.md §2), independently of the model code, for all 12 (version, rate) x f0
+variants, training-only ``enc_q`` included; they were checked once against the public
+``SynthesizerTrnMs*NSFsid*`` classes (same sets, same shapes).
+Numerical tolerances are stated per test; "identical" means bit-equal.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from inference.core.runtime import import_torch
+
+torch = import_torch()
+
+from inference.models.checkpoint import load_checkpoint  # noqa: E402
+from inference.models.state import WeightsMismatchError  # noqa: E402
+from inference.synth.torch.convert import (build_synthesizer, convert_state_dict, load_arrays,  # noqa: E402
+                                           load_synthesizer, parametrization_keys)
+from inference.synth.torch.synthesizers import Synthesizer  # noqa: E402
+from tests.support.voice_models import (generator_state, make_voice_model, model_config,  # noqa: E402
+                                        posterior_encoder)
+
+# (version, rate) -> (upsample_rates, upsample_kernel_sizes), the reference table
+TABLE = {
+    ("v1", 32000): ((10, 4, 2, 2, 2), (16, 16, 4, 4, 4)),
+    ("v1", 40000): ((10, 10, 2, 2), (16, 16, 4, 4)),
+    ("v1", 48000): ((10, 6, 2, 2, 2), (16, 16, 4, 4, 4)),
+    ("v2", 32000): ((10, 8, 2, 2), (20, 16, 4, 4)),
+    ("v2", 40000): ((10, 10, 2, 2), (16, 16, 4, 4)),
+    ("v2", 48000): ((12, 10, 2, 2), (24, 20, 4, 4)),
+}
+VARIANTS = [(v, r, f0) for (v, r) in TABLE for f0 in (True, False)]
+IDS = [f"{v}-{r // 1000}k-{'f0' if f0 else 'nof0'}" for v, r, f0 in VARIANTS]
+FRAMES = 20
+
+
+def rvc_keys(version: str, rate: int, f0: bool, speakers: int = 1, enc_q: bool = False) -> dict[str, tuple]:
+    """Key -> shape of a real RVC checkpoint's generator (``weight_g``/``weight_v`` form)."""
+    rates, kernels = TABLE[(version, rate)]
+    keys: dict[str, tuple] = {}
+
+    def plain(name, *weight, bias=True):
+        keys[name + ".weight"] = tuple(weight)
+        if bias:
+            keys[name + ".bias"] = (weight[0],)
+
+    def normed(name, *v, out=None):  # g has one value per v's first axis
+        keys[name + ".weight_g"] = (v[0], 1, 1)
+        keys[name + ".weight_v"] = tuple(v)
+        keys[name + ".bias"] = (out or v[0],)
+
+    def wavenet(name, layers, gin):
+        normed(f"{name}.cond_layer", 2 * 192 * layers, gin, 1)
+        for i in range(layers):
+            normed(f"{name}.in_layers.{i}", 384, 192, 5)
+            normed(f"{name}.res_skip_layers.{i}", 384 if i < layers - 1 else 192, 192, 1)
+
+    plain("enc_p.emb_phone", 192, 256 if version == "v1" else 768)
+    if f0:
+        keys["enc_p.emb_pitch.weight"] = (256, 192)
+    enc = "enc_p.encoder"
+    for i in range(6):
+        for c in "qkvo":
+            plain(f"{enc}.attn_layers.{i}.conv_{c}", 192, 192, 1)
+        keys[f"{enc}.attn_layers.{i}.emb_rel_k"] = keys[f"{enc}.attn_layers.{i}.emb_rel_v"] = (1, 21, 96)
+        for n in (1, 2):
+            keys[f"{enc}.norm_layers_{n}.{i}.gamma"] = keys[f"{enc}.norm_layers_{n}.{i}.beta"] = (192,)
+        plain(f"{enc}.ffn_layers.{i}.conv_1", 768, 192, 3)
+        plain(f"{enc}.ffn_layers.{i}.conv_2", 192, 768, 3)
+    plain("enc_p.proj", 384, 192, 1)
+    plain("dec.conv_pre", 512, 192, 7)
+    for i, k in enumerate(kernels):
+        ch = 512 >> (i + 1)
+        normed(f"dec.ups.{i}", 2 * ch, ch, k, out=ch)  # ConvTranspose1d (in, out, k)
+        if f0:
+            stride = math.prod(rates[i + 1:])
+            plain(f"dec.noise_convs.{i}", ch, 1, 2 * stride if i + 1 < len(rates) else 1)
+        for j, rk in enumerate((3, 7, 11)):
+            for n in range(3):
+                normed(f"dec.resblocks.{3 * i + j}.convs1.{n}", ch, ch, rk)
+                normed(f"dec.resblocks.{3 * i + j}.convs2.{n}", ch, ch, rk)
+    keys["dec.conv_post.weight"] = (1, 512 >> len(rates), 7)
+    plain("dec.cond", 512, 256, 1)
+    if f0:
+        plain("dec.m_source.l_linear", 1, 1)
+    for f in (0, 2, 4, 6):
+        plain(f"flow.flows.{f}.pre", 192, 96, 1)
+        wavenet(f"flow.flows.{f}.enc", 3, 256)
+        plain(f"flow.flows.{f}.post", 96, 192, 1)
+    keys["emb_g.weight"] = (speakers, 256)
+    if enc_q:
+        plain("enc_q.pre", 192, 513 if rate == 32000 else 1025, 1)
+        wavenet("enc_q.enc", 16, 256)
+        plain("enc_q.proj", 384, 192, 1)
+    return keys
+
+
+def as_gv(state) -> dict[str, tuple]:
+    renames = ((".parametrizations.weight.original0", ".weight_g"), (".parametrizations.weight.original1", ".weight_v"))
+    out = {}
+    for key, value in state.items():
+        for old, new in renames:
+            key = key.replace(old, new)
+        out[key] = tuple(value.shape)
+    return out
+
+
+@pytest.mark.parametrize("version,rate,f0", VARIANTS, ids=IDS)
+def test_model_keys_are_the_checkpoints(version, rate, f0) -> None:
+    with torch.device("meta"):
+        model = build_synthesizer(model_config(version, rate, f0, speakers=3))
+    assert as_gv(model.state_dict()) == rvc_keys(version, rate, f0, speakers=3)
+
+
+@pytest.mark.parametrize("version,rate", [("v1", 32000), ("v2", 48000)])
+def test_factory_writes_the_real_keys_in_both_forms(version, rate) -> None:
+    real = rvc_keys(version, rate, True, enc_q=True)
+    gv = generator_state(version, rate, True, weight_norm="gv", with_enc_q=True)
+    assert {k: tuple(v.shape) for k, v in gv.items()} == real
+    para = generator_state(version, rate, True, weight_norm="parametrizations", with_enc_q=True)
+    assert as_gv(para) == real and not any(k.endswith(("weight_g", "weight_v")) for k in para)
+    with torch.device("meta"):
+        enc_q = posterior_encoder(model_config(version, rate, True))
+    assert {f"enc_q.{k}": s for k, s in as_gv(enc_q.state_dict()).items()} == {
+        k: s for k, s in real.items() if k.startswith("enc_q.")}
+
+
+def test_loading_is_strict_and_drops_only_the_training_parts() -> None:
+    config = model_config("v1", 40000, False)
+    state = generator_state("v1", 40000, False, seed=1, with_enc_q=True)
+    model = Synthesizer(config)
+    load_arrays(model, convert_state_dict(state, model))  # weight_g/weight_v folded, enc_q.* dropped
+    missing = dict(state)
+    del missing["dec.ups.1.weight_g"]
+    with pytest.raises(WeightsMismatchError, match="dec.ups.1: the g half is missing"):
+        convert_state_dict(missing, model)
+    del missing["dec.ups.1.weight_v"]
+    with pytest.raises(WeightsMismatchError, match="missing weight 'dec.ups.1.weight'"):
+        convert_state_dict(missing, model)
+    with pytest.raises(WeightsMismatchError, match="unknown weight 'dec.extra.weight'"):
+        convert_state_dict({**state, "dec.extra.weight": torch.zeros(1)}, model)
+    with pytest.raises(WeightsMismatchError, match=r"emb_g.weight: shape \(2, 255\)"):
+        convert_state_dict({**state, "emb_g.weight": torch.zeros(2, 255)}, model)
+
+
+# -- outputs of full-size random-weight models (short inputs) --------------------------------------
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """One v2 40k f0 checkpoint in both weight-norm forms, and a v1 32k no-f0 one."""
+    root = tmp_path_factory.mktemp("torch_synth")
+    return {
+        "gv": make_voice_model(root / "gv.pth", "v2", 40000, True, weight_norm="gv", seed=4),
+        "para": make_voice_model(root / "para.pth", "v2", 40000, True, weight_norm="parametrizations", seed=4),
+        "nof0": make_voice_model(root / "nof0.pth", "v1", 32000, False, seed=5),
+    }
+
+
+def _inputs(dim: int, frames: int = FRAMES, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    phone = torch.from_numpy(rng.standard_normal((1, frames, dim)).astype(np.float32))
+    f0 = (150 + 50 * rng.random((1, frames))).astype(np.float32)
+    f0[:, 4:7] = 0
+    pitch = torch.from_numpy(np.clip(np.round(f0 / 4), 1, 255).astype(np.int64))
+    return phone, pitch, torch.from_numpy(f0)
+
+
+def _audio(model, phone, pitch, f0, latent=None, source=None) -> torch.Tensor:
+    with torch.inference_mode():
+        z, g = model.encode(phone, pitch, torch.tensor([0]), latent)
+        har = model.dec.source(f0, source) if pitch is not None else None
+        return model.dec.decode(z, har, g)
+
+
+def test_shapes_and_audible_output(models) -> None:
+    config, model = load_synthesizer(models["gv"])
+    hop = config.hop
+    phone, pitch, f0 = _inputs(768)
+    with torch.inference_mode():
+        z, g = model.encode(phone, pitch, torch.tensor([0]), None)
+        har = model.dec.source(f0, None)
+        audio = model.dec.decode(z, har, g)
+    assert z.shape == (1, 192, FRAMES) and g.shape == (1, 256, 1)
+    assert har.shape == (1, 1, FRAMES * hop) and audio.shape == (1, 1, FRAMES * hop)
+    assert torch.isfinite(audio).all() and audio.abs().max() > 1e-2
+    assert not model.training and not any("parametrizations" in k for k in model.state_dict())
+
+
+def test_no_f0_model(models) -> None:
+    _, model = load_synthesizer(models["nof0"])
+    assert not hasattr(model.dec, "m_source") and not hasattr(model.enc_p, "emb_pitch")
+    phone, _, _ = _inputs(256, seed=1)
+    audio = _audio(model, phone, None, None)
+    assert audio.shape == (1, 1, FRAMES * 320)
+    assert torch.isfinite(audio).all() and audio.abs().max() > 1e-2
+
+
+def test_both_weight_norm_forms_give_identical_audio(models) -> None:
+    phone, pitch, f0 = _inputs(768, seed=2)
+    a = _audio(load_synthesizer(models["gv"])[1], phone, pitch, f0)
+    b = _audio(load_synthesizer(models["para"])[1], phone, pitch, f0)
+    assert torch.equal(a, b)
+
+
+def test_zero_noise_is_deterministic_and_noise_is_used(models) -> None:
+    _, model = load_synthesizer(models["gv"])
+    phone, pitch, f0 = _inputs(768, seed=3)
+    first = _audio(model, phone, pitch, f0)
+    assert torch.equal(first, _audio(model, phone, pitch, f0))
+    zeros = _audio(model, phone, pitch, f0, torch.zeros(1, 192, FRAMES), torch.zeros(1, FRAMES * 400, 1))
+    assert torch.equal(first, zeros)  # None means "no draw": the same as a zero draw
+    gen = torch.Generator().manual_seed(0)
+    latent = torch.randn(1, 192, FRAMES, generator=gen)
+    source = torch.randn(1, FRAMES * 400, 1, generator=gen)
+    noisy = _audio(model, phone, pitch, f0, latent, source)
+    assert torch.isfinite(noisy).all() and (noisy - first).abs().max() > 1e-3
+    assert torch.equal(noisy, _audio(model, phone, pitch, f0, latent, source))
+
+
+def test_decoding_in_chunks_equals_one_pass(models) -> None:
+    """Each upsampling stage run in pieces with its context margin gives the one-pass samples
+    (to 1e-5 x peak: the same sums, in another blocking)."""
+    _, model = load_synthesizer(models["gv"])
+    phone, pitch, f0 = _inputs(768, frames=40, seed=6)
+    with torch.inference_mode():
+        z, g = model.encode(phone, pitch, torch.tensor([0]), None)
+        har = model.dec.source(f0, None)
+        whole = model.dec.decode(z, har, g)
+        chunked = model.dec.decode(z, har, g, chunk=1 << 12)
+    assert chunked.shape == whole.shape
+    assert (chunked - whole).abs().max() <= 1e-5 * whole.abs().max()
+
+
+def test_fold_matches_the_reparametrised_model(models) -> None:
+    """Folding (float64) changes outputs by at most 1e-5 x peak; the transposed conv's g is per
+    input channel (axis 0), so its folded weight has that axis's norms."""
+    config, state, _ = load_checkpoint(models["gv"])
+    live = build_synthesizer(config)
+    live.load_state_dict(parametrization_keys(state))
+    live.eval()
+    phone, pitch, f0 = _inputs(768, frames=8, seed=7)
+    ref = _audio(live, phone, pitch, f0)
+    folded = Synthesizer(config)
+    load_arrays(folded, convert_state_dict(state, folded))
+    assert not any("parametrizations" in k for k in folded.state_dict())
+    out = _audio(folded, phone, pitch, f0)
+    assert (out - ref).abs().max() <= 1e-5 * ref.abs().max()
+    g = state["dec.ups.0.weight_g"].double().numpy()
+    v = state["dec.ups.0.weight_v"].double().numpy()
+    expected = g * v / np.sqrt((v * v).sum(axis=(1, 2), keepdims=True))
+    np.testing.assert_allclose(folded.dec.ups[0].weight.detach().double().numpy(), expected, rtol=1e-6, atol=1e-9)
