@@ -32,7 +32,7 @@ class StudioApplication(QApplication):
         super().__init__(argv)
         self._opened: list[str] = []
 
-    def event(self, event):  # noqa: D401 - Qt override
+    def event(self, event):
         from PySide6.QtCore import QEvent, QTimer
 
         if event.type() == QEvent.Type.FileOpen:

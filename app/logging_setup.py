@@ -10,9 +10,9 @@ import logging
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger("rvc_studio")
 

@@ -19,9 +19,10 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence, TextIO
+from typing import TextIO
 
 import numpy as np
 
@@ -261,7 +262,7 @@ def check_pyqtgraph(ctx: Context) -> str:
 def check_gui_modules(ctx: Context) -> str:
     """The app's own GUI modules import (they are loaded at start-up, not by the checks above)."""
     import app.application
-    import app.ui.main_window  # noqa: F401
+    import app.ui.main_window
 
     _expect(bool(app.application.BUNDLE_ID), "app.application has no bundle id")
     return "gui"

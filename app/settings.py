@@ -9,51 +9,50 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 from PySide6.QtCore import QSettings
 
+from inference.audio.naming import DEFAULT_TEMPLATE as DEFAULT_NAMING_PATTERN
 from inference.core import paths
+from inference.pipeline.params import BACKENDS, DEFAULT_BACKEND, DEFAULT_F0_METHOD, F0_METHODS, OUTPUT_FORMATS, RANGES
 
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 2
-OUTPUT_FORMATS = ("wav", "flac")
-BACKENDS = ("auto", "mlx", "torch")
-F0_METHODS = ("rmvpe", "fcpe", "harvest")
-DEFAULT_NAMING_PATTERN = "{name} ({model})"
-
-# The conversion parameters the panel edits, with the engine's defaults.
+# The conversion parameters the panel edits; their ranges and defaults are the engine's.
+PANEL_RANGES = tuple(RANGES[name] for name in ("pitch", "index_rate", "protect", "rms_mix_rate"))
 PARAM_DEFAULTS: dict[str, Any] = {
-    "pitch": 0.0,
-    "f0_method": "rmvpe",
-    "index_rate": 0.75,
-    "protect": 0.35,
-    "rms_mix_rate": 1.0,
-    "backend": "auto",
+    **{spec.name: spec.default for spec in PANEL_RANGES},
+    "f0_method": DEFAULT_F0_METHOD,
+    "backend": DEFAULT_BACKEND,
 }
 
 
-def clean_params(values: dict[str, Any] | None, backend: str = "auto") -> dict[str, Any]:
-    """Parameter values with every key present, each of the right type and in range."""
-    out = dict(PARAM_DEFAULTS, backend=backend)
-    for key, value in (values or {}).items():
-        if key not in PARAM_DEFAULTS:
+def clean_params(values: Any, backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
+    """Parameter values with every key present, each of the right type and in range: a value
+    that is missing, of the wrong type or not finite gets its default, one out of range is
+    clamped into it."""
+    out = dict(PARAM_DEFAULTS, backend=backend if backend in BACKENDS else DEFAULT_BACKEND)
+    values = values if isinstance(values, dict) else {}
+    if values.get("f0_method") in F0_METHODS:
+        out["f0_method"] = values["f0_method"]
+    if values.get("backend") in BACKENDS:
+        out["backend"] = values["backend"]
+    for spec in PANEL_RANGES:
+        value = values.get(spec.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             continue
         try:
-            if key == "f0_method":
-                out[key] = value if value in F0_METHODS else PARAM_DEFAULTS[key]
-            elif key == "backend":
-                out[key] = value if value in BACKENDS else backend
-            else:
-                out[key] = float(value)
-        except (TypeError, ValueError):
+            number = float(value)
+        except ValueError:
             continue
-    out["pitch"] = max(-24.0, min(24.0, out["pitch"]))
-    for key in ("index_rate", "protect", "rms_mix_rate"):
-        out[key] = max(0.0, min(1.0 if key != "protect" else 0.5, out[key]))
+        if math.isfinite(number):
+            out[spec.name] = spec.clamp(number)
     return out
 
 
@@ -185,8 +184,12 @@ class Settings:
 
     @property
     def naming_pattern(self) -> str:
-        value = self._str("output/naming", DEFAULT_NAMING_PATTERN).strip()
-        return value or DEFAULT_NAMING_PATTERN
+        from inference.audio.naming import NamingError, check_template
+
+        try:
+            return check_template(self._str("output/naming", DEFAULT_NAMING_PATTERN))
+        except NamingError:
+            return DEFAULT_NAMING_PATTERN
 
     @naming_pattern.setter
     def naming_pattern(self, pattern: str) -> None:

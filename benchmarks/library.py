@@ -66,8 +66,8 @@ def _link(source: Path, target: Path, copy: bool = False) -> None:
 
 def build_tree(root: Path, n_models: int) -> Path:
     """``root/models`` with ``n_models`` model folders; returns the models folder."""
-    from tests.support.voice_models import make_voice_model
     from tests.support.features import make_index
+    from tests.support.voice_models import make_voice_model
 
     seeds = root / "seed"
     seeds.mkdir(parents=True)

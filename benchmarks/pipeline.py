@@ -53,9 +53,9 @@ def prepare(work: Path, seconds: float, memory_pieces: int) -> None:
     import soundfile as sf
 
     from tests.support.f0 import make_rmvpe
-    from tests.support.voice_models import make_voice_model
     from tests.support.features import make_fairseq_hubert, make_index
     from tests.support.pipeline import voice
+    from tests.support.voice_models import make_voice_model
 
     replay = work / "Replay" / "com.replay.Replay"
     weights, model_dir = replay / "weights", replay / "models" / "bench"

@@ -113,11 +113,11 @@ def _public_run(net, features: np.ndarray, f0: np.ndarray):
 def _unfolded_torch(path: Path):
     """Our torch generator with weight norm NOT folded: reparametrised on every call, as the public one."""
     from inference.models.checkpoint import load_checkpoint
-    from inference.synth.torch import build_synthesizer
+    from inference.synth.torch.convert import build_synthesizer, parametrization_keys
 
     config, state, _ = load_checkpoint(path)
     model = build_synthesizer(config)
-    model.load_state_dict(state)
+    model.load_state_dict(parametrization_keys(state))
     model.config = config
     return model.eval()
 
@@ -138,7 +138,8 @@ def _one_pass_run(model, features: np.ndarray, f0: np.ndarray, seed: int = 0):
         latent = torch.from_numpy(rng.standard_normal((1, inter, features.shape[0]), dtype=np.float32))
         source = torch.from_numpy(rng.standard_normal((1, features.shape[0] * hop, 1), dtype=np.float32))
         with torch.no_grad():
-            model(phone, pitch, f0_t, torch.tensor([0]), latent, source)
+            z, g = model.encode(phone, pitch, torch.tensor([0]), latent)
+            model.dec.decode(z, model.dec.source(f0_t, source), g)
 
     return run
 

@@ -27,8 +27,8 @@ def main(rvc_root: str) -> int:
     from infer.module import models as rvc  # RVC's own code, from the given checkout
 
     from inference.models.checkpoint import SPEC_CHANNELS, UPSAMPLING, ModelConfig
-    from inference.synth.torch import build_synthesizer, fold_weight_norm
-    from inference.synth.torch.synthesizers import parametrization_keys
+    from inference.synth.torch.convert import build_synthesizer, convert_state_dict, load_arrays, parametrization_keys
+    from inference.synth.torch.synthesizers import Synthesizer
 
     torch.manual_seed(0)
     worst = 0.0
@@ -41,10 +41,10 @@ def main(rvc_root: str) -> int:
         for p in ref.parameters():
             p.data.normal_(0, 0.3)
         state = {k: v for k, v in ref.state_dict().items() if not k.startswith("enc_q.")}
-        ours = build_synthesizer(ModelConfig.from_list(cfg, version, f0))
-        same_keys = set(parametrization_keys(state)) == set(ours.state_dict())
-        ours.load_state_dict(state)
-        fold_weight_norm(ours).eval()
+        config = ModelConfig.from_list(cfg, version, f0)
+        same_keys = set(parametrization_keys(state)) == set(build_synthesizer(config).state_dict())
+        ours = Synthesizer(config)
+        load_arrays(ours, convert_state_dict(state, ours))
         t = 60
         phone = torch.randn(1, t, 256 if version == "v1" else 768)
         f0_hz = 110 + 300 * torch.linspace(0, 1, t)[None]
@@ -52,12 +52,13 @@ def main(rvc_root: str) -> int:
         pitch = torch.randint(1, 256, (1, t))
         sid = torch.tensor([0])
         with torch.no_grad():
+            z, g = ours.encode(phone, pitch if f0 else None, sid)
             if f0:
                 a = ref.infer(phone, torch.tensor([t]), pitch, f0_hz, sid)[0]
-                b = ours(phone, pitch, f0_hz, sid)
+                b = ours.dec.decode(z, ours.dec.source(f0_hz), g)
             else:
                 a = ref.infer(phone, torch.tensor([t]), sid)[0]
-                b = ours(phone, None, None, sid)
+                b = ours.dec.decode(z, None, g)
         a, b = a.numpy().ravel(), b.numpy().ravel()
         diff = float(np.abs(a - b).max() / np.abs(a).max())
         worst = max(worst, diff)

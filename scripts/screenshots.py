@@ -190,7 +190,6 @@ class FakeLibrary:
 
 def main() -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from app.application import build_main_window, build_services, create_application
     from app.settings import Settings

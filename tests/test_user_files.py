@@ -49,8 +49,8 @@ def replay(tmp_path_factory):
         if not (root / "models").is_dir():
             pytest.fail(f"{ENV}={given}: expected Replay's data root, a folder holding models/ and weights/")
     else:
-        from tests.support.voice_models import make_corrupt_model
         from tests.support.pipeline import build_replay
+        from tests.support.voice_models import make_corrupt_model
 
         root = build_replay(tmp_path_factory.mktemp("user-files"), models=FAKE_MODELS)
         (root / "models" / "Broken").mkdir()
@@ -104,8 +104,8 @@ def test_every_model_is_listed_with_its_facts_or_its_reason(replay, models) -> N
 
 
 def test_the_embedder_and_rmvpe_weights_load_and_analyse(replay) -> None:
-    from inference.features import load_embedder
     from inference.f0 import F0Estimators
+    from inference.features import load_embedder
     from inference.models.weights import find_weight
     from tests.support.pipeline import voice
 

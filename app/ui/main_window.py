@@ -8,8 +8,19 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import theme
 from app.ui.display import short_path
@@ -307,9 +318,8 @@ class MainWindow(QMainWindow):
         self.empty_state.set_folders(self._searched_folders())
 
     def open_settings(self) -> None:
-        from inference.core import paths
-
         from app.ui.settings_dialog import SettingsDialog
+        from inference.core import paths
 
         before = (self.settings.model_folders, self.settings.weights_folder)
         dialog = SettingsDialog(self.settings, paths.replay_models_dir(), paths.replay_weights_dir(), self)

@@ -4,10 +4,22 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.settings import BACKENDS, F0_METHODS, PARAM_DEFAULTS, clean_params
+from app.settings import PARAM_DEFAULTS, clean_params
+from inference.pipeline.params import BACKENDS, DEFAULT_BACKEND, F0_METHODS, INDEX_RATE, PITCH, PROTECT, RMS_MIX, Range
 
 F0_LABELS = {
     "rmvpe": "RMVPE (best for singing)",
@@ -18,15 +30,15 @@ BACKEND_LABELS = {"auto": "Automatic", "mlx": "MLX (Apple GPU)", "torch": "PyTor
 
 
 class _FractionSlider(QWidget):
-    """A 0..maximum slider in hundredths with a number beside it."""
+    """A slider over ``spec``'s range in hundredths, with a number beside it."""
 
     changed = Signal(float)
 
-    def __init__(self, maximum: float = 1.0, parent: QWidget | None = None) -> None:
+    def __init__(self, spec: Range, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, int(round(maximum * 100)))
-        self.spin = QDoubleSpinBox(decimals=2, singleStep=0.05, maximum=maximum)
+        self.slider.setRange(int(round(spec.low * 100)), int(round(spec.high * 100)))
+        self.spin = QDoubleSpinBox(decimals=2, singleStep=spec.step, minimum=spec.low, maximum=spec.high)
         self.spin.setFixedWidth(64)
         self.spin.setAlignment(Qt.AlignmentFlag.AlignRight)
         layout = QHBoxLayout(self)
@@ -62,14 +74,15 @@ class ParamsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._loading = False
-        self._default_backend = "auto"
+        self._default_backend = DEFAULT_BACKEND
 
         self.pitch_slider = QSlider(Qt.Orientation.Horizontal)
-        self.pitch_slider.setRange(-24, 24)
+        self.pitch_slider.setRange(int(PITCH.low), int(PITCH.high))
         self.pitch_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.pitch_slider.setTickInterval(12)
         self.pitch_slider.setPageStep(12)
-        self.pitch_spin = QSpinBox(minimum=-24, maximum=24, suffix=" st")
+        self.pitch_spin = QSpinBox(minimum=int(PITCH.low), maximum=int(PITCH.high), singleStep=int(PITCH.step),
+                                   suffix=" st")
         self.pitch_spin.setFixedWidth(72)
         self.pitch_spin.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.pitch_spin.setToolTip("Semitones: +12 is one octave up (a male voice into a female model), "
@@ -89,12 +102,12 @@ class ParamsPanel(QWidget):
         for key in F0_METHODS:
             self.f0_method.addItem(F0_LABELS.get(key, key), key)
         self.f0_method.setToolTip("How the pitch of the input is followed")
-        self.index_rate = _FractionSlider()
+        self.index_rate = _FractionSlider(INDEX_RATE)
         self.index_rate.setToolTip("How much of the model's own voice texture (from its .index) is "
                                    "blended in. Higher: closer to the model, may slur words.")
-        self.protect = _FractionSlider(maximum=0.5)
-        self.protect.setToolTip("Keeps breaths and consonants clean. Lower protects more; 0.5 turns it off.")
-        self.rms_mix = _FractionSlider()
+        self.protect = _FractionSlider(PROTECT)
+        self.protect.setToolTip(f"Keeps breaths and consonants clean. Lower protects more; {PROTECT.high:g} turns it off.")
+        self.rms_mix = _FractionSlider(RMS_MIX)
         self.rms_mix.setToolTip("1: the result keeps its own loudness. 0: it follows the input's loudness.")
         self.backend = QComboBox()
         for key in BACKENDS:
@@ -167,7 +180,7 @@ class ParamsPanel(QWidget):
             self._loading = False
 
     def set_default_backend(self, backend: str) -> None:
-        self._default_backend = backend if backend in BACKENDS else "auto"
+        self._default_backend = backend if backend in BACKENDS else DEFAULT_BACKEND
 
     def reset(self) -> None:
         """Back to the defaults (the default engine from Settings); counts as a user change."""
@@ -177,7 +190,7 @@ class ParamsPanel(QWidget):
         self.pitch_changed.emit(float(self.pitch_spin.value()))
 
     def set_pitch(self, semitones: float, user: bool = True) -> None:
-        value = int(max(-24, min(24, round(semitones))))
+        value = int(PITCH.clamp(round(semitones)))
         changed = value != self.pitch_spin.value() or value != self.pitch_slider.value()
         for widget in (self.pitch_slider, self.pitch_spin):
             widget.blockSignals(True)

@@ -6,14 +6,27 @@ from pathlib import Path
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QProcess, QRect, QRectF, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QColor, QDesktopServices, QKeySequence, QPainter, QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.ui import theme
 from app.ui.display import home_as_tilde
 from app.workers.batch import BatchQueue
-from app.workers.jobs import Job, JobStatus, format_pitch
+from app.workers.jobs import Job, JobStatus
+from inference.audio.naming import format_pitch
 
 COLUMNS = ("File", "Model", "Pitch", "Status", "Progress", "Output")
 FILE, MODEL, PITCH, STATUS, PROGRESS, OUTPUT = range(len(COLUMNS))

@@ -8,31 +8,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
-
-# What the drop zone accepts before the engine's own list can be imported (it is Qt-free and
-# light, but it is read on a worker thread anyway).
-FALLBACK_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".aiff", ".aif",
-                       ".wma", ".mp4", ".mov", ".webm", ".mkv")
-
-
-def supported_extensions() -> tuple[str, ...]:
-    """Audio file extensions the engine decodes (lower case, with the dot)."""
-    try:
-        from inference import audio
-
-        exts = getattr(audio, "SUPPORTED_EXTENSIONS", None) or getattr(audio, "supported_extensions", None)
-        if callable(exts):
-            exts = exts()
-        if exts:
-            return tuple(e.lower() if e.startswith(".") else f".{e.lower()}" for e in exts)
-    except ImportError:
-        pass
-    return FALLBACK_EXTENSIONS
-
 
 class Engine:
     """Builds one ``Converter`` lazily and hands it to the worker that owns this Engine.

@@ -3,15 +3,12 @@ unsupported ones (folders and list files included), and decoding audio for the p
 from __future__ import annotations
 
 import logging
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.logging_setup import summarize
-from app.workers.engine import supported_extensions
-from app.workers.jobs import expand_inputs
 from app.workers.waveform import envelope
 
 log = logging.getLogger(__name__)
@@ -45,12 +42,12 @@ class FilesWorker(QObject):
 
     @Slot(list, str)
     def expand(self, items: list, purpose: str) -> None:
-        try:
-            audio, rejected = expand_inputs(items, supported_extensions())
-        except OSError as exc:
-            log.warning("Could not read dropped items: %s", exc)
-            audio, rejected = [], [Path(i) for i in items]
-        self.expanded.emit([str(p) for p in audio], [str(p) for p in rejected], purpose)
+        from inference.audio.files import expand_inputs
+
+        audio, problems = expand_inputs(items, name_skipped=True)
+        for label, reason in problems:
+            log.info("Not added: %s (%s)", label, reason)
+        self.expanded.emit([str(p) for p in audio], [label for label, _ in problems], purpose)
 
     @Slot(str, str, float)
     def load(self, path: str, purpose: str, offset: float) -> None:

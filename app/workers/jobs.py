@@ -1,18 +1,18 @@
-"""Batch jobs: the job record, output naming, list files, and the queue's JSON file. Qt-free."""
+"""Batch jobs: the job record, its output name, and the queue's JSON file. Qt-free."""
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from inference.audio.files import LIST_SUFFIXES, read_list_file
+from inference.audio.naming import DEFAULT_TEMPLATE
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class Job:
     model_name: str
     params: dict[str, Any]
     output_dir: str
-    naming_pattern: str = "{name} ({model})"
+    naming_pattern: str = DEFAULT_TEMPLATE
     output_format: str = "wav"
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: JobStatus = JobStatus.QUEUED
@@ -75,7 +75,7 @@ class Job:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Job":
+    def from_json(cls, data: dict[str, Any]) -> Job:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["status"] = JobStatus(values.get("status", "queued"))
@@ -91,72 +91,13 @@ class Job:
         self.started_at = self.finished_at = self.seconds = None
 
 
-def format_pitch(pitch: float) -> str:
-    value = float(pitch)
-    text = f"{value:+.1f}".rstrip("0").rstrip(".") if value % 1 else f"{int(value):+d}"
-    return "0" if value == 0 else text
-
-
-_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-
-
 def output_name(job: Job) -> str:
-    """The output file name from the job's pattern: ``{name}``, ``{model}``, ``{pitch}``,
-    ``{method}`` and ``{date}`` are replaced; anything unsafe in a file name becomes ``_``."""
-    values = {
-        "name": Path(job.input_path).stem,
-        "model": job.model_name,
-        "pitch": format_pitch(job.params.get("pitch", 0.0)),
-        "method": str(job.params.get("f0_method", "")),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    text = job.naming_pattern
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    text = _UNSAFE.sub("_", text).strip().strip(".") or values["name"]
-    return f"{text}.{job.output_format}"
+    """The job's output file name: its naming template filled in (:func:`inference.audio.naming.render_name`)."""
+    from inference.audio.naming import render_name
 
-
-def unique_path(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``name 2``, ``name 3``... if taken: an output never overwrites."""
-    candidate = folder / name
-    stem, suffix = Path(name).stem, Path(name).suffix
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem} {n}{suffix}"
-        n += 1
-    return candidate
-
-
-def expand_inputs(items: Iterable[str | Path], extensions: Iterable[str]) -> tuple[list[Path], list[Path]]:
-    """Split dropped or listed paths into audio files and the ones that cannot be converted.
-
-    Folders are searched recursively (hidden files skipped, sorted by name); list files are
-    read. Returns ``(audio_files, rejected)``; a path that does not exist is rejected.
-    """
-    exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
-    audio: list[Path] = []
-    rejected: list[Path] = []
-
-    def visit(path: Path, depth: int) -> None:
-        if path.is_dir():
-            for child in sorted(path.iterdir(), key=lambda p: p.name.lower()):
-                if not child.name.startswith("."):
-                    visit(child, depth + 1)
-        elif path.suffix.lower() in exts and path.is_file():
-            audio.append(path)
-        elif path.suffix.lower() in LIST_SUFFIXES and depth == 0 and path.is_file():
-            try:
-                for entry in read_list_file(path):
-                    visit(entry, 1)
-            except OSError:
-                rejected.append(path)
-        else:
-            rejected.append(path)
-
-    for item in items:
-        visit(Path(item), 0)
-    return audio, rejected
+    return render_name(job.naming_pattern, name=Path(job.input_path).stem, model=job.model_name,
+                       pitch=job.params.get("pitch", 0.0), f0=str(job.params.get("f0_method", "")),
+                       extension=job.output_format)
 
 
 class QueueStore:

@@ -7,8 +7,9 @@ Both end in ``ModelLibrary.refresh()``, which only re-reads what changed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QThread, QTimer, Signal, Slot
 
@@ -77,7 +78,7 @@ class LibraryWorker(QObject):
             if self._library is None:
                 self._library = self._make_library()
             models = self._library.scan()
-        except Exception as exc:  # noqa: BLE001 - a scan failure is shown, never raised
+        except Exception as exc:
             log.exception("Model scan failed")
             self.scan_failed.emit(f"Could not read the model folders: {exc}")
             models = []
@@ -105,7 +106,7 @@ class LibraryWorker(QObject):
             return
         try:
             changes = self._library.refresh()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("Model refresh failed")
             return
         if any(getattr(changes, name, None) for name in ("added", "removed", "changed")):

@@ -35,7 +35,7 @@ class PreviewRequest:
     end_s: float
     serial: int = 0
 
-    def same_analysis(self, other: "PreviewRequest | None") -> bool:
+    def same_analysis(self, other: PreviewRequest | None) -> bool:
         """True when ``other`` needs the same analysis (only synthesis settings differ)."""
         return (
             other is not None
@@ -64,8 +64,8 @@ def _unpack(result: Any) -> tuple[np.ndarray, int, Any, Any]:
         return np.asarray(audio), int(sr), f0_in, f0_target
     audio = getattr(result, "audio", None)
     if audio is None:
-        audio = getattr(result, "audio_out")
-    sr = getattr(result, "sample_rate", None) or getattr(result, "sr")
+        audio = result.audio_out
+    sr = getattr(result, "sample_rate", None) or result.sr
     return np.asarray(audio), int(sr), getattr(result, "f0_in", None), getattr(result, "f0_target", None)
 
 
@@ -145,7 +145,7 @@ class PreviewWorker(QObject):
         except RVCError as exc:
             self.failed.emit(req, without_file(str(exc), req.input_path))  # the song's title names it
             return
-        except Exception as exc:  # noqa: BLE001 - shown in the preview panel
+        except Exception as exc:
             log.exception("Preview failed")
             self.failed.emit(req, summarize(exc))
             return

@@ -22,7 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.logging_setup import summarize
 from app.workers.engine import Engine
-from app.workers.jobs import Job, JobStatus, output_name, unique_path
+from app.workers.jobs import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +107,13 @@ class QueueWorker(QObject):
             params = self._engine.make_params(job.params, job.output_format)
             check_cancel(cancel)
             result = converter.convert_file(
-                job.input_path, model, partial, params, progress=progress, cancel=cancel
+                job.input_path, model, partial, params, progress=progress, cancel=cancel,
+                name_template=job.naming_pattern,
             )
             check_cancel(cancel)
-            final = unique_path(out_dir, output_name(job))
+            from inference.audio.naming import unique_path
+
+            final = unique_path(out_dir, Path(result.output_path).name)
             os.replace(result.output_path, final)
             job.output_path = str(final)
             job.status = JobStatus.DONE
@@ -129,7 +132,7 @@ class QueueWorker(QObject):
             outcome = self._fail(job, str(exc))
         except MemoryError:
             outcome = self._fail(job, "Out of memory: try a shorter file or close other apps")
-        except Exception as exc:  # noqa: BLE001 - any failure becomes a message on the job
+        except Exception as exc:
             log.exception("Job %s failed", job.id)
             outcome = self._fail(job, summarize(exc))
         finally:

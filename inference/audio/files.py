@@ -68,20 +68,29 @@ def not_a_file_reason(path: Path) -> str | None:
     return "not a regular file (a pipe, a device or a socket)"
 
 
-def folder_audio(folder: Path) -> list[Path]:
-    """The audio files under ``folder``, recursively, hidden ones skipped, sorted by path
-    (case-insensitive)."""
-    found = []
+def folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """``(audio files, other files)`` under ``folder``, recursively, hidden ones skipped, each
+    sorted by path (case-insensitive)."""
+    audio, other = [], []
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(root) / f for f in files if not f.startswith(".") and is_audio_name(f)]
-    return sorted(found, key=lambda p: [part.casefold() for part in p.relative_to(folder).parts])
+        for f in files:
+            if not f.startswith("."):
+                (audio if is_audio_name(f) else other).append(Path(root) / f)
+
+    def order(p: Path) -> list[str]:
+        return [part.casefold() for part in p.relative_to(folder).parts]
+
+    return sorted(audio, key=order), sorted(other, key=order)
 
 
-def expand_inputs(items: Iterable[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:
+def expand_inputs(items: Iterable[str | os.PathLike], *, name_skipped: bool = False,
+                  ) -> tuple[list[Path], list[tuple[str, str]]]:
     """``(files, problems)`` from inputs a user named: audio files, folders, list files.
 
-    - a folder contributes its audio files (:func:`folder_audio`); other files in it are ignored;
+    - a folder contributes its audio files (:func:`folder_files`); its other files are named
+      as problems when ``name_skipped`` (the window says what it left out), else ignored (the
+      command line);
     - ``@path``, or a file ending in ``.txt``/``.m3u``/``.m3u8``, is a list read with
       :func:`read_list_file` (lists inside lists are not followed);
     - an audio file is kept; anything else is a problem.
@@ -95,10 +104,12 @@ def expand_inputs(items: Iterable[str | os.PathLike]) -> tuple[list[Path], list[
 
     def visit(path: Path, label: str, in_list: bool) -> None:
         if path.is_dir():
-            found = folder_audio(path)
+            found, other = folder_files(path)
             if not found:
                 problems.append((label, "folder holds no audio files"))
             files.extend(found)
+            if name_skipped:
+                problems.extend((str(p), "not an audio file") for p in other)
             return
         if path.suffix.lower() in LIST_SUFFIXES and not in_list and path.is_file():
             return visit_list(path, label)

@@ -87,7 +87,7 @@ class AudioWriter:
         self._tmp: Path | None = None
         self._file = None
 
-    def __enter__(self) -> "AudioWriter":
+    def __enter__(self) -> AudioWriter:
         self.open()
         return self
 

@@ -10,7 +10,6 @@ Converted file paths go to stdout, one per line; progress and the summary go to 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import threading
@@ -19,13 +18,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from inference.audio import files as inputs
+from inference.audio.files import expand_inputs
 from inference.core.errors import Cancelled, RVCError, without_file
+from inference.pipeline.params import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    DEFAULT_F0_METHOD,
+    F0_METHODS,
+    FILTER_RADIUS,
+    INDEX_RATE,
+    OUTPUT_FORMATS,
+    OUTPUT_RATES,
+    PITCH,
+    PROTECT,
+    RMS_MIX,
+    SPEAKER,
+    Range,
+)
 
-F0_METHODS = ("rmvpe", "fcpe", "harvest")
-BACKENDS = ("auto", "mlx", "torch")
-BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}
-LIST_SUFFIXES = (".m3u", ".m3u8")
+BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}  # the option's words for SAMPLE_FORMATS
 
 
 class ConvertError(RVCError):
@@ -51,6 +62,11 @@ def _number(kind: type, low: float | None, high: float | None, unit: str = "") -
     return parse
 
 
+def _ranged(spec: Range, unit: str = "") -> Callable[[str], Any]:
+    """The argparse ``type`` for a parameter of :data:`inference.pipeline.params.RANGES`."""
+    return _number(int if spec.integer else float, spec.low, spec.high, unit)
+
+
 def register(subparsers, converter_factory: Callable[..., Any] | None = None,
              params_factory: Callable[..., Any] | None = None) -> None:
     """Add the ``convert`` command to ``subparsers`` (from ``add_subparsers``).
@@ -66,24 +82,31 @@ def register(subparsers, converter_factory: Callable[..., Any] | None = None,
     p.add_argument("-m", "--model", required=True, metavar="NAME|PATH",
                    help="a model's name or id (as `rvc-studio models` lists it) or a .pth file")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="folder for the converted files")
-    p.add_argument("--pitch", type=_number(float, -24, 24, " semitones"), default=0.0, metavar="N",
-                   help="pitch shift in semitones, -24 to 24, fractions allowed (default 0)")
-    p.add_argument("--f0", choices=F0_METHODS, default="rmvpe", help="pitch detector (default rmvpe)")
-    p.add_argument("--index-rate", type=_number(float, 0, 1), default=0.75, metavar="R",
-                   help="how much of the index's features to blend in, 0 to 1 (default 0.75)")
-    p.add_argument("--protect", type=_number(float, 0, 0.5), default=0.35, metavar="P",
-                   help="protect consonants and breaths, 0 to 0.5; 0.5 turns it off (default 0.35)")
-    p.add_argument("--rms-mix", type=_number(float, 0, 1), default=1.0, metavar="R",
-                   help="1 keeps the output's own loudness, 0 follows the input's (default 1)")
-    p.add_argument("--filter-radius", type=_number(int, 0, 7), default=3, metavar="N",
-                   help="median filter radius for the pitch curve, 0 to 7 (default 3)")
-    p.add_argument("--speaker", type=_number(int, 0, None), default=0, metavar="N",
-                   help="speaker id of a multi-speaker model (default 0)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto",
+    p.add_argument("--pitch", type=_ranged(PITCH, " semitones"), default=PITCH.default, metavar="N",
+                   help=f"pitch shift in semitones, {PITCH.low:g} to {PITCH.high:g}, fractions allowed "
+                   f"(default {PITCH.default:g})")
+    p.add_argument("--f0", choices=F0_METHODS, default=DEFAULT_F0_METHOD,
+                   help=f"pitch detector (default {DEFAULT_F0_METHOD})")
+    p.add_argument("--index-rate", type=_ranged(INDEX_RATE), default=INDEX_RATE.default, metavar="R",
+                   help=f"how much of the index's features to blend in, {INDEX_RATE.low:g} to {INDEX_RATE.high:g} "
+                   f"(default {INDEX_RATE.default:g})")
+    p.add_argument("--protect", type=_ranged(PROTECT), default=PROTECT.default, metavar="P",
+                   help=f"protect consonants and breaths, {PROTECT.low:g} to {PROTECT.high:g}; {PROTECT.high:g} "
+                   f"turns it off (default {PROTECT.default:g})")
+    p.add_argument("--rms-mix", type=_ranged(RMS_MIX), default=RMS_MIX.default, metavar="R",
+                   help=f"{RMS_MIX.high:g} keeps the output's own loudness, {RMS_MIX.low:g} follows the input's "
+                   f"(default {RMS_MIX.default:g})")
+    p.add_argument("--filter-radius", type=_ranged(FILTER_RADIUS), default=FILTER_RADIUS.default, metavar="N",
+                   help=f"median filter radius for the pitch curve, {FILTER_RADIUS.low:g} to {FILTER_RADIUS.high:g} "
+                   f"(default {FILTER_RADIUS.default:g})")
+    p.add_argument("--speaker", type=_ranged(SPEAKER), default=SPEAKER.default, metavar="N",
+                   help=f"speaker id of a multi-speaker model (default {SPEAKER.default:g})")
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                    help="synthesizer: auto picks MLX on Apple Silicon, torch elsewhere")
-    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output format (default wav)")
+    p.add_argument("--format", choices=OUTPUT_FORMATS, default=OUTPUT_FORMATS[0],
+                   help=f"output format (default {OUTPUT_FORMATS[0]})")
     p.add_argument("--bit-depth", choices=tuple(BIT_DEPTHS), default="16", help="16, 24 or 32f (float; wav only)")
-    p.add_argument("--sample-rate", type=_number(int, 8000, 192000, " Hz"), default=None, metavar="SR",
+    p.add_argument("--sample-rate", type=_number(int, *OUTPUT_RATES, " Hz"), default=None, metavar="SR",
                    help="output sample rate (default: the model's)")
     p.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=None, metavar="N",
                    help="make the output bit-reproducible on this machine and backend")
@@ -92,80 +115,6 @@ def register(subparsers, converter_factory: Callable[..., Any] | None = None,
     p.add_argument("--models-dir", action="append", type=Path, default=[], metavar="DIR",
                    help="another folder of models to find --model in (repeatable)")
     p.set_defaults(func=lambda args: run_convert(args, converter_factory, params_factory))
-
-
-# ---------------------------------------------------------------------------------- inputs
-
-
-def read_list_file(path: Path) -> list[Path]:
-    """The paths in a list file (see :func:`inference.audio.files.read_list_file`); one-line error."""
-    try:
-        return inputs.read_list_file(path)
-    except OSError as error:
-        raise ConvertError(f"{path}: cannot read the list ({error.strerror or error})") from None
-
-
-def _folder_audio(folder: Path, extensions: Sequence[str]) -> list[Path]:
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found += [Path(root) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in extensions]
-    return sorted(found, key=lambda p: [part.casefold() for part in p.relative_to(folder).parts])
-
-
-def expand_inputs(items: Sequence[str | os.PathLike]) -> tuple[list[Path], list[tuple[str, str]]]:
-    """``(files, problems)`` from the command's INPUTs.
-
-    Files named directly (or in a list) are kept whatever their extension: the decoder says
-    if one is not audio. Folders contribute their audio files. ``problems`` are
-    ``(input, message)`` pairs for missing paths, empty folders and unreadable lists.
-    """
-    from inference.audio import SUPPORTED_EXTENSIONS
-
-    files: list[Path] = []
-    problems: list[tuple[str, str]] = []
-
-    def visit(path: Path, label: str, in_list: bool) -> None:
-        if path.is_dir():
-            found = _folder_audio(path, SUPPORTED_EXTENSIONS)
-            if not found:
-                problems.append((label, "folder holds no audio files"))
-            files.extend(found)
-        elif path.suffix.lower() in LIST_SUFFIXES and not in_list and path.is_file():
-            visit_list(path, label)
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append((label, "file not found"))
-
-    def visit_list(path: Path, label: str) -> None:
-        if not path.is_file():
-            problems.append((label, "list file not found"))
-            return
-        try:
-            entries = read_list_file(path)
-        except ConvertError as error:
-            problems.append((label, str(error)))
-            return
-        if not entries:
-            problems.append((label, "list is empty"))
-        for entry in entries:
-            visit(entry, str(entry), True)
-
-    for item in items:
-        text = str(item)
-        if text.startswith("@") and len(text) > 1:
-            visit_list(Path(text[1:]).expanduser(), text)
-        else:
-            visit(Path(text).expanduser(), text, False)
-    unique: list[Path] = []
-    seen: set[str] = set()
-    for path in files:
-        key = os.path.realpath(path)
-        if key not in seen:
-            seen.add(key)
-            unique.append(path)
-    return unique, problems
 
 
 # ------------------------------------------------------------------------------- progress
@@ -371,7 +320,7 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
                 failures += [(str(p), "not converted (weights missing)") for p in files[index:]]
                 break
             continue
-        except Exception as error:  # noqa: BLE001 - one file's bug must not stop the batch
+        except Exception as error:
             log.exception("converting %s failed", path)
             message = f"unexpected error: {type(error).__name__}: {' '.join(str(error).split())}"
             progress.finish(f"FAILED: {message}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from inference.core.errors import Cancelled, RVCError
 
@@ -58,7 +59,8 @@ def build_parser(converter_factory: Callable[..., Any] | None = None,
 
     The factories replace the real ``Converter``/``ConversionParams`` (tests).
     """
-    from inference.cli import convert as cli_convert, models as cli_models
+    from inference.cli import convert as cli_convert
+    from inference.cli import models as cli_models
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None, *, converter_factory: Callable[..., Any]
         log.info("failed: %s", error)
         print(f"{PROG}: {one_line(str(error))}", file=sys.stderr)
         return EXIT_FAILED
-    except Exception as error:  # noqa: BLE001 - the last resort: one line, the traceback in the log
+    except Exception as error:
         log.exception("unexpected error")
         where = f"; details in {log_path}" if log_path else ""
         text = one_line(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__, 200)

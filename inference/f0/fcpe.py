@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.errors import check_cancel
-from inference.f0 import F0Error
 from inference.core.runtime import import_torch
+from inference.f0 import F0Error
 
 torch = import_torch()
 

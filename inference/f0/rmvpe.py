@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.errors import check_cancel
+from inference.core.runtime import import_torch
 from inference.f0 import F0Error
 from inference.models.load_errors import check_intact, describe_load_error
-from inference.core.runtime import import_torch
 
 torch = import_torch()
 nn = torch.nn

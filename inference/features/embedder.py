@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from inference.core.errors import RVCError
 from inference.features import cache
 from inference.features.fairseq import EmbedderLoadError, convert_state, hubert_config, read_checkpoint
-from inference.core.errors import RVCError
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,7 @@ def _load_fairseq(path: Path, device: str) -> Embedder:
     state = read_checkpoint(path)
     config_kwargs = hubert_config(state, path)
     from transformers import HubertConfig, HubertModel
+
     from inference.core.runtime import import_torch
 
     with import_torch().device("meta"):

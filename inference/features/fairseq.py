@@ -38,7 +38,7 @@ class UnsafeCheckpointError(EmbedderLoadError):
 class Inert:
     """Stand-in for a class named in a checkpoint: keeps the pickled state, runs nothing."""
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> "Inert":
+    def __new__(cls, *args: Any, **kwargs: Any) -> Inert:
         obj = super().__new__(cls)
         obj.__dict__["_args"] = args
         return obj

@@ -77,9 +77,9 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
 
     A failure to write the cache is logged and the converted model is still returned.
     """
-    from inference.models.checkpoint import ModelConfig
     from inference.mlx.convert import convert_state_dict, load_arrays
     from inference.mlx.synthesizers import Synthesizer
+    from inference.models.checkpoint import ModelConfig
 
     source = Path(path).expanduser()
     digest = source_digest(source)

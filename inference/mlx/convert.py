@@ -15,7 +15,8 @@ shape that does not match raises :class:`~inference.models.state.WeightsMismatch
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

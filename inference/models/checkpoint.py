@@ -19,9 +19,10 @@ import math
 import os
 import re
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from inference.core.errors import RVCError
 
@@ -89,13 +90,13 @@ class ModelConfig:
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
         return cls(**_normalised(values))
 
     @classmethod
-    def from_list(cls, values: list | tuple, version: str, f0: bool) -> "ModelConfig":
+    def from_list(cls, values: list | tuple, version: str, f0: bool) -> ModelConfig:
         """From the checkpoint's 18-entry ``config`` list (the last is the rate: ``"40k"`` or 40000)."""
         if len(values) != 18:
             raise ValueError(f"config has {len(values)} entries, expected 18")
@@ -164,8 +165,8 @@ def parse_rate(value: Any) -> int:
 
 def _torch_load(path: Path, mmap: bool) -> Any:
     """``torch.load`` with the restricted unpickler; every failure becomes a CheckpointError."""
-    from inference.models.load_errors import describe_load_error
     from inference.core.runtime import import_torch
+    from inference.models.load_errors import describe_load_error
 
     torch = import_torch()
     name = path.name

@@ -65,7 +65,7 @@ class Analysis:
         return out
 
     @classmethod
-    def from_arrays(cls, arrays: Any) -> "Analysis":
+    def from_arrays(cls, arrays: Any) -> Analysis:
         """Validate arrays read back from disk; ValueError when they are not an analysis."""
         features = np.asarray(arrays["features"])
         if features.ndim != 2 or features.dtype != np.float32 or not np.all(np.isfinite(features)):

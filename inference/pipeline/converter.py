@@ -32,13 +32,14 @@ from typing import Any
 
 import numpy as np
 
+from inference.audio.naming import DEFAULT_TEMPLATE
+from inference.core.errors import RVCError, check_cancel
 from inference.pipeline import steps
 from inference.pipeline.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache, analysis_key
 from inference.pipeline.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
-from inference.core.errors import RVCError, check_cancel
 from inference.pipeline.io import filtered_segment, release_memory
-from inference.pipeline.progress import STAGES, Clock, StageProgress
 from inference.pipeline.params import ConversionParams, ConversionResult
+from inference.pipeline.progress import STAGES, Clock, StageProgress
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,8 @@ class Converter:
         memory_cache_bytes: int = DEFAULT_MEMORY_BYTES,
         disk_cache_bytes: int = DEFAULT_DISK_BYTES,
     ) -> None:
-        from inference.f0 import F0Estimators
         from inference.core.paths import cache_dir as default_cache_dir
+        from inference.f0 import F0Estimators
         from inference.features.retrieval import IndexCache
 
         self.weights_dirs = tuple(Path(d).expanduser() for d in weights_dirs if str(d).strip())
@@ -271,9 +272,10 @@ class Converter:
 
     def convert_file(self, input_path: os.PathLike | str, model: Any, output_dir: os.PathLike | str,
                      params: ConversionParams | Mapping[str, Any], progress: Callable[[float, str], None] | None = None,
-                     cancel=None) -> "ConversionResult":
-        """Convert one file into ``output_dir/<stem>.<format>`` (a free name; never overwrites)."""
-        from inference.audio import AudioError, unique_path
+                     cancel=None, name_template: str = DEFAULT_TEMPLATE) -> ConversionResult:
+        """Convert one file into ``output_dir``, named by ``name_template`` (the output naming rule
+        of :mod:`inference.audio.naming`: a free name, never over an existing file)."""
+        from inference.audio import AudioError, render_name, unique_path
         from inference.core.paths import is_inside_replay
         from inference.pipeline.io import decode_input, publish, stream_output
 
@@ -283,6 +285,8 @@ class Converter:
         report = StageProgress(progress)
         job = self._prepare(model, params, report)
         p = job.params
+        name = render_name(name_template, name=input_path.stem, model=job.name, pitch=p.pitch, f0=p.f0_method,
+                           extension=p.output_format)
         report.stage("Decoding")
         with job.clock("decode"):
             audio16, source = decode_input(input_path, self.analyses.root, cancel)
@@ -298,7 +302,7 @@ class Converter:
             n_out, peak = stream_output(pieces, total, job.generator.sample_rate, out_sr, raw, job.clock)
             del pieces, audio16  # only the temporary file is needed now
             report.stage("Writing")
-            target = unique_path(output_dir, f"{input_path.stem}.{p.output_format}")
+            target = unique_path(output_dir, name)
             with job.clock("write"):
                 written = publish(raw, n_out, target, out_sr, p.output_format, p.sample_format,
                                   steps.peak_scale(peak), WRITE_BLOCK, cancel,
@@ -309,8 +313,8 @@ class Converter:
     def convert_array(self, audio: np.ndarray, sr: int, model: Any, params: ConversionParams | Mapping[str, Any],
                       progress: Callable[[float, str], None] | None = None, cancel=None) -> tuple[np.ndarray, int]:
         """Convert in memory: ``audio`` ``[N]`` or ``[N, channels]`` at ``sr`` -> ``(audio, rate)``."""
-        from inference.pipeline.cache import array_digest
         from inference.audio import resample
+        from inference.pipeline.cache import array_digest
         from inference.pipeline.io import check_sound
 
         report = StageProgress(progress, write_share=0.0)

@@ -10,14 +10,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from inference.pipeline.chunking import SAMPLE_RATE, ChunkSettings, Piece, region_piece, segment
 from inference.core.errors import check_cancel
+from inference.pipeline.chunking import SAMPLE_RATE, ChunkSettings, Piece, region_piece, segment
 
 SILENCE = 1e-4  # peak below which an input counts as silent (-80 dBFS)
 FILTER_MARGIN = SAMPLE_RATE  # real audio filtered beyond a segment, so filter edges stay outside it
@@ -50,8 +50,8 @@ def filtered_segment(audio16: np.ndarray, lo: int, hi: int, margin: int = FILTER
 
 def decode_input(path: Path, cache_root: Path | None, cancel) -> tuple[np.ndarray, Any]:
     """``(audio at 16 kHz mono float32, source key)`` of an input file."""
-    from inference.pipeline.cache import file_digest
     from inference.audio import load_audio
+    from inference.pipeline.cache import file_digest
 
     audio16 = load_audio(path, sr=SAMPLE_RATE, mono=True, cancel=cancel)
     check_sound(audio16, str(path))
@@ -67,8 +67,8 @@ def region_input(path: Path, start_s: float, end_s: float, chunk: ChunkSettings,
     the getter decodes on first call). The segment equals what a whole-file decode would give
     for that piece: real neighbouring audio as context, reflection at the file's own ends.
     """
-    from inference.pipeline.cache import file_digest
     from inference.audio import AudioError, audio_info, load_audio_segment
+    from inference.pipeline.cache import file_digest
 
     duration, _rate, _channels = audio_info(path)
     n16 = int(round(duration * SAMPLE_RATE))

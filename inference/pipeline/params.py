@@ -1,6 +1,9 @@
 """What a conversion is asked to do (:class:`ConversionParams`) and what it reports back.
 
-Light on purpose (numpy-free, no heavy imports): the GUI builds these from its panel's values.
+The one home of every conversion parameter's range, default and step (:data:`RANGES`), and of
+the choices (pitch methods, backends, formats, sample formats, re-exported from the stages that
+own them). The command line's options, the settings' validation and the window's sliders all
+read them from here. Light on purpose (numpy, no heavy imports): the GUI imports it at start-up.
 """
 from __future__ import annotations
 
@@ -10,15 +13,44 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from inference.audio.write import WRITE_FORMATS, WRITE_SUBTYPES
 from inference.core.errors import RVCError
+from inference.f0 import F0_METHODS
+from inference.synth.backends import BACKENDS
 
-F0_METHODS = ("rmvpe", "fcpe", "harvest")  # the same as inference.f0.F0_METHODS
-BACKENDS = ("auto", "mlx", "torch")
-OUTPUT_FORMATS = ("wav", "flac")
-SAMPLE_FORMATS = ("PCM_16", "PCM_24", "FLOAT")
-PITCH_RANGE = 24.0
-MAX_FILTER_RADIUS = 7
+OUTPUT_FORMATS = tuple(WRITE_FORMATS)
+SAMPLE_FORMATS = WRITE_SUBTYPES
 OUTPUT_RATES = (8000, 192000)
+
+
+@dataclass(frozen=True)
+class Range:
+    """One numeric parameter: its default, its bounds (``high`` None: unbounded) and a step the
+    controls move by."""
+
+    name: str
+    default: float
+    low: float
+    high: float | None
+    step: float
+    integer: bool = False
+
+    def clamp(self, value: float) -> float:
+        value = max(self.low, value if self.high is None else min(self.high, value))
+        return int(round(value)) if self.integer else float(value)
+
+
+PITCH = Range("pitch", 0.0, -24.0, 24.0, 1.0)  # semitones; fractions allowed
+INDEX_RATE = Range("index_rate", 0.75, 0.0, 1.0, 0.05)
+# RVC's own interface offers 0..0.5: below 0.5 unvoiced frames keep that share of the features
+# from before the index blend; 0.5 turns protection off.
+PROTECT = Range("protect", 0.35, 0.0, 0.5, 0.05)
+RMS_MIX = Range("rms_mix_rate", 1.0, 0.0, 1.0, 0.05)
+FILTER_RADIUS = Range("filter_radius", 3, 0, 7, 1, integer=True)  # > 2 median-filters Harvest's pitch
+SPEAKER = Range("speaker_id", 0, 0, None, 1, integer=True)
+RANGES: dict[str, Range] = {r.name: r for r in (PITCH, INDEX_RATE, PROTECT, RMS_MIX, FILTER_RADIUS, SPEAKER)}
+DEFAULT_F0_METHOD = "rmvpe"
+DEFAULT_BACKEND = "auto"
 
 
 class ParameterError(RVCError):
@@ -51,23 +83,23 @@ def _within(name: str, value: float, lo: float, hi: float) -> None:
 class ConversionParams:
     """The user's settings for one conversion, with Replay's defaults.
 
-    ``pitch``: semitones, -24..24 (fractional allowed). ``f0_method``: rmvpe | fcpe | harvest.
-    ``index_rate``, ``rms_mix_rate``: 0..1. ``protect``: 0..1 (0.5 and above: off).
-    ``filter_radius``: 0..7 (> 2 median-filters Harvest's pitch). ``speaker_id``: >= 0.
-    ``backend``: auto | mlx | torch. ``output_sample_rate``: None (the model's) or a rate.
+    The numbers' ranges are :data:`RANGES`: ``pitch`` in semitones, -24..24 (fractional allowed);
+    ``index_rate``, ``rms_mix_rate``: 0..1; ``protect``: 0..0.5 (0.5: off); ``filter_radius``:
+    0..7 (> 2 median-filters Harvest's pitch); ``speaker_id``: >= 0. ``f0_method``: one of
+    :data:`F0_METHODS`; ``backend``: one of :data:`BACKENDS`. ``output_sample_rate``: None (the model's) or a rate.
     ``output_format``: wav | flac; ``sample_format``: PCM_16 | PCM_24 | FLOAT (not for flac).
     ``seed``: fixes the synthesizer's noise (reproducible output); ``deterministic``: no noise.
     Values are checked (and numbers coerced) on creation: a bad one raises :class:`ParameterError`.
     """
 
-    pitch: float = 0.0
-    f0_method: str = "rmvpe"
-    index_rate: float = 0.75
-    protect: float = 0.35
-    rms_mix_rate: float = 1.0
-    filter_radius: int = 3
-    speaker_id: int = 0
-    backend: str = "auto"
+    pitch: float = PITCH.default
+    f0_method: str = DEFAULT_F0_METHOD
+    index_rate: float = INDEX_RATE.default
+    protect: float = PROTECT.default
+    rms_mix_rate: float = RMS_MIX.default
+    filter_radius: int = FILTER_RADIUS.default
+    speaker_id: int = SPEAKER.default
+    backend: str = DEFAULT_BACKEND
     output_sample_rate: int | None = None
     output_format: str = "wav"
     sample_format: str = "PCM_16"
@@ -77,22 +109,18 @@ class ConversionParams:
     def __post_init__(self) -> None:
         self.validate()
 
-    def validate(self) -> "ConversionParams":
+    def validate(self) -> ConversionParams:
         """Coerce numbers and names to their kinds and check ranges; returns ``self``."""
-        self.pitch = _number("pitch", self.pitch)
-        _within("pitch", self.pitch, -PITCH_RANGE, PITCH_RANGE)
+        for spec in RANGES.values():
+            value = (_integer if spec.integer else _number)(spec.name, getattr(self, spec.name))
+            if spec.high is None and value < spec.low:
+                raise ParameterError(f"{spec.name} must be {spec.low:g} or more, got {value:g}")
+            if spec.high is not None:
+                _within(spec.name, value, spec.low, spec.high)
+            setattr(self, spec.name, value)
         self.f0_method = str(self.f0_method).strip().lower()
         if self.f0_method not in F0_METHODS:
             raise ParameterError(f"unknown pitch method {self.f0_method!r}; choose one of {', '.join(F0_METHODS)}")
-        for name in ("index_rate", "protect", "rms_mix_rate"):
-            value = _number(name, getattr(self, name))
-            _within(name, value, 0.0, 1.0)
-            setattr(self, name, value)
-        self.filter_radius = _integer("filter_radius", self.filter_radius)
-        _within("filter_radius", self.filter_radius, 0, MAX_FILTER_RADIUS)
-        self.speaker_id = _integer("speaker_id", self.speaker_id)
-        if self.speaker_id < 0:
-            raise ParameterError(f"speaker_id must be 0 or more, got {self.speaker_id}")
         self.backend = str(self.backend).strip().lower()
         if self.backend not in BACKENDS:
             raise ParameterError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -117,7 +145,7 @@ class ConversionParams:
         return self
 
     @classmethod
-    def coerce(cls, value: "ConversionParams | Mapping[str, Any]") -> "ConversionParams":
+    def coerce(cls, value: ConversionParams | Mapping[str, Any]) -> ConversionParams:
         """``value`` itself (re-validated) or params built from a mapping (unknown keys refused)."""
         if isinstance(value, cls):
             return value.validate()

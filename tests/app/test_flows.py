@@ -7,13 +7,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtCore import QTimer
 
-from app.application import build_main_window
 from app.ui.player import OUTPUT
 from app.workers.jobs import JobStatus
-from tests.support.gui import drop_on, open_window, wait_models, write_tone
+from tests.support.gui import drop_on, open_window, write_tone
 
 
 def test_drop_files_queue_runs_outputs_appear_and_plots_fill_in(qtbot, make_services, tmp_path, fake_home) -> None:

@@ -73,7 +73,7 @@ def _task_settings() -> dict[str, Any]:
     }
 
 
-def fairseq_hubert_state(seed: int, size: str = "base", dtype=None) -> "OrderedDict[str, Any]":
+def fairseq_hubert_state(seed: int, size: str = "base", dtype=None) -> OrderedDict[str, Any]:
     """A random HuBERT state dict with fairseq's key names, order, shapes and weight norm."""
     import torch
 

@@ -9,11 +9,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import soundfile as sf
 
+from inference.audio.naming import DEFAULT_TEMPLATE, render_name
 from inference.core.errors import RVCError, check_cancel
 
 SR = 16000
@@ -109,7 +109,7 @@ class FakeConverter:
     steps = 5
     fail_with: str | None = None
     slow: dict[str, float] = {}  # input file stem -> step_s for that file only
-    instances: list["FakeConverter"] = []
+    instances: list[FakeConverter] = []
 
     def __init__(self, weights_dirs=(), cache_dir=None) -> None:
         self.weights_dirs = list(weights_dirs)
@@ -120,7 +120,8 @@ class FakeConverter:
         self.threads: set[str] = set()
         FakeConverter.instances.append(self)
 
-    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None) -> FakeResult:
+    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None,
+                     name_template=DEFAULT_TEMPLATE) -> FakeResult:
         self.threads.add(threading.current_thread().name)
         self.calls.append(("convert", str(input_path), model.id, dict(params) if isinstance(params, dict) else params))
         step_s = self.slow.get(Path(input_path).stem, self.step_s)
@@ -131,8 +132,10 @@ class FakeConverter:
                 progress((i + 1) / self.steps, "Synthesising")
         if self.fail_with:
             raise RVCError(self.fail_with)
-        out = Path(output_dir) / f"{Path(input_path).stem}.out.wav"
         pitch = float(params.get("pitch", 0.0)) if isinstance(params, dict) else float(params.pitch)
+        fmt = params.get("output_format", "wav") if isinstance(params, dict) else params.output_format
+        out = Path(output_dir) / render_name(name_template, name=Path(input_path).stem, model=model.name,
+                                             pitch=pitch, f0="rmvpe", extension=fmt)
         sf.write(str(out), tone(0.5, 220.0 * 2 ** (pitch / 12)), SR)
         return FakeResult(out, 0.5, {"total": self.steps * self.step_s}, SR)
 

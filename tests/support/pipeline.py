@@ -37,8 +37,8 @@ def make_pipeline_hubert(path: Path, seed: int = 0) -> Path:
 def build_replay(root: Path, models: dict[str, tuple[str, int, bool]] = MODELS, index_vectors: int = 600) -> Path:
     """Write the tree; returns Replay's data root (point ``RVC_STUDIO_REPLAY_DIR`` at it)."""
     from tests.support.f0 import make_rmvpe
-    from tests.support.voice_models import make_voice_model
     from tests.support.features import make_index
+    from tests.support.voice_models import make_voice_model
 
     replay = Path(root) / "Replay" / "com.replay.Replay"
     weights = replay / "weights"

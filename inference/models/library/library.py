@@ -10,7 +10,13 @@ from pathlib import Path
 from inference.core import paths
 from inference.models.library.cache import MetadataCache
 from inference.models.library.discover import (
-    FileRef, Unit, flat_units, folder_unit, folder_units, replay_units, walk,
+    FileRef,
+    Unit,
+    flat_units,
+    folder_unit,
+    folder_units,
+    replay_units,
+    walk,
 )
 from inference.models.library.model import Changes, LibraryError, VoiceModel
 from inference.models.library.scanner import describe
@@ -123,7 +129,7 @@ class ModelLibrary:
     def _describe(self, unit: Unit) -> VoiceModel:
         try:
             return describe(unit, self._cache)
-        except Exception as error:  # noqa: BLE001 - one odd folder must not end the scan
+        except Exception as error:
             log.warning("could not describe %s", unit.root, exc_info=True)
             return VoiceModel(id=unit.id, name=unit.name, source=unit.source, root=str(unit.root),
                               model_path=str(unit.models[0].path) if unit.models else "",

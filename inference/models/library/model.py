@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from inference.models.checkpoint import FEATURE_DIMS
 from inference.core.errors import RVCError
+from inference.models.checkpoint import FEATURE_DIMS
 
 # The width of the features each model version takes, hence of the index it can use.
 FEATURE_WIDTH = FEATURE_DIMS
@@ -55,7 +55,7 @@ class VoiceModel:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "VoiceModel":
+    def from_dict(cls, data: dict[str, Any]) -> VoiceModel:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 

@@ -54,7 +54,7 @@ def read_model_facts(path: Path) -> dict[str, Any]:
         return {"error": _one_line(str(error), path), "unsupported": True}
     except CheckpointError as error:
         return {"error": _one_line(str(error), path), "unsupported": False}
-    except Exception as error:  # noqa: BLE001 - a stranger's file may fail in any way; list it
+    except Exception as error:
         log.info("could not read %s", path, exc_info=True)
         return {"error": _one_line(f"{type(error).__name__}: {error}", path), "unsupported": False}
     return {"info": {name: _plain(getattr(info, name, None)) for name in INFO_FIELDS}}

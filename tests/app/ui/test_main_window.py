@@ -7,8 +7,7 @@ from app.application import build_main_window
 from app.ui.display import short_path
 from app.ui.drop_zone import rejected_message
 from inference.core import paths
-from tests.support.gui import wait_models
-from tests.support.gui import FakeModel
+from tests.support.gui import FakeModel, wait_models
 
 
 def _window(qtbot, services):

@@ -9,7 +9,15 @@ import pytest
 import soundfile as sf
 
 from inference import audio
-from inference.audio import AudioError, AudioWriter, audio_info, load_audio, load_audio_segment, unique_path, write_audio
+from inference.audio import (
+    AudioError,
+    AudioWriter,
+    audio_info,
+    load_audio,
+    load_audio_segment,
+    unique_path,
+    write_audio,
+)
 
 SR = 44100
 

@@ -21,8 +21,8 @@ import pytest
 import soundfile as sf
 
 from inference import cli
-from inference.audio import load_audio, unique_path, write_audio
-from inference.cli.convert import TerminalProgress, expand_inputs
+from inference.audio import DEFAULT_TEMPLATE, load_audio, render_name, unique_path, write_audio
+from inference.cli.convert import TerminalProgress
 from inference.core.errors import check_cancel
 from tests.support.voice_models import make_voice_model
 
@@ -37,7 +37,8 @@ class FakeConverter:
         self.calls = calls if calls is not None else []
         self.hold = hold  # an Event: convert_file waits on the cancel event until this is set
 
-    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None):
+    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None,
+                     name_template=DEFAULT_TEMPLATE):
         self.calls.append((Path(input_path), model, params, cancel))
         audio = load_audio(input_path, sr=16000)
         for fraction, stage in ((0.0, "decode"), (0.3, "embed"), (0.6, "synth")):
@@ -51,7 +52,9 @@ class FakeConverter:
                 check_cancel(cancel)
                 time.sleep(0.01)
             raise AssertionError("held conversion never cancelled")
-        out = unique_path(output_dir, f"{Path(input_path).stem}.{params.output_format}")
+        out = unique_path(output_dir, render_name(name_template, name=Path(input_path).stem, model=model.name,
+                                                  pitch=params.pitch, f0=params.f0_method,
+                                                  extension=params.output_format))
         write_audio(out, audio, 16000, format=params.output_format, subtype=params.sample_format)
         progress(1.0, "write")
         return SimpleNamespace(output_path=out, duration=len(audio) / 16000, timings={}, sample_rate=16000)
@@ -166,7 +169,7 @@ def test_options_reach_the_conversion_params(tmp_path, base, capsys):
                         output_format="wav", sample_format="FLOAT", seed=7)
     (path, model, _, cancel), = calls
     assert model.name == "Alice" and isinstance(cancel, threading.Event)
-    assert sf.info(tmp_path / "out" / "a.wav").subtype == "FLOAT"
+    assert sf.info(tmp_path / "out" / "a (Alice).wav").subtype == "FLOAT"
 
 
 def test_model_given_as_a_path_with_its_index(tmp_path, capsys):
@@ -182,35 +185,6 @@ def test_model_given_as_a_path_with_its_index(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------------- inputs
-
-
-def test_folders_are_searched_recursively_in_order(tmp_path):
-    songs = tmp_path / "songs"
-    for name in ("b.wav", "A.flac", "sub/c.mp3", "sub/deeper/d.m4a", ".hidden.wav", ".git/x.wav", "notes.txt", "cover.jpg"):
-        (songs / name).parent.mkdir(parents=True, exist_ok=True)
-        (songs / name).write_bytes(b"x")
-    files, problems = expand_inputs([songs])
-    assert [p.relative_to(songs).as_posix() for p in files] == ["A.flac", "b.wav", "sub/c.mp3", "sub/deeper/d.m4a"]
-    assert problems == []
-    (tmp_path / "empty").mkdir()
-    assert expand_inputs([tmp_path / "empty"]) == ([], [(str(tmp_path / "empty"), "folder holds no audio files")])
-
-
-def test_list_files_relative_to_their_folder(tmp_path):
-    lists = tmp_path / "lists"
-    a, b = tone(tmp_path / "music" / "a.wav"), tone(tmp_path / "music" / "b.wav")
-    album = tmp_path / "music" / "album"
-    tone(album / "c.wav")
-    (lists).mkdir()
-    (lists / "batch.txt").write_text(
-        f"# my batch\n\n../music/a.wav\n  {b}  \n../music/album\n../music/missing.wav\n../music/a.wav\n", encoding="utf-8")
-    (lists / "play.m3u").write_text(f"#EXTM3U\n#EXTINF:1,B\nfile://{b}\n../music/a.wav\n", encoding="utf-8")
-    files, problems = expand_inputs([f"@{lists / 'batch.txt'}"])
-    assert files == [a, b, album / "c.wav"]  # the repeat of a.wav dropped
-    assert problems == [(str(tmp_path / "music" / "missing.wav"), "file not found")]
-    files, problems = expand_inputs([lists / "play.m3u", f"@{tmp_path / 'nope.txt'}"])
-    assert files == [b, a]
-    assert problems == [(f"@{tmp_path / 'nope.txt'}", "list file not found")]
 
 
 def test_nothing_to_convert_is_one_line(tmp_path, base, capsys):
@@ -229,14 +203,14 @@ def test_batch_converts_every_file_and_prints_outputs(tmp_path, base, capsys):
     code, out, err, calls = run(["convert", tmp_path / "in", *base, "--format", "flac"], capsys)
     assert code == 0 and len(calls) == 2
     outputs = [Path(line) for line in out.splitlines()]
-    assert outputs == [tmp_path / "out" / "one.flac", tmp_path / "out" / "two.flac"]
+    assert outputs == [tmp_path / "out" / "one (Alice).flac", tmp_path / "out" / "two (Alice).flac"]
     assert all(p.is_file() for p in outputs)
     assert "Converted 2 of 2 files with Alice" in err and "failed" not in err
     # plain lines when stderr is not a terminal: one per stage, no carriage returns
     assert "[1/2] one.wav: embed" in err and "\r" not in err
     # a second run never overwrites: new names
     code, out, _, _ = run(["convert", tmp_path / "in" / "one.wav", *base, "--format", "flac"], capsys)
-    assert code == 0 and out.strip() == str(tmp_path / "out" / "one (2).flac")
+    assert code == 0 and out.strip() == str(tmp_path / "out" / "one (Alice) (2).flac")
 
 
 def test_batch_goes_on_past_bad_files(tmp_path, base, capsys):
@@ -247,7 +221,7 @@ def test_batch_goes_on_past_bad_files(tmp_path, base, capsys):
     empty.write_bytes(b"")
     code, out, err, calls = run(["convert", good1, text, tmp_path / "missing.wav", empty, good2, *base], capsys)
     assert code == 1
-    assert [Path(p).name for p in out.splitlines()] == ["a.wav", "d.wav"]
+    assert [Path(p).name for p in out.splitlines()] == ["a (Alice).wav", "d (Alice).wav"]
     assert [c[0] for c in calls] == [good1, text, empty, good2]
     assert "Converted 2 of 5 files" in err and "3 failed:" in err
     failures = err.split("3 failed:\n")[1].splitlines()
@@ -267,7 +241,7 @@ def test_a_bug_in_one_file_does_not_stop_the_batch(tmp_path, base, capsys):
 
     code, out, err, _ = run(["convert", tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav"), *base], capsys,
                             converter_factory=lambda **kw: Flaky(**kw))
-    assert code == 1 and Path(out.strip()).name == "b.wav"
+    assert code == 1 and Path(out.strip()).name == "b (Alice).wav"
     assert f"  {tmp_path / 'a.wav'}: unexpected error: ZeroDivisionError: division by zero" in err
 
 
@@ -406,10 +380,10 @@ def test_real_pipeline_batch_and_seed_reproducibility(tmp_path, replay_tree, mon
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
-    assert proc.stdout.splitlines() == [str(tmp_path / "a" / "song.wav")]
+    assert proc.stdout.splitlines() == [str(tmp_path / "a" / "song (Singer).wav")]
     assert "Converted 1 of 2 files with Singer" in proc.stderr
     assert f"  {bad}: not an audio file (or an unsupported format)" in proc.stderr
-    first = tmp_path / "a" / "song.wav"
+    first = tmp_path / "a" / "song (Singer).wav"
     out, rate = sf.read(first, dtype="float32")
     assert rate == 32000 and out.ndim == 1 and abs(len(out) - 0.6 * 32000) <= 320  # the input's 0.6 s
     assert np.isfinite(out).all() and 0.01 < np.abs(out).max() <= 1.0
@@ -421,4 +395,4 @@ def test_real_pipeline_batch_and_seed_reproducibility(tmp_path, replay_tree, mon
     err = capsys.readouterr().err
     assert code == 0, err
     assert "Embedding" in err and "Pitch" in err  # analysed afresh, not read from the first run's cache
-    assert (tmp_path / "b" / "song.wav").read_bytes() == first.read_bytes()
+    assert (tmp_path / "b" / "song (Singer).wav").read_bytes() == first.read_bytes()

@@ -13,8 +13,8 @@ Two references, both on the same random weights and input:
 from __future__ import annotations
 
 import os
-import random
 import pickle
+import random
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from inference.core.errors import RVCError
 from inference.features import EmbedderLoadError, UnsafeCheckpointError, load_embedder
 from inference.features import cache as emb_cache
 from inference.features import embedder as emb_model
-from inference.core.errors import RVCError
-from tests.support.voice_models import flip_bytes
 from tests.support.features import (
     CONV_LAYERS,
     SIZES,
@@ -35,6 +34,7 @@ from tests.support.features import (
     registered_modules,
     transformers_config_kwargs,
 )
+from tests.support.voice_models import flip_bytes
 
 TINY_HEADS = SIZES["tiny"][2]
 

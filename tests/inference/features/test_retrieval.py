@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inference.features import retrieval
 from inference.core.errors import RVCError
+from inference.features import retrieval
 from inference.features.retrieval import (
     IndexCache,
     IndexLoadError,

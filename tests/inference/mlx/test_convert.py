@@ -13,10 +13,10 @@ from inference.core.runtime import import_mlx, import_torch
 mx = import_mlx()
 torch = import_torch()
 
-from inference.models.checkpoint import load_checkpoint  # noqa: E402
 from inference.mlx.convert import convert_state_dict, load_arrays  # noqa: E402
-from inference.models.state import WeightsMismatchError, fold_weight_norm, to_numpy  # noqa: E402
 from inference.mlx.synthesizers import Synthesizer  # noqa: E402
+from inference.models.checkpoint import load_checkpoint  # noqa: E402
+from inference.models.state import WeightsMismatchError, fold_weight_norm, to_numpy  # noqa: E402
 from tests.support.voice_models import make_voice_model  # noqa: E402
 
 

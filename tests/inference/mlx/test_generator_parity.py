@@ -15,10 +15,10 @@ from inference.core.runtime import import_mlx, import_torch
 mx = import_mlx()
 torch = import_torch()
 
-from inference.models.checkpoint import load_checkpoint  # noqa: E402
 from inference.f0 import coarse_f0  # noqa: E402
 from inference.mlx.convert import convert_state_dict, load_arrays  # noqa: E402
 from inference.mlx.synthesizers import Synthesizer  # noqa: E402
+from inference.models.checkpoint import load_checkpoint  # noqa: E402
 from inference.synth.torch.convert import load_synthesizer  # noqa: E402
 from tests.support.voice_models import make_voice_model  # noqa: E402
 

@@ -25,9 +25,9 @@ import pytest
 import soundfile as sf
 
 from inference.audio import AudioError
-from inference.pipeline.chunking import WINDOW, ChunkSettings, plan_pieces
 from inference.core.errors import Cancelled, RVCError
 from inference.pipeline import STAGES, ConversionParams, Converter
+from inference.pipeline.chunking import WINDOW, ChunkSettings, plan_pieces
 from inference.pipeline.params import ParameterError
 from tests.support.pipeline import build_replay, voice
 
@@ -98,7 +98,7 @@ def test_convert_file_writes_new_files_with_progress_and_reuses_analysis(conv, t
     model = tree["models"]["v2f0"]
     result = conv.convert_file(tree["song"], model, tree["out"], ConversionParams(seed=7, **TORCH),
                                progress=lambda f, s: events.append((f, s)))
-    assert result.output_path == tree["out"] / "song.wav"
+    assert result.output_path == tree["out"] / "song (v2f0).wav"
     info = sf.info(str(result.output_path))
     assert (info.samplerate, info.channels, info.subtype) == (32000, 1, "PCM_16")
     assert info.frames == round(SONG_S * 32000) and result.sample_rate == 32000 and result.duration == pytest.approx(SONG_S)
@@ -113,9 +113,9 @@ def test_convert_file_writes_new_files_with_progress_and_reuses_analysis(conv, t
     before = dict(conv.stats)
     again = conv.convert_file(tree["song"], model, tree["out"], ConversionParams(pitch=4, seed=7, **TORCH))
     assert conv.stats["embed"] == before["embed"] and conv.stats["f0"] == before["f0"]  # analysis from disk
-    assert again.output_path == tree["out"] / "song (2).wav"  # never overwrites
+    assert again.output_path == tree["out"] / "song (v2f0) (2).wav"  # never overwrites
     assert result.output_path.read_bytes() == first_bytes
-    assert sorted(p.name for p in tree["out"].iterdir()) == ["song (2).wav", "song.wav"]  # no temporaries
+    assert sorted(p.name for p in tree["out"].iterdir()) == ["song (v2f0) (2).wav", "song (v2f0).wav"]  # no temporaries
 
 
 def _rvc_reference(conv, model, audio16: np.ndarray, params: ConversionParams) -> np.ndarray:
@@ -312,7 +312,7 @@ def test_errors_are_one_line_and_the_next_job_still_works(conv, tree, tmp_path, 
                                ConversionParams(pitch=-2, output_sample_rate=44100, output_format="flac",
                                                 sample_format="PCM_24", **TORCH))
     info = sf.info(str(result.output_path))
-    assert result.output_path.name == "song.flac" and (info.samplerate, info.format, info.subtype) == (44100, "FLAC", "PCM_24")
+    assert result.output_path.name == "song (v2f0).flac" and (info.samplerate, info.format, info.subtype) == (44100, "FLAC", "PCM_24")
     assert abs(info.frames - round(SONG_S * 44100)) <= 2
 
 

@@ -142,8 +142,8 @@ def test_margin_is_enough_for_every_decoder(name) -> None:
     """decoder_margin's context, no more, reproduces one pass for each rate's decoder (MLX, fp32)."""
     from mlx.utils import tree_map
 
-    from inference.mlx.generators import GeneratorNSF
     from inference.core.runtime import import_mlx
+    from inference.mlx.generators import GeneratorNSF
 
     mx = import_mlx()
     rates, kernels = DECODERS[name]

@@ -19,11 +19,15 @@ torch = import_torch()
 
 from inference.models.checkpoint import load_checkpoint  # noqa: E402
 from inference.models.state import WeightsMismatchError  # noqa: E402
-from inference.synth.torch.convert import (build_synthesizer, convert_state_dict, load_arrays,  # noqa: E402
-                                           load_synthesizer, parametrization_keys)
+from inference.synth.torch.convert import (  # noqa: E402
+    build_synthesizer,
+    convert_state_dict,
+    load_arrays,
+    load_synthesizer,
+    parametrization_keys,
+)
 from inference.synth.torch.synthesizers import Synthesizer  # noqa: E402
-from tests.support.voice_models import (generator_state, make_voice_model, model_config,  # noqa: E402
-                                        posterior_encoder)
+from tests.support.voice_models import generator_state, make_voice_model, model_config, posterior_encoder  # noqa: E402
 
 # (version, rate) -> (upsample_rates, upsample_kernel_sizes), the reference table
 TABLE = {

@@ -9,7 +9,6 @@ import pytest
 
 import inference.models.checkpoint as checkpoint
 from inference.models.library import Changes, LibraryError, ModelLibrary, VoiceModel
-
 from tests.support.library import Files
 
 place = Files.place
