@@ -15,6 +15,7 @@ making the bundle standalone (``build_executable``):
 - PySide6's macOS wheels are universal2; the app runs on Apple Silicon only (MLX), so its
   binaries are thinned to arm64 (:func:`thin_to_arm64`).
 """
+
 from __future__ import annotations
 
 import ast
@@ -115,31 +116,104 @@ PLIST = {
 # go too unless a kept binding or plugin links them (the FFmpeg multimedia plugin links
 # QtQuick/QtQml on Linux, for instance, so those libraries stay there).
 EXCLUDED_QT_MODULES = (
-    "Qt3DAnimation", "Qt3DCore", "Qt3DExtras", "Qt3DInput", "Qt3DLogic", "Qt3DRender",
-    "QtAxContainer", "QtBluetooth", "QtCanvasPainter", "QtCharts", "QtDataVisualization",
-    "QtDesigner", "QtGraphs", "QtGraphsWidgets", "QtHelp", "QtHttpServer", "QtLabsStyleKit",
-    "QtLocation", "QtNetworkAuth", "QtNfc", "QtPdf", "QtPdfWidgets", "QtPositioning", "QtQml",
-    "QtQmlFeatures", "QtQuick", "QtQuick3D", "QtQuickControls2", "QtQuickTest", "QtQuickWidgets",
-    "QtRemoteObjects", "QtScxml", "QtSensors", "QtSerialBus", "QtSerialPort", "QtSpatialAudio",
-    "QtSql", "QtStateMachine", "QtTextToSpeech", "QtUiTools", "QtWebChannel", "QtWebEngineCore",
-    "QtWebEngineQuick", "QtWebEngineWidgets", "QtWebSockets", "QtWebView",
+    "Qt3DAnimation",
+    "Qt3DCore",
+    "Qt3DExtras",
+    "Qt3DInput",
+    "Qt3DLogic",
+    "Qt3DRender",
+    "QtAxContainer",
+    "QtBluetooth",
+    "QtCanvasPainter",
+    "QtCharts",
+    "QtDataVisualization",
+    "QtDesigner",
+    "QtGraphs",
+    "QtGraphsWidgets",
+    "QtHelp",
+    "QtHttpServer",
+    "QtLabsStyleKit",
+    "QtLocation",
+    "QtNetworkAuth",
+    "QtNfc",
+    "QtPdf",
+    "QtPdfWidgets",
+    "QtPositioning",
+    "QtQml",
+    "QtQmlFeatures",
+    "QtQuick",
+    "QtQuick3D",
+    "QtQuickControls2",
+    "QtQuickTest",
+    "QtQuickWidgets",
+    "QtRemoteObjects",
+    "QtScxml",
+    "QtSensors",
+    "QtSerialBus",
+    "QtSerialPort",
+    "QtSpatialAudio",
+    "QtSql",
+    "QtStateMachine",
+    "QtTextToSpeech",
+    "QtUiTools",
+    "QtWebChannel",
+    "QtWebEngineCore",
+    "QtWebEngineQuick",
+    "QtWebEngineWidgets",
+    "QtWebSockets",
+    "QtWebView",
 )
 # Plugin folders under PySide6/Qt/plugins that stay: the multimedia back ends (FFmpeg and
 # AVFoundation) among them. Linux-only folders are listed so the same rule holds there.
 QT_PLUGIN_DIRS_KEPT = (
-    "platforms", "styles", "imageformats", "iconengines", "multimedia", "tls",
-    "networkinformation", "generic", "platforminputcontexts", "platformthemes",
-    "xcbglintegrations", "egldeviceintegrations", "wayland-decoration-client",
-    "wayland-graphics-integration-client", "wayland-shell-integration",
+    "platforms",
+    "styles",
+    "imageformats",
+    "iconengines",
+    "multimedia",
+    "tls",
+    "networkinformation",
+    "generic",
+    "platforminputcontexts",
+    "platformthemes",
+    "xcbglintegrations",
+    "egldeviceintegrations",
+    "wayland-decoration-client",
+    "wayland-graphics-integration-client",
+    "wayland-shell-integration",
 )
 # libqpdf links QtPdf (the app opens no PDF); the virtual keyboard links QtQuick and QtQml.
 QT_PLUGINS_DROPPED = ("imageformats/libqpdf", "platforminputcontexts/libqtvirtualkeyboardplugin")
 # Everything else PySide6 ships that a running app never reads.
 PYSIDE6_EXTRAS_DROPPED = (
-    "Qt/qml", "Qt/libexec", "Qt/metatypes", "Qt/resources", "include", "typesystems", "glue",
-    "doc", "examples", "scripts", "lib/cmake", "Assistant.app", "Designer.app", "Linguist.app", "assistant",
-    "designer", "linguist", "lrelease", "lupdate", "qmlformat", "qmllint", "qmlls", "svgtoqml",
-    "balsam", "balsamui", "qsb", "uic", "rcc",
+    "Qt/qml",
+    "Qt/libexec",
+    "Qt/metatypes",
+    "Qt/resources",
+    "include",
+    "typesystems",
+    "glue",
+    "doc",
+    "examples",
+    "scripts",
+    "lib/cmake",
+    "Assistant.app",
+    "Designer.app",
+    "Linguist.app",
+    "assistant",
+    "designer",
+    "linguist",
+    "lrelease",
+    "lupdate",
+    "qmlformat",
+    "qmllint",
+    "qmlls",
+    "svgtoqml",
+    "balsam",
+    "balsamui",
+    "qsb",
+    "uic",
+    "rcc",
 )
 # Build-time-only parts of other packages copied whole.
 OTHER_EXTRAS_DROPPED = ("torch/include", "torch/share", "mlx/include", "mlx/share")
@@ -147,12 +221,26 @@ OTHER_EXTRAS_DROPPED = ("torch/include", "torch/share", "mlx/include", "mlx/shar
 # Copied whole (outside the zip): they load native libraries, Metal shaders, model assets
 # or data files by path, or import their submodules dynamically.
 PACKAGES = [
-    "app", "inference",
-    "torch", "transformers", "tokenizers", "safetensors", "faiss",
-    "PySide6", "shiboken6", "pyqtgraph",
-    "numpy", "scipy", "librosa", "numba", "llvmlite", "soxr",
-    "_soundfile_data", "av",
-    "pyworld", "torchfcpe",
+    "app",
+    "inference",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "faiss",
+    "PySide6",
+    "shiboken6",
+    "pyqtgraph",
+    "numpy",
+    "scipy",
+    "librosa",
+    "numba",
+    "llvmlite",
+    "soxr",
+    "_soundfile_data",
+    "av",
+    "pyworld",
+    "torchfcpe",
 ]
 # Namespace packages (no __init__.py; mlx and mlx-metal share the folder): py2app's
 # ``packages`` cannot look them up, so the build command copies them whole itself.
@@ -160,9 +248,16 @@ NAMESPACE_PACKAGES = ["mlx"]
 # Imported only inside functions or by name at run time.
 INCLUDES = ["app.selftest", "_soundfile", "_cffi_backend", "pkg_resources", "platformdirs"]
 EXCLUDES = [
-    "tkinter", "_tkinter", "turtle", "idlelib",
+    "tkinter",
+    "_tkinter",
+    "turtle",
+    "idlelib",
     "torchaudio",  # never used: torchfcpe's mel extractor imports it, we do not load that file
-    "sklearn", "matplotlib", "IPython", "pytest", "tensorboard",  # optional extras of librosa/torch
+    "sklearn",
+    "matplotlib",
+    "IPython",
+    "pytest",
+    "tensorboard",  # optional extras of librosa/torch
     *NAMESPACE_PACKAGES,  # copied by the build command instead
     *(f"PySide6.{module}" for module in EXCLUDED_QT_MODULES),
 ]
@@ -181,6 +276,7 @@ OPTIONS = {
 
 
 # --- pruning the copied PySide6 -------------------------------------------------------------
+
 
 def library_key(install_name: str) -> str:
     """The name a library is found under in ``Qt/lib``: ``X.framework`` or the file name.
@@ -282,7 +378,11 @@ def is_universal_macho(path: Path) -> bool:
         return False
     # FAT_MAGIC / FAT_MAGIC_64, big-endian, then a small architecture count (Java class files
     # share the magic but follow it with a version number in the thousands).
-    return len(head) == 8 and head[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf") and 0 < int.from_bytes(head[4:], "big") < 16
+    return (
+        len(head) == 8
+        and head[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")
+        and 0 < int.from_bytes(head[4:], "big") < 16
+    )
 
 
 def thin_to_arm64(root: Path) -> int:

@@ -1,4 +1,5 @@
 """Builds the Qt application and its main window, and runs the event loop."""
+
 from __future__ import annotations
 
 import ctypes
@@ -123,8 +124,7 @@ class Services:
     """Everything the window uses that is not a widget: settings, the library, the queue and
     the workers with their threads. Built in :func:`build_services`, passed to the window."""
 
-    def __init__(self, settings, library, queue, preview, preview_thread, files, files_thread,
-                 engines) -> None:
+    def __init__(self, settings, library, queue, preview, preview_thread, files, files_thread, engines) -> None:
         self.settings = settings
         self.library = library
         self.queue = queue
@@ -158,8 +158,14 @@ class Services:
         return bool(ok)
 
 
-def build_services(settings=None, converter_factory=None, params_factory=None, library_factory=None,
-                   decoder=None, poll_interval_ms: int | None = None) -> Services:
+def build_services(
+    settings=None,
+    converter_factory=None,
+    params_factory=None,
+    library_factory=None,
+    decoder=None,
+    poll_interval_ms: int | None = None,
+) -> Services:
     """Build and start the app's workers. The factories replace the engine in tests."""
     from PySide6.QtCore import QThread
 
@@ -185,8 +191,12 @@ def build_services(settings=None, converter_factory=None, params_factory=None, l
     # The queue and the preview each keep their own converter (and its cached analysis), so a
     # preview never waits for a long batch job.
     queue_engine, preview_engine = engine(), engine()
-    library = LibraryService(settings.model_folders, paths.cache_dir() / "library.json", library_factory,
-                             poll_interval_ms or POLL_INTERVAL_MS)
+    library = LibraryService(
+        settings.model_folders,
+        paths.cache_dir() / "library.json",
+        library_factory,
+        poll_interval_ms or POLL_INTERVAL_MS,
+    )
     queue = BatchQueue(queue_engine, QueueStore(paths.data_dir()))
     preview = PreviewWorker(preview_engine, paths.cache_dir() / "previews")
     preview_thread = QThread()
@@ -198,8 +208,9 @@ def build_services(settings=None, converter_factory=None, params_factory=None, l
     files_thread = start_worker_thread(files, "files")
     library.models_changed.connect(queue.set_models)
     library.start()
-    return Services(settings, library, queue, preview, preview_thread, files, files_thread,
-                    [queue_engine, preview_engine])
+    return Services(
+        settings, library, queue, preview, preview_thread, files, files_thread, [queue_engine, preview_engine]
+    )
 
 
 def build_main_window(app, files: list[str] | None = None, services: Services | None = None):

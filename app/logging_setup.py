@@ -4,6 +4,7 @@ Every uncaught exception, on the GUI thread or any other, is logged with its tra
 reported to the user once, as a short message with the log's location; never as a raw
 traceback, and never as a cascade of dialogs.
 """
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@
 
 Start-up hygiene (``OMP_NUM_THREADS`` and friends) runs before anything heavy can load.
 """
+
 from __future__ import annotations
 
 import sys

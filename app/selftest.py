@@ -10,6 +10,7 @@ Each check does a tiny real computation and compares it with a value known in ad
 library that imports but is broken (a missing dylib loaded lazily, a missing metallib) fails.
 The result is one line on stdout; tracebacks of failed checks go to stderr.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -37,9 +38,9 @@ class Context:
 
     tmp: Path
     tone: np.ndarray = field(
-        default_factory=lambda: (
-            0.5 * np.sin(2 * np.pi * TONE_HZ * np.arange(SAMPLE_RATE // 4) / SAMPLE_RATE)
-        ).astype(np.float32)
+        default_factory=lambda: (0.5 * np.sin(2 * np.pi * TONE_HZ * np.arange(SAMPLE_RATE // 4) / SAMPLE_RATE)).astype(
+            np.float32
+        )
     )
     wav: Path | None = None
     qt_app: object | None = None
@@ -72,7 +73,9 @@ def check_qt(ctx: Context) -> str:
     plugins = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath))
     native = {"darwin": "libqcocoa.dylib", "linux": "libqxcb.so"}.get(sys.platform)
     if native:
-        _expect((plugins / "platforms" / native).is_file(), f"platform plugin missing: {plugins / 'platforms' / native}")
+        _expect(
+            (plugins / "platforms" / native).is_file(), f"platform plugin missing: {plugins / 'platforms' / native}"
+        )
     media = plugins / "multimedia"
     _expect(media.is_dir() and any(media.iterdir()), f"no Qt multimedia plugin in {media}")
     return f"qt {PySide6.__version__} {app.platformName() if hasattr(app, 'platformName') else 'core'}"
@@ -112,7 +115,10 @@ def check_torch(ctx: Context) -> str:
     kernel = rng.standard_normal(7).astype(np.float32)
     with torch.inference_mode():
         out = torch.nn.functional.conv1d(torch.from_numpy(signal)[None, None], torch.from_numpy(kernel)[None, None])
-    _expect(np.allclose(out[0, 0].numpy(), np.correlate(signal, kernel, mode="valid"), atol=1e-4), "torch conv1d differs from numpy")
+    _expect(
+        np.allclose(out[0, 0].numpy(), np.correlate(signal, kernel, mode="valid"), atol=1e-4),
+        "torch conv1d differs from numpy",
+    )
     mps = getattr(torch.backends, "mps", None)
     extra = " mps" if mps is not None and mps.is_available() else ""
     return f"torch {torch.__version__.split('+')[0]}{extra}"
@@ -126,7 +132,10 @@ def check_faiss(ctx: Context) -> str:
     index = faiss.IndexFlatL2(16)
     index.add(vectors)
     distances, ids = index.search(vectors[[3, 17]], 2)
-    _expect(ids[:, 0].tolist() == [3, 17] and np.allclose(distances[:, 0], 0, atol=1e-4), f"faiss search returned {ids.tolist()}")
+    _expect(
+        ids[:, 0].tolist() == [3, 17] and np.allclose(distances[:, 0], 0, atol=1e-4),
+        f"faiss search returned {ids.tolist()}",
+    )
     return f"faiss {faiss.__version__}"
 
 
@@ -137,7 +146,9 @@ def check_soundfile(ctx: Context) -> str:
     ctx.wav = ctx.tmp / "tone.wav"
     sf.write(ctx.wav, ctx.tone, SAMPLE_RATE, subtype="PCM_16")
     data, rate = sf.read(ctx.wav, dtype="float32")
-    _expect(rate == SAMPLE_RATE and np.allclose(data, ctx.tone, atol=1 / 16384), "soundfile round trip changed the audio")
+    _expect(
+        rate == SAMPLE_RATE and np.allclose(data, ctx.tone, atol=1 / 16384), "soundfile round trip changed the audio"
+    )
     return f"soundfile {sf.__version__}"
 
 
@@ -185,16 +196,25 @@ def check_transformers(ctx: Context) -> str:
     from transformers import HubertConfig, HubertModel
 
     config = HubertConfig(
-        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        conv_dim=(8, 8), conv_kernel=(10, 3), conv_stride=(5, 2),
-        num_conv_pos_embeddings=8, num_conv_pos_embedding_groups=2,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        conv_dim=(8, 8),
+        conv_kernel=(10, 3),
+        conv_stride=(5, 2),
+        num_conv_pos_embeddings=8,
+        num_conv_pos_embedding_groups=2,
     )
     torch.manual_seed(0)
     model = HubertModel(config).eval()
     with torch.inference_mode():
         hidden = model(torch.from_numpy(ctx.tone[None, :1600])).last_hidden_state
     # Frames after the two convolutions: (1600 - 10) // 5 + 1 = 319, then (319 - 3) // 2 + 1 = 159.
-    _expect(tuple(hidden.shape) == (1, 159, 16) and bool(torch.isfinite(hidden).all()), f"hubert output {tuple(hidden.shape)}")
+    _expect(
+        tuple(hidden.shape) == (1, 159, 16) and bool(torch.isfinite(hidden).all()),
+        f"hubert output {tuple(hidden.shape)}",
+    )
     return f"transformers {transformers.__version__}"
 
 
@@ -220,7 +240,10 @@ def check_pyworld(ctx: Context) -> str:
     voiced_signal = sum(0.3 / k * np.sin(2 * np.pi * TONE_HZ * k * t) for k in range(1, 8))
     f0, _t = pyworld.harvest(voiced_signal, SAMPLE_RATE, f0_floor=50.0, f0_ceil=1100.0, frame_period=10)
     voiced = f0[f0 > 0]
-    _expect(len(voiced) > 5 and abs(float(np.median(voiced)) - TONE_HZ) < 0.03 * TONE_HZ, f"harvest median f0 {np.median(voiced) if len(voiced) else 0:.1f} Hz")
+    _expect(
+        len(voiced) > 5 and abs(float(np.median(voiced)) - TONE_HZ) < 0.03 * TONE_HZ,
+        f"harvest median f0 {np.median(voiced) if len(voiced) else 0:.1f} Hz",
+    )
     return f"pyworld {getattr(pyworld, '__version__', '')}".strip()
 
 
@@ -304,7 +327,9 @@ def run_self_test(checks: Sequence[Check] | None = None, out: TextIO | None = No
                 passed.append(check(ctx))
             except Exception as exc:  # noqa: BLE001 - every failure is reported, none stops the rest
                 summary = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                failed.append(f"{name} ({type(exc).__name__}: {summary})" if summary else f"{name} ({type(exc).__name__})")
+                failed.append(
+                    f"{name} ({type(exc).__name__}: {summary})" if summary else f"{name} ({type(exc).__name__})"
+                )
                 print(f"self-test: check {name!r} failed:", file=err)
                 traceback.print_exc(file=err)
     elapsed = time.perf_counter() - started

@@ -5,6 +5,7 @@ reach a widget as the wrong type. Lists and dictionaries are stored as JSON text
 QSettings' own list handling differs between formats and platforms. ``MIGRATIONS`` upgrades an
 old file one version at a time when the store opens.
 """
+
 from __future__ import annotations
 
 import json

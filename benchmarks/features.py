@@ -17,6 +17,7 @@ fairseq file and writing the cache); "first" the first call (warm-up, one-time c
 best of the following calls; x realtime = audio seconds / run seconds. All rows come from one
 run on this machine, so they compare with each other; absolute numbers are machine-specific.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -139,12 +140,30 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
         raise SystemExit(f"unknown stage {stage}")
     load = time.perf_counter() - start
     first, best = _timed(call, repeats)
-    return {"stage": stage, "import_s": imports, "load_s": load, "first_s": first, "run_s": best,
-            "xrt": len(audio) / SR / best, "base_mb": baseline, "peak_mb": peak_rss_mb()}
+    return {
+        "stage": stage,
+        "import_s": imports,
+        "load_s": load,
+        "first_s": first,
+        "run_s": best,
+        "xrt": len(audio) / SR / best,
+        "base_mb": baseline,
+        "peak_mb": peak_rss_mb(),
+    }
 
 
 def _child(stage: str, work: Path, repeats: int) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.features", "--stage", stage, "--work", str(work), "--repeats", str(repeats)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.features",
+        "--stage",
+        stage,
+        "--work",
+        str(work),
+        "--repeats",
+        str(repeats),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -169,11 +188,24 @@ def main() -> None:
         work = Path(tmp)
         t0 = time.perf_counter()
         # in a child too: this process stays small, so nothing of it shows in the stages' memory
-        cmd = [sys.executable, "-m", "benchmarks.features", "--stage", "prepare", "--work", str(work),
-               "--seconds", str(args.seconds)]
-        info = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-        print(f"{args.seconds:.0f} s of espeak-ng speech at 16 kHz; random real-size weights "
-              f"(prepared in {time.perf_counter() - t0:.0f} s); {os.cpu_count()} CPU cores\n")
+        cmd = [
+            sys.executable,
+            "-m",
+            "benchmarks.features",
+            "--stage",
+            "prepare",
+            "--work",
+            str(work),
+            "--seconds",
+            str(args.seconds),
+        ]
+        info = json.loads(
+            subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        )
+        print(
+            f"{args.seconds:.0f} s of espeak-ng speech at 16 kHz; random real-size weights "
+            f"(prepared in {time.perf_counter() - t0:.0f} s); {os.cpu_count()} CPU cores\n"
+        )
         stages = ["embedder:v2", "embedder:v2", "embedder:v1"]  # first row converts + caches
         stages += ["f0:rmvpe"] if info["rmvpe"] else []
         stages += ["f0:fcpe", "f0:harvest", "retrieval:v2", "retrieval:v2@2", "retrieval:v1"]
@@ -186,8 +218,10 @@ def main() -> None:
             if "error" in row:
                 print(f"{label:<22}  failed: {row['error']}")
                 continue
-            print(f"{label:<22}{row['import_s']:9.2f}{row['load_s']:8.2f}{row['first_s']:9.2f}{row['run_s']:8.2f}"
-                  f"{row['xrt']:12.1f}{row['base_mb']:13.0f}{row['peak_mb']:9.0f}")
+            print(
+                f"{label:<22}{row['import_s']:9.2f}{row['load_s']:8.2f}{row['first_s']:9.2f}{row['run_s']:8.2f}"
+                f"{row['xrt']:12.1f}{row['base_mb']:13.0f}{row['peak_mb']:9.0f}"
+            )
         if not info["rmvpe"]:
             print("\nrmvpe: skipped (no random-weight RMVPE factory in tests/ yet)")
         print("\nretrieval:v2@2 = the same search with 2 faiss threads (the default is 1).")

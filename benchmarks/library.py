@@ -21,6 +21,7 @@ Rows (one run, same machine, so they compare with each other):
 - re-scan / refresh(): the same library object again (no change on disk).
 - refresh() after one touched and one added model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,13 @@ print(json.dumps({"import_s": imported - start, "scan_s": done - imported, "mode
 
 
 def scan_in_new_process(cache: Path) -> dict:
-    child = subprocess.run([sys.executable, "-c", _CHILD, str(cache)], capture_output=True, text=True,
-                           check=True, env=os.environ | {"PYTHONPATH": os.getcwd()})
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(cache)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ | {"PYTHONPATH": os.getcwd()},
+    )
     return json.loads(child.stdout)
 
 
@@ -144,10 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     for label, seconds in rows:
         print(f"  {label:<40} {seconds * 1000:9.1f} ms   {seconds / n * 1e6:8.0f} µs/model")
     print(f"  first scan in a new process: torch loaded: {cold['torch_loaded']}")
-    print(f"  new process: import inference.models.library {fresh['import_s'] * 1000:.1f} ms, "
-          f"torch loaded: {fresh['torch_loaded']}, faiss loaded: {fresh['faiss_loaded']}")
-    print(f"first scan / cached re-scan (new library): {t_first / t_new_lib:.1f}x; "
-          f"first scan / refresh(): {t_first / t_refresh:.1f}x")
+    print(
+        f"  new process: import inference.models.library {fresh['import_s'] * 1000:.1f} ms, "
+        f"torch loaded: {fresh['torch_loaded']}, faiss loaded: {fresh['faiss_loaded']}"
+    )
+    print(
+        f"first scan / cached re-scan (new library): {t_first / t_new_lib:.1f}x; "
+        f"first scan / refresh(): {t_first / t_refresh:.1f}x"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Resident memory of this process, for the benchmarks' peak-memory columns."""
+
 from __future__ import annotations
 
 import os

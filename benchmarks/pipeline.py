@@ -25,6 +25,7 @@ figures measure compute, not quality.
    subprocess after a warm-up conversion of the short one; the growth of the peak resident
    size over the warm-up is shown (Linux: the peak counter is reset after the warm-up).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,8 +97,13 @@ def run_convert(work: Path, backend: str, region: tuple[float, float]) -> dict:
     conv.estimators.load(params.f0_method)
     load_s = time.perf_counter() - t0
     result = conv.convert_file(work / "input.wav", model, work / f"out-{backend}", params)
-    out = {"backend": backend, "load": load_s, "timings": result.timings, "duration": result.duration,
-           "peak_mb": peak_rss_mb()}
+    out = {
+        "backend": backend,
+        "load": load_s,
+        "timings": result.timings,
+        "duration": result.duration,
+        "peak_mb": peak_rss_mb(),
+    }
     t0 = time.perf_counter()
     conv.preview(work / "input.wav", model, params, *region)
     out["preview_cold"] = time.perf_counter() - t0
@@ -122,14 +128,23 @@ def run_memory(work: Path, name: str) -> dict:
     reset = reset_peak()
     base = peak_rss_mb()
     t0 = time.perf_counter()
-    result = conv.convert_file(work / f"{name}.wav", model, work / f"mem-{name}", ConversionParams(backend="torch", seed=2))
+    result = conv.convert_file(
+        work / f"{name}.wav", model, work / f"mem-{name}", ConversionParams(backend="torch", seed=2)
+    )
     from inference.audio import load_audio
     from inference.pipeline.chunking import plan_pieces
 
     pieces = plan_pieces(load_audio(work / f"{name}.wav"), _memory_chunk())
-    return {"name": name, "seconds": result.duration, "base_mb": base, "peak_mb": peak_rss_mb(),
-            "reset": reset, "wall": time.perf_counter() - t0, "pieces": len(pieces),
-            "longest": max(p.stop - p.start for p in pieces) / 16000}
+    return {
+        "name": name,
+        "seconds": result.duration,
+        "base_mb": base,
+        "peak_mb": peak_rss_mb(),
+        "reset": reset,
+        "wall": time.perf_counter() - t0,
+        "pieces": len(pieces),
+        "longest": max(p.stop - p.start for p in pieces) / 16000,
+    }
 
 
 def _child(args: list[str], work: Path) -> dict:
@@ -143,24 +158,35 @@ def _child(args: list[str], work: Path) -> dict:
 def _report(results: list[dict], seconds: float, region: tuple[float, float]) -> None:
     stages = ("decode", "embed", "f0", "retrieval", "synth", "write")
     print(f"\n{seconds:.0f} s input, v2 40 kHz model with pitch (rmvpe) and index, output wav 16-bit")
-    print(f"{'backend':8} {'load':>6} " + " ".join(f"{s:>9}" for s in stages) + f" {'total':>7} {'x RT':>6} {'peak MB':>8}")
+    print(
+        f"{'backend':8} {'load':>6} "
+        + " ".join(f"{s:>9}" for s in stages)
+        + f" {'total':>7} {'x RT':>6} {'peak MB':>8}"
+    )
     for r in results:
         t = r["timings"]
         convert = t["total"] - t.get("load", 0.0)
-        print(f"{r['backend']:8} {r['load']:6.1f} " + " ".join(f"{t.get(s, 0.0):9.2f}" for s in stages)
-              + f" {convert:7.1f} {seconds / convert:6.2f} {r['peak_mb']:8.0f}")
+        print(
+            f"{r['backend']:8} {r['load']:6.1f} "
+            + " ".join(f"{t.get(s, 0.0):9.2f}" for s in stages)
+            + f" {convert:7.1f} {seconds / convert:6.2f} {r['peak_mb']:8.0f}"
+        )
     span = region[1] - region[0]
     print(f"\nPitch change on a {span:.1f} s region ({region[0]:.1f}-{region[1]:.1f} s), same process:")
     for r in results:
-        print(f"  {r['backend']:6} cold (analysis + synthesis) {r['preview_cold']:6.2f} s   new pitch (cached analysis) "
-              f"{r['preview_warm']:6.2f} s   ratio {r['preview_warm'] / r['preview_cold']:.2f}")
+        print(
+            f"  {r['backend']:6} cold (analysis + synthesis) {r['preview_cold']:6.2f} s   new pitch (cached analysis) "
+            f"{r['preview_warm']:6.2f} s   ratio {r['preview_warm'] / r['preview_cold']:.2f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="input length (default 30)")
     parser.add_argument("--backends", default="torch,mlx", help="comma-separated (default torch,mlx)")
-    parser.add_argument("--memory-pieces", type=int, default=2, help="pieces in the memory check's short input (x10 long)")
+    parser.add_argument(
+        "--memory-pieces", type=int, default=2, help="pieces in the memory check's short input (x10 long)"
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the memory-vs-length check")
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -175,30 +201,44 @@ def main() -> None:
         from inference.core.runtime import prepare_process
 
         prepare_process()
-        out = run_convert(args.work, args.backend, region) if args.worker == "convert" else run_memory(args.work, args.name)
+        out = (
+            run_convert(args.work, args.backend, region)
+            if args.worker == "convert"
+            else run_memory(args.work, args.name)
+        )
         print(json.dumps(out))
         return
 
     with tempfile.TemporaryDirectory(prefix="rvc-bench-pipeline-") as tmp:
         work = Path(tmp)
-        os.environ.update(RVC_STUDIO_CACHE_DIR=str(work / "app-cache"), RVC_STUDIO_DATA_DIR=str(work / "data"),
-                          RVC_STUDIO_LOG_DIR=str(work / "logs"))
+        os.environ.update(
+            RVC_STUDIO_CACHE_DIR=str(work / "app-cache"),
+            RVC_STUDIO_DATA_DIR=str(work / "data"),
+            RVC_STUDIO_LOG_DIR=str(work / "logs"),
+        )
         t0 = time.perf_counter()
         prepare(work, args.seconds, args.memory_pieces)
         print(f"fixtures written in {time.perf_counter() - t0:.0f} s (random real-size weights)")
-        results = [_child(["--worker", "convert", "--backend", b, "--seconds", str(args.seconds)], work)
-                   for b in args.backends.split(",") if b]
+        results = [
+            _child(["--worker", "convert", "--backend", b, "--seconds", str(args.seconds)], work)
+            for b in args.backends.split(",")
+            if b
+        ]
         if results:
             _report(results, args.seconds, region)
         if not args.no_memory:
             rows = [_child(["--worker", "memory", "--name", n], work) for n in ("short", "long")]
             print("\nMemory vs input length (torch; cutting constants / 20, so as many pieces as 1 and 10 min inputs):")
             for r in rows:
-                print(f"  {r['seconds']:6.1f} s input, {r['pieces']:2d} pieces (longest {r['longest']:.2f} s): peak "
-                      f"{r['peak_mb']:7.0f} MB, growth over warm-up {r['peak_mb'] - r['base_mb']:6.1f} MB ({r['wall']:.0f} s)")
+                print(
+                    f"  {r['seconds']:6.1f} s input, {r['pieces']:2d} pieces (longest {r['longest']:.2f} s): peak "
+                    f"{r['peak_mb']:7.0f} MB, growth over warm-up {r['peak_mb'] - r['base_mb']:6.1f} MB ({r['wall']:.0f} s)"
+                )
             growth = [r["peak_mb"] - r["base_mb"] for r in rows]
-            print(f"  long/short growth difference: {growth[1] - growth[0]:+.1f} MB "
-                  f"(the long input's decoded 16 kHz audio alone is {rows[1]['seconds'] * 16000 * 4 / 2**20:.1f} MB)")
+            print(
+                f"  long/short growth difference: {growth[1] - growth[0]:+.1f} MB "
+                f"(the long input's decoded 16 kHz audio alone is {rows[1]['seconds'] * 16000 * 4 / 2**20:.1f} MB)"
+            )
 
 
 if __name__ == "__main__":

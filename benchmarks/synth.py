@@ -17,6 +17,7 @@ timed on the same input and its time compared with our torch backend's. With ``R
 public generator (imported from that checkout at run time) runs on the same weights and input,
 one pass as its pipeline does, and its time is compared with our torch backend's.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -163,8 +164,10 @@ def main(argv: list[str] | None = None) -> int:
     from tests.support.voice_models import make_voice_model
 
     webui = os.environ.get("RVC_WEBUI_DIR")
-    print(f"synth benchmark: {args.seconds:g} s of audio per case, torch threads {torch.get_num_threads()}, "
-          f"best of {args.repeats} (runs taken in turn); wall s / process CPU s")
+    print(
+        f"synth benchmark: {args.seconds:g} s of audio per case, torch threads {torch.get_num_threads()}, "
+        f"best of {args.repeats} (runs taken in turn); wall s / process CPU s"
+    )
 
     def show(label: str, name: str, seconds: float, wall_cpu: tuple[float, float], extra: str = "") -> None:
         wall, cpu = wall_cpu
@@ -191,18 +194,31 @@ def main(argv: list[str] | None = None) -> int:
             "mlx": lambda: gen_mlx.infer(features, f0, seed=0),
             "public-style": _one_pass_run(baseline, features, f0),
         }
-        warm = [lambda: gen_torch.infer(warm_f, warm_p, seed=0), lambda: gen_mlx.infer(warm_f, warm_p, seed=0),
-                _one_pass_run(baseline, warm_f, warm_p)]
+        warm = [
+            lambda: gen_torch.infer(warm_f, warm_p, seed=0),
+            lambda: gen_mlx.infer(warm_f, warm_p, seed=0),
+            _one_pass_run(baseline, warm_f, warm_p),
+        ]
         if net is not None:
             runs["public"] = _public_run(net, features, f0)
             warm.append(_public_run(net, warm_f, warm_p))
         for fn in warm:
             fn()
         t = _measure(runs, args.repeats)
-        show(label, f"torch backend (window {gen_torch.window} frames)", args.seconds, t["torch"],
-             f", load {load_torch:.1f} s")
-        show(label, f"mlx backend (window {gen_mlx.window} frames)", args.seconds, t["mlx"],
-             f", first load+convert {load_mlx:.1f} s")
+        show(
+            label,
+            f"torch backend (window {gen_torch.window} frames)",
+            args.seconds,
+            t["torch"],
+            f", load {load_torch:.1f} s",
+        )
+        show(
+            label,
+            f"mlx backend (window {gen_mlx.window} frames)",
+            args.seconds,
+            t["mlx"],
+            f", first load+convert {load_mlx:.1f} s",
+        )
         print(f"{label}: MLX/torch time ratio {ratio(t['mlx'], t['torch'])} (target <= 1.5)")
         show(label, "public-style torch (one pass, weight norm/call)", args.seconds, t["public-style"])
         print(f"{label}: ours-torch/public-style time ratio {ratio(t['torch'], t['public-style'])} (target < 1)")
@@ -224,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, value in t.items():
                 show(label, name, args.long, value)
             for backend in ("torch", "mlx"):
-                print(f"{label}: {backend} windowed/one-pass time ratio "
-                      f"{ratio(t[f'{backend} windowed'], t[f'{backend} one pass'])}")
+                print(
+                    f"{label}: {backend} windowed/one-pass time ratio "
+                    f"{ratio(t[f'{backend} windowed'], t[f'{backend} one pass'])}"
+                )
     return 0
 
 

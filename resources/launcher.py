@@ -3,6 +3,7 @@
 py2app runs this file as ``__main__`` from ``RVC Studio.app/Contents/Resources``, so
 ``RVC Studio.app/Contents/MacOS/RVC Studio --self-test`` behaves like ``rvc-studio --self-test``.
 """
+
 from __future__ import annotations
 
 import os

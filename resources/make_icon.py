@@ -11,6 +11,7 @@ way. Drawn with QPainter on an offscreen QImage, so it runs on Linux without a d
 one chunk per size, each a 4-character type + length (header included) + a PNG. PNG payloads
 are valid for every type used (macOS 10.7+).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -125,7 +126,9 @@ def render_icon(size: int = MASTER):
     painter.setPen(glow)
     painter.drawPath(path)
     painter.setOpacity(1.0)
-    painter.setPen(QPen(QBrush(stroke), 14 * s, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+    painter.setPen(
+        QPen(QBrush(stroke), 14 * s, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    )
     painter.drawPath(path)
     painter.end()
     return image
@@ -154,11 +157,17 @@ def scaled_set(master) -> dict[int, bytes]:
     for size in sizes:
         while current.width() // 2 >= size:
             current = current.scaled(
-                current.width() // 2, current.height() // 2,
-                Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation,
+                current.width() // 2,
+                current.height() // 2,
+                Qt.AspectRatioMode.IgnoreAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
             )
-        image = current if current.width() == size else current.scaled(
-            size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+        image = (
+            current
+            if current.width() == size
+            else current.scaled(
+                size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
         )
         result[size] = png_bytes(image)
     return result

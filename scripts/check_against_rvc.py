@@ -7,6 +7,7 @@ For each variant it builds RVC's own synthesizer, gives it random weights, loads
 (minus ``enc_q``) into ours, and compares the key sets and one inference pass with every
 random draw of RVC's (latent noise, source noise, initial phases) set to zero.
 """
+
 from __future__ import annotations
 
 import sys
@@ -16,8 +17,16 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-VARIANTS = [("v1", 32000, True), ("v1", 40000, True), ("v1", 48000, True), ("v2", 32000, True),
-            ("v2", 40000, True), ("v2", 48000, True), ("v1", 40000, False), ("v2", 48000, False)]
+VARIANTS = [
+    ("v1", 32000, True),
+    ("v1", 40000, True),
+    ("v1", 48000, True),
+    ("v2", 32000, True),
+    ("v2", 40000, True),
+    ("v2", 48000, True),
+    ("v1", 40000, False),
+    ("v2", 48000, False),
+]
 
 
 def main(rvc_root: str) -> int:
@@ -34,8 +43,26 @@ def main(rvc_root: str) -> int:
     worst = 0.0
     for version, rate, f0 in VARIANTS:
         rates, kernels = UPSAMPLING[(version, rate)]
-        cfg = [SPEC_CHANNELS[rate], 32, 192, 192, 768, 2, 6, 3, 0, "1", [3, 7, 11], [[1, 3, 5]] * 3,
-               list(rates), 512, list(kernels), 1, 256, rate]
+        cfg = [
+            SPEC_CHANNELS[rate],
+            32,
+            192,
+            192,
+            768,
+            2,
+            6,
+            3,
+            0,
+            "1",
+            [3, 7, 11],
+            [[1, 3, 5]] * 3,
+            list(rates),
+            512,
+            list(kernels),
+            1,
+            256,
+            rate,
+        ]
         name = f"SynthesizerTrnMs{256 if version == 'v1' else 768}NSFsid" + ("" if f0 else "_nono")
         ref = getattr(rvc, name)(*cfg, is_half=False).eval()
         for p in ref.parameters():
@@ -62,8 +89,10 @@ def main(rvc_root: str) -> int:
         a, b = a.numpy().ravel(), b.numpy().ravel()
         diff = float(np.abs(a - b).max() / np.abs(a).max())
         worst = max(worst, diff)
-        print(f"{name:34s} {rate // 1000}k  keys {'equal' if same_keys else 'DIFFER'}  "
-              f"samples {a.size}  max|diff|/peak {diff:.1e}")
+        print(
+            f"{name:34s} {rate // 1000}k  keys {'equal' if same_keys else 'DIFFER'}  "
+            f"samples {a.size}  max|diff|/peak {diff:.1e}"
+        )
     print(f"worst max|diff|/peak: {worst:.1e}")
     return 0 if worst < 1e-5 else 1
 

@@ -9,6 +9,7 @@ pictures use a stand-in converter that analyses pitch for real (WORLD's Harvest,
 and pitch-shifts the input (librosa) instead of running RVC. Models in the list are stand-ins
 too. Everything is written under a temporary folder; nothing touches your settings or Replay.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,9 +26,12 @@ OUT = REPO / "docs" / "screenshots"
 SR = 16000
 
 _tmp = Path(tempfile.mkdtemp(prefix="rvc-studio-shots-"))
-for _var, _sub in (("RVC_STUDIO_DATA_DIR", "data"), ("RVC_STUDIO_CACHE_DIR", "cache"),
-                   ("RVC_STUDIO_LOG_DIR", "logs"),
-                   ("RVC_STUDIO_REPLAY_DIR", "home/Library/Application Support/Replay/com.replay.Replay")):
+for _var, _sub in (
+    ("RVC_STUDIO_DATA_DIR", "data"),
+    ("RVC_STUDIO_CACHE_DIR", "cache"),
+    ("RVC_STUDIO_LOG_DIR", "logs"),
+    ("RVC_STUDIO_REPLAY_DIR", "home/Library/Application Support/Replay/com.replay.Replay"),
+):
     os.environ[_var] = str(_tmp / _sub)
 os.environ["HOME"] = str(_tmp / "home")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia*=false")
@@ -94,7 +98,7 @@ def sung_phrase(seconds: float = 24.0) -> np.ndarray:
             env = np.minimum(1, t * 12) * np.minimum(1, (t[-1] - t) * 10 + 0.05)
             amp[a:b] = env * (0.6 + 0.3 * rng.random())
     phase = 2 * np.pi * np.cumsum(f0) / SR
-    voice = sum((0.9 ** k) * np.sin(k * phase) / k for k in range(1, 12))
+    voice = sum((0.9**k) * np.sin(k * phase) / k for k in range(1, 12))
     breath = rng.normal(0, 0.02, f0.shape) * (amp < 0.05)
     audio = 0.45 * amp * voice + breath
     return (audio / np.abs(audio).max() * 0.8).astype(np.float32)
@@ -117,7 +121,7 @@ class DemoConverter:
         key = f"{path}:{start}:{end}"
         if key not in self._f0:
             audio, _ = sf.read(path, dtype="float64")
-            seg = audio[int(start * SR): int(end * SR)]
+            seg = audio[int(start * SR) : int(end * SR)]
             f0, _ = pyworld.harvest(seg, SR, f0_floor=60, f0_ceil=1000, frame_period=10)
             self._f0[key] = f0
         return self._f0[key]
@@ -130,7 +134,7 @@ class DemoConverter:
     def preview(self, input_path, model, params, start_s, end_s, progress=None, cancel=None):
         f0 = self._analyse(str(input_path), start_s, end_s)
         audio, _ = sf.read(str(input_path), dtype="float32")
-        out = self._shift(audio[int(start_s * SR): int(end_s * SR)], params["pitch"])
+        out = self._shift(audio[int(start_s * SR) : int(end_s * SR)], params["pitch"])
         return out, SR, f0, np.where(f0 > 0, f0 * 2 ** (params["pitch"] / 12), 0)
 
     def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None):
@@ -167,8 +171,10 @@ def missing_weights_message() -> str:
         return str(exc)
     except ImportError:
         pass
-    return ("hubert_base.pt not found: put it in ~/Library/Application Support/Replay/com.replay.Replay/"
-            "weights/, or choose a weights folder in Settings")
+    return (
+        "hubert_base.pt not found: put it in ~/Library/Application Support/Replay/com.replay.Replay/"
+        "weights/, or choose a weights folder in Settings"
+    )
 
 
 class FakeLibrary:
@@ -229,9 +235,13 @@ def main() -> int:
     def window_with(models):
         settings = Settings()
         settings.output_folder = _tmp / "home" / "Music" / "RVC Studio"
-        services = build_services(settings=settings, converter_factory=DemoConverter, params_factory=dict,
-                                  library_factory=lambda **kw: FakeLibrary(models, **kw),
-                                  decoder=lambda p, sr: sf.read(p, dtype="float32")[0])
+        services = build_services(
+            settings=settings,
+            converter_factory=DemoConverter,
+            params_factory=dict,
+            library_factory=lambda **kw: FakeLibrary(models, **kw),
+            decoder=lambda p, sr: sf.read(p, dtype="float32")[0],
+        )
         window = build_main_window(app, services=services)
         window.resize(1280, 800)
         window.show()
@@ -291,12 +301,20 @@ def _dark_palette(app) -> None:
 
     app.setStyle(QStyleFactory.create("Fusion"))
     p = QPalette()
-    for role, color in ((QPalette.ColorRole.Window, "#1e1e1e"), (QPalette.ColorRole.WindowText, "#ececec"),
-                        (QPalette.ColorRole.Base, "#252525"), (QPalette.ColorRole.AlternateBase, "#2c2c2c"),
-                        (QPalette.ColorRole.Text, "#ececec"), (QPalette.ColorRole.Button, "#323232"),
-                        (QPalette.ColorRole.ButtonText, "#ececec"), (QPalette.ColorRole.Highlight, "#0a84ff"),
-                        (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#323232"),
-                        (QPalette.ColorRole.ToolTipText, "#ececec"), (QPalette.ColorRole.PlaceholderText, "#8a8a8a")):
+    for role, color in (
+        (QPalette.ColorRole.Window, "#1e1e1e"),
+        (QPalette.ColorRole.WindowText, "#ececec"),
+        (QPalette.ColorRole.Base, "#252525"),
+        (QPalette.ColorRole.AlternateBase, "#2c2c2c"),
+        (QPalette.ColorRole.Text, "#ececec"),
+        (QPalette.ColorRole.Button, "#323232"),
+        (QPalette.ColorRole.ButtonText, "#ececec"),
+        (QPalette.ColorRole.Highlight, "#0a84ff"),
+        (QPalette.ColorRole.HighlightedText, "#ffffff"),
+        (QPalette.ColorRole.ToolTipBase, "#323232"),
+        (QPalette.ColorRole.ToolTipText, "#ececec"),
+        (QPalette.ColorRole.PlaceholderText, "#8a8a8a"),
+    ):
         p.setColor(role, QColor(color))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6a6a6a"))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6a6a6a"))

@@ -1,4 +1,5 @@
 """Shared test set-up: no test ever touches the real user's folders or needs a display."""
+
 from __future__ import annotations
 
 import os

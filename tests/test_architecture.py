@@ -7,6 +7,7 @@
   module the GUI imports at start-up (``app/`` and the light ``inference`` helpers).
 - One file per concern: no source file grows far past 400 lines.
 """
+
 from __future__ import annotations
 
 import ast
@@ -176,8 +177,9 @@ def documented_rules() -> dict[str, set[str]]:
 
 def test_rooms_import_only_what_the_doc_allows():
     rules = documented_rules()
-    assert set(rules) == {room_of(f"inference.{p.name}") for p in (ROOT / "inference").iterdir()
-                          if p.is_dir() and p.name != "__pycache__"} | {"synth.torch"}
+    assert set(rules) == {
+        room_of(f"inference.{p.name}") for p in (ROOT / "inference").iterdir() if p.is_dir() and p.name != "__pycache__"
+    } | {"synth.torch"}
     bad = []
     for path in sources("inference"):
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts)

@@ -6,6 +6,7 @@ The ranges are checked by moving them: the bounds of ``inference.pipeline.params
 changed in place, and the command line's parser, the parameter panel's widgets and the settings'
 validation, built afterwards, must follow.
 """
+
 from __future__ import annotations
 
 import ast
@@ -88,8 +89,14 @@ def test_no_fact_is_spelt_out_again():
 def moved_ranges():
     """Every range's bounds and step moved in place (the same objects every importer holds)."""
     saved = {name: dataclasses.asdict(spec) for name, spec in params.RANGES.items()}
-    moved = {"pitch": (-18.0, 18.0, 2.0), "index_rate": (0.1, 0.9, 0.1), "protect": (0.05, 0.45, 0.1),
-             "rms_mix_rate": (0.2, 0.8, 0.1), "filter_radius": (1, 5, 1), "speaker_id": (2, None, 1)}
+    moved = {
+        "pitch": (-18.0, 18.0, 2.0),
+        "index_rate": (0.1, 0.9, 0.1),
+        "protect": (0.05, 0.45, 0.1),
+        "rms_mix_rate": (0.2, 0.8, 0.1),
+        "filter_radius": (1, 5, 1),
+        "speaker_id": (2, None, 1),
+    }
     for name, (low, high, step) in moved.items():
         spec = params.RANGES[name]
         object.__setattr__(spec, "low", low)
@@ -101,8 +108,14 @@ def moved_ranges():
             object.__setattr__(params.RANGES[name], key, value)
 
 
-OPTIONS = {"pitch": "--pitch", "index_rate": "--index-rate", "protect": "--protect", "rms_mix_rate": "--rms-mix",
-           "filter_radius": "--filter-radius", "speaker_id": "--speaker"}
+OPTIONS = {
+    "pitch": "--pitch",
+    "index_rate": "--index-rate",
+    "protect": "--protect",
+    "rms_mix_rate": "--rms-mix",
+    "filter_radius": "--filter-radius",
+    "speaker_id": "--speaker",
+}
 
 
 def test_the_command_line_takes_its_ranges_and_defaults_from_the_one_home(moved_ranges):
@@ -145,7 +158,10 @@ def test_the_parameter_panel_takes_its_ranges_from_the_one_home(qapp, moved_rang
     panel = ParamsPanel()
     pitch = params.RANGES["pitch"]
     assert (panel.pitch_spin.minimum(), panel.pitch_spin.maximum(), panel.pitch_spin.singleStep()) == (
-        pitch.low, pitch.high, pitch.step)
+        pitch.low,
+        pitch.high,
+        pitch.step,
+    )
     assert (panel.pitch_slider.minimum(), panel.pitch_slider.maximum()) == (pitch.low, pitch.high)
     for widget, name in ((panel.index_rate, "index_rate"), (panel.protect, "protect"), (panel.rms_mix, "rms_mix_rate")):
         spec = params.RANGES[name]

@@ -1,5 +1,6 @@
 """Issue #8: the py2app description of RVC Studio.app, checked on any platform (py2app builds
 only on macOS). The bundle itself is checked on a Mac by ``make app-smoke``."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,18 @@ import setup_app
 
 REPO = Path(__file__).resolve().parents[1]
 UTI = re.compile(r"^[a-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-ICNS_SIZES = {b"icp4": 16, b"icp5": 32, b"ic11": 32, b"ic12": 64, b"ic07": 128,
-              b"ic13": 256, b"ic08": 256, b"ic14": 512, b"ic09": 512, b"ic10": 1024}
+ICNS_SIZES = {
+    b"icp4": 16,
+    b"icp5": 32,
+    b"ic11": 32,
+    b"ic12": 64,
+    b"ic07": 128,
+    b"ic13": 256,
+    b"ic08": 256,
+    b"ic14": 512,
+    b"ic09": 512,
+    b"ic10": 1024,
+}
 
 
 def _document_types() -> list[dict]:
@@ -30,7 +41,9 @@ def _document_types() -> list[dict]:
 def test_import_builds_nothing(tmp_path: Path) -> None:
     code = "import sys, setup_app; print('setuptools' in sys.modules, 'py2app' in sys.modules, setup_app.APP)"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[:2] == ["False", "False"], "importing setup_app must not call setup()"
     assert list(tmp_path.iterdir()) == [], "importing setup_app wrote files"
@@ -62,8 +75,15 @@ def test_audio_document_types() -> None:
     extensions = {ext for t in types for ext in t.get("CFBundleTypeExtensions", [])}
     utis = {uti for t in types for uti in t["LSItemContentTypes"]}
     assert {"wav", "flac", "mp3", "m4a", "aiff", "aif", "ogg"} <= extensions
-    assert {"public.audio", "com.microsoft.waveform-audio", "public.mp3", "public.mpeg-4-audio",
-            "public.aiff-audio", "org.xiph.flac", "org.xiph.ogg-audio"} <= utis
+    assert {
+        "public.audio",
+        "com.microsoft.waveform-audio",
+        "public.mp3",
+        "public.mpeg-4-audio",
+        "public.aiff-audio",
+        "org.xiph.flac",
+        "org.xiph.ogg-audio",
+    } <= utis
     for entry in types:
         assert entry["CFBundleTypeRole"] in ("Viewer", "Editor"), entry
         assert entry["LSHandlerRank"] == "Alternate", entry
@@ -119,8 +139,13 @@ def test_namespace_packages_are_copied_whole(tmp_path: Path) -> None:
 
 
 def test_launcher_runs_main_and_moves_numba_cache(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, str(REPO / setup_app.APP[0]), "--version"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / setup_app.APP[0]), "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"RVC Studio {setup_app.VERSION}"
     # Inside the bundle (sys.frozen) numba must cache outside the app.
@@ -151,7 +176,9 @@ def _qt_modules_in_source() -> set[str]:
 def test_our_code_imports_no_excluded_qt_module() -> None:
     used = _qt_modules_in_source()
     assert {"QtCore", "QtWidgets", "QtMultimedia"} <= used, f"the scan found too little: {sorted(used)}"
-    assert not used & set(setup_app.EXCLUDED_QT_MODULES), f"excluded but imported: {sorted(used & set(setup_app.EXCLUDED_QT_MODULES))}"
+    assert not used & set(setup_app.EXCLUDED_QT_MODULES), (
+        f"excluded but imported: {sorted(used & set(setup_app.EXCLUDED_QT_MODULES))}"
+    )
 
 
 def test_qt_modules_loaded_at_run_time_are_kept() -> None:
@@ -169,6 +196,7 @@ def test_qt_modules_loaded_at_run_time_are_kept() -> None:
 
 
 # --- pruning PySide6 ----------------------------------------------------------------------------
+
 
 def elf_needed(path: Path) -> set[str]:
     """DT_NEEDED entries of a 64-bit little-endian ELF file (empty for anything else)."""
@@ -189,7 +217,7 @@ def elf_needed(path: Path) -> set[str]:
                     break
                 if tag == 1:  # DT_NEEDED
                     start = strings + value
-                    needed.add(data[start:data.find(b"\0", start)].decode())
+                    needed.add(data[start : data.find(b"\0", start)].decode())
         return needed
 
 
@@ -253,7 +281,10 @@ def test_prune_on_a_macos_layout(tmp_path: Path) -> None:
         "Qt/lib/QtQml.framework/Versions/A/QtQml": [],
         "Qt/lib/libavcodec.61.dylib": [],
         "Qt/lib/libavcodec.61.3.100.dylib": [],
-        "Qt/plugins/multimedia/libffmpegmediaplugin.dylib": ["@rpath/libavcodec.61.dylib", "@rpath/QtMultimedia.framework/Versions/A/QtMultimedia"],
+        "Qt/plugins/multimedia/libffmpegmediaplugin.dylib": [
+            "@rpath/libavcodec.61.dylib",
+            "@rpath/QtMultimedia.framework/Versions/A/QtMultimedia",
+        ],
         "Qt/plugins/platforms/libqcocoa.dylib": ["@rpath/QtCore.framework/Versions/A/QtCore"],
         "Qt/plugins/imageformats/libqpdf.dylib": ["@rpath/QtPdf.framework/Versions/A/QtPdf"],
         "Qt/plugins/position/libqtposition_cl.dylib": [],
@@ -270,10 +301,17 @@ def test_prune_on_a_macos_layout(tmp_path: Path) -> None:
     removed = setup_app.prune_pyside6(root, lambda binary: by_path[binary])
     left = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
     assert left == {
-        "QtCore.abi3.so", "QtMultimedia.abi3.so", "libpyside6.abi3.6.12.dylib", "QtCore.pyi", "support/__init__.py",
-        "Qt/lib/QtCore.framework/Versions/A/QtCore", "Qt/lib/QtMultimedia.framework/Versions/A/QtMultimedia",
-        "Qt/lib/QtNetwork.framework/Versions/A/QtNetwork", "Qt/lib/libavcodec.61.dylib",
-        "Qt/plugins/multimedia/libffmpegmediaplugin.dylib", "Qt/plugins/platforms/libqcocoa.dylib",
+        "QtCore.abi3.so",
+        "QtMultimedia.abi3.so",
+        "libpyside6.abi3.6.12.dylib",
+        "QtCore.pyi",
+        "support/__init__.py",
+        "Qt/lib/QtCore.framework/Versions/A/QtCore",
+        "Qt/lib/QtMultimedia.framework/Versions/A/QtMultimedia",
+        "Qt/lib/QtNetwork.framework/Versions/A/QtNetwork",
+        "Qt/lib/libavcodec.61.dylib",
+        "Qt/plugins/multimedia/libffmpegmediaplugin.dylib",
+        "Qt/plugins/platforms/libqcocoa.dylib",
     }
     assert all(not p.exists() for p in removed)
 
@@ -294,6 +332,7 @@ def test_universal_macho_detection(tmp_path: Path) -> None:
 
 # --- the icon -----------------------------------------------------------------------------------
 
+
 def read_icns(path: Path) -> list[tuple[bytes, bytes]]:
     """Our own reader: check the container's lengths and return ``(type, payload)`` chunks."""
     data = path.read_bytes()
@@ -301,9 +340,9 @@ def read_icns(path: Path) -> list[tuple[bytes, bytes]]:
     assert struct.unpack(">I", data[4:8])[0] == len(data), "header length differs from the file size"
     chunks, offset = [], 8
     while offset < len(data):
-        kind, length = data[offset:offset + 4], struct.unpack(">I", data[offset + 4:offset + 8])[0]
+        kind, length = data[offset : offset + 4], struct.unpack(">I", data[offset + 4 : offset + 8])[0]
         assert length >= 8 and offset + length <= len(data), f"chunk {kind!r} overruns the file"
-        chunks.append((kind, data[offset + 8:offset + length]))
+        chunks.append((kind, data[offset + 8 : offset + length]))
         offset += length
     return chunks
 
@@ -314,7 +353,7 @@ def _check_icns(path: Path) -> None:
     chunks = read_icns(path)
     assert chunks[0][0] == b"TOC "
     toc = chunks[0][1]
-    listed = [(toc[i:i + 4], struct.unpack(">I", toc[i + 4:i + 8])[0]) for i in range(0, len(toc), 8)]
+    listed = [(toc[i : i + 4], struct.unpack(">I", toc[i + 4 : i + 8])[0]) for i in range(0, len(toc), 8)]
     assert listed == [(kind, 8 + len(payload)) for kind, payload in chunks[1:]], "TOC does not match the chunks"
     assert {kind for kind, _ in chunks[1:]} == set(ICNS_SIZES)
     for kind, payload in chunks[1:]:
@@ -351,6 +390,7 @@ def test_make_icon_draws_a_two_voice_icon(tmp_path: Path, qapp) -> None:
 
 
 # --- make app off macOS -----------------------------------------------------------------------
+
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="on macOS `make app` really builds")
 def test_make_app_explains_it_needs_macos() -> None:

@@ -5,6 +5,7 @@ stand-in ``.venv/bin/python`` that records its arguments and succeeds, so what t
 install shows up as recorded calls and nothing is installed for real. The system packages are
 checked for real (``make test`` has installed them on this machine).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -35,8 +36,14 @@ def setup(checkout: Path, *args: str) -> list[str]:
     """Run setup.sh; the stand-in python's recorded calls."""
     log = checkout / "calls.log"
     log.unlink(missing_ok=True)
-    done = subprocess.run(["bash", "scripts/setup.sh", *args], cwd=checkout, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=120)
+    done = subprocess.run(
+        ["bash", "scripts/setup.sh", *args],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return log.read_text().splitlines() if log.exists() else []
 
@@ -47,7 +54,7 @@ def installs(calls: list[str]) -> list[str]:
 
 def test_second_runs_install_nothing_after_make_test(checkout: Path) -> None:
     first = setup(checkout, "--dev")
-    assert any(c.endswith('-e .[dev]') for c in installs(first)), first
+    assert any(c.endswith("-e .[dev]") for c in installs(first)), first
     assert setup(checkout, "--dev") == []
     if sys.platform == "darwin":  # make run after make test adds py2app once (for make app)
         assert [c for c in installs(setup(checkout)) if c.endswith("-e .[app]")]

@@ -10,6 +10,7 @@ both backends, which must agree, and nothing inside the folder changes. Without 
 same tests run on a generated tree in the real formats (with one corrupt model), so this code
 runs on every test run. Everything the app writes goes to a temporary HOME.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,9 +57,15 @@ def replay(tmp_path_factory):
         (root / "models" / "Broken").mkdir()
         make_corrupt_model(root / "models" / "Broken" / "Broken.pth")
     with pytest.MonkeyPatch.context() as mp:
-        for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-                         ("XDG_DATA_HOME", ".local/share"), ("RVC_STUDIO_CACHE_DIR", "cache"),
-                         ("RVC_STUDIO_DATA_DIR", "data"), ("RVC_STUDIO_LOG_DIR", "logs")):
+        for var, sub in (
+            ("HOME", ""),
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_CACHE_HOME", ".cache"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("RVC_STUDIO_CACHE_DIR", "cache"),
+            ("RVC_STUDIO_DATA_DIR", "data"),
+            ("RVC_STUDIO_LOG_DIR", "logs"),
+        ):
             mp.setenv(var, str(home / sub))
         mp.setenv("RVC_STUDIO_REPLAY_DIR", str(root))
         yield root
@@ -88,8 +95,7 @@ def _usable(models):
 
 
 def test_every_model_is_listed_with_its_facts_or_its_reason(replay, models) -> None:
-    folders = sorted(p.name for p in (replay / "models").iterdir()
-                     if p.is_dir() and any(p.rglob("*.pth")))
+    folders = sorted(p.name for p in (replay / "models").iterdir() if p.is_dir() and any(p.rglob("*.pth")))
     assert sorted({Path(m.model_path).relative_to(replay / "models").parts[0] for m in models}) == folders
     for m in models:
         if m.ok:
@@ -129,8 +135,9 @@ def test_usable_models_convert_alike_on_mlx_and_torch(replay, models, tmp_path) 
     for model in _usable(models):
         outs = {}
         for backend in ("torch", "mlx"):
-            params = ConversionParams(pitch=3, index_rate=0.5, backend=backend, deterministic=True,
-                                      sample_format="FLOAT")
+            params = ConversionParams(
+                pitch=3, index_rate=0.5, backend=backend, deterministic=True, sample_format="FLOAT"
+            )
             result = converter.convert_file(song, model, tmp_path / backend, params)
             audio, rate = sf.read(result.output_path, dtype="float32")
             assert rate == model.sample_rate and abs(audio.shape[0] / rate - SECONDS) < 0.02, (model.name, backend)

@@ -1,4 +1,5 @@
 """How paths read on screen."""
+
 from __future__ import annotations
 
 from pathlib import Path

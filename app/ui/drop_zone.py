@@ -1,5 +1,6 @@
 """Dropping files: an event filter that makes any widget (the whole window) a drop target, and
 the drop zone drawn where the song will be, which also opens the file dialog when clicked."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
@@ -55,9 +56,12 @@ class DropZone(QWidget):
 
     clicked = Signal()
 
-    def __init__(self, title: str = "Drop songs or folders here",
-                 subtitle: str = "or click to choose files · WAV, FLAC, MP3, M4A, OGG, AIFF…",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        title: str = "Drop songs or folders here",
+        subtitle: str = "or click to choose files · WAV, FLAC, MP3, M4A, OGG, AIFF…",
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.title = title
         self.subtitle = subtitle
@@ -101,19 +105,21 @@ class DropZone(QWidget):
         metrics = painter.fontMetrics()
         lines = 2 + (1 if self.message else 0)
         top = rect.center().y() - (lines * metrics.height()) / 2
-        painter.drawText(QRectF(rect.left(), top, rect.width(), metrics.height()), Qt.AlignmentFlag.AlignCenter,
-                         "♪  " + self.title)
+        painter.drawText(
+            QRectF(rect.left(), top, rect.width(), metrics.height()), Qt.AlignmentFlag.AlignCenter, "♪  " + self.title
+        )
         small = self.font()
         painter.setFont(small)
         painter.setPen(c.muted)
         y = top + metrics.height() + 4
         h = painter.fontMetrics().height()
-        painter.drawText(QRectF(rect.left() + 8, y, rect.width() - 16, h), Qt.AlignmentFlag.AlignCenter,
-                         self.subtitle)
+        painter.drawText(QRectF(rect.left() + 8, y, rect.width() - 16, h), Qt.AlignmentFlag.AlignCenter, self.subtitle)
         if self.message:
             painter.setPen(c.warn)
             text = painter.fontMetrics().elidedText(self.message, Qt.TextElideMode.ElideMiddle, int(rect.width() - 24))
-            painter.drawText(QRectF(rect.left() + 8, y + h + 4, rect.width() - 16, h), Qt.AlignmentFlag.AlignCenter, text)
+            painter.drawText(
+                QRectF(rect.left() + 8, y + h + 4, rect.width() - 16, h), Qt.AlignmentFlag.AlignCenter, text
+            )
         painter.end()
 
 

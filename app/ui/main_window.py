@@ -1,5 +1,6 @@
 """The main window: models on the left, the song in the middle, parameters on the right, the
 queue below; menus with the standard shortcuts; an empty state when no model is found."""
+
 from __future__ import annotations
 
 import logging
@@ -153,18 +154,24 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        self.open_action = self._action(file_menu, "&Open…", self.choose_files, QKeySequence.StandardKey.Open,
-                                        tip="Add songs to convert")
+        self.open_action = self._action(
+            file_menu, "&Open…", self.choose_files, QKeySequence.StandardKey.Open, tip="Add songs to convert"
+        )
         self._action(file_menu, "Add &List…", self.choose_list, tip="Add the files named in a .txt or .m3u list")
         file_menu.addSeparator()
         prefs = QKeySequence(QKeySequence.StandardKey.Preferences)
-        self.settings_action = self._action(file_menu, "&Settings…", self.open_settings,
-                                            prefs if not prefs.isEmpty() else QKeySequence("Ctrl+,"),
-                                            QAction.MenuRole.PreferencesRole)
+        self.settings_action = self._action(
+            file_menu,
+            "&Settings…",
+            self.open_settings,
+            prefs if not prefs.isEmpty() else QKeySequence("Ctrl+,"),
+            QAction.MenuRole.PreferencesRole,
+        )
         file_menu.addSeparator()
         self._action(file_menu, "&Close Window", self.close, QKeySequence.StandardKey.Close)
-        self.quit_action = self._action(file_menu, "&Quit RVC Studio", QApplication.quit,
-                                        QKeySequence.StandardKey.Quit, QAction.MenuRole.QuitRole)
+        self.quit_action = self._action(
+            file_menu, "&Quit RVC Studio", QApplication.quit, QKeySequence.StandardKey.Quit, QAction.MenuRole.QuitRole
+        )
 
         play = bar.addMenu("&Playback")
         self.play_action = self._action(play, "Play / Pause", self.workbench.player.toggle_play, "Space")
@@ -276,8 +283,15 @@ class MainWindow(QMainWindow):
 
     def _make_job(self, path: str, model: Any) -> Job:
         s = self.settings
-        return Job(input_path=str(path), model_id=model.id, model_name=model.name, params=self.params.values(),
-                   output_dir=str(s.output_folder), naming_pattern=s.naming_pattern, output_format=s.output_format)
+        return Job(
+            input_path=str(path),
+            model_id=model.id,
+            model_name=model.name,
+            params=self.params.values(),
+            output_dir=str(s.output_folder),
+            naming_pattern=s.naming_pattern,
+            output_format=s.output_format,
+        )
 
     def convert_current(self) -> None:
         model = self.browser.current_model()
@@ -297,8 +311,9 @@ class MainWindow(QMainWindow):
                 self.statusBar().clearMessage()
 
     def choose_files(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add songs to convert", str(Path.home()),
-                                                f"{AUDIO_FILTER};;All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Add songs to convert", str(Path.home()), f"{AUDIO_FILTER};;All files (*)"
+        )
         self.add_files(paths)
 
     def choose_list(self) -> None:
@@ -338,9 +353,11 @@ class MainWindow(QMainWindow):
     def _about(self) -> None:
         from app import __version__
 
-        QMessageBox.about(self, "About RVC Studio",
-                          f"<b>RVC Studio {__version__}</b><br>Voice conversion with RVC models: "
-                          "PyTorch analysis, MLX synthesis.")
+        QMessageBox.about(
+            self,
+            "About RVC Studio",
+            f"<b>RVC Studio {__version__}</b><br>Voice conversion with RVC models: PyTorch analysis, MLX synthesis.",
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.settings.window_geometry = bytes(self.saveGeometry())

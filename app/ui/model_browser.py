@@ -1,4 +1,5 @@
 """The model browser: the library's models with badges, a search field, broken ones greyed."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -85,8 +86,16 @@ class ModelListModel(QAbstractListModel):
         if role == ModelRole:
             return model
         if role == SearchRole:
-            return " ".join(str(x) for x in (model.name, model.id, getattr(model, "author", "") or "",
-                                             getattr(model, "info", "") or "", *badges(model)))
+            return " ".join(
+                str(x)
+                for x in (
+                    model.name,
+                    model.id,
+                    getattr(model, "author", "") or "",
+                    getattr(model, "info", "") or "",
+                    *badges(model),
+                )
+            )
         if role == Qt.ItemDataRole.ToolTipRole:
             return tooltip(model)
         return None
@@ -130,8 +139,11 @@ class ModelDelegate(QStyledItemDelegate):
         painter.setPen(text_color)
         name_rect = QRect(rect.left(), rect.top(), rect.width(), rect.height() // 2)
         metrics = painter.fontMetrics()
-        painter.drawText(name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         metrics.elidedText(model.name, Qt.TextElideMode.ElideRight, name_rect.width()))
+        painter.drawText(
+            name_rect,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            metrics.elidedText(model.name, Qt.TextElideMode.ElideRight, name_rect.width()),
+        )
         small = QFont(opt.font)
         small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.8))
         painter.setFont(small)
@@ -142,8 +154,11 @@ class ModelDelegate(QStyledItemDelegate):
         if not enabled:
             problem = "; ".join(getattr(model, "problems", []) or ["cannot be used"])
             painter.setPen(c.error if not selected else text_color)
-            painter.drawText(QRect(x, y, rect.width(), h), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText("⚠ " + problem, Qt.TextElideMode.ElideRight, rect.width()))
+            painter.drawText(
+                QRect(x, y, rect.width(), h),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                metrics.elidedText("⚠ " + problem, Qt.TextElideMode.ElideRight, rect.width()),
+            )
         else:
             for label in badges(model):
                 w = metrics.horizontalAdvance(label) + 10

@@ -1,4 +1,5 @@
 """The conversion parameters: pitch, pitch method, index rate, protect, RMS mix, backend."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -81,12 +82,14 @@ class ParamsPanel(QWidget):
         self.pitch_slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.pitch_slider.setTickInterval(12)
         self.pitch_slider.setPageStep(12)
-        self.pitch_spin = QSpinBox(minimum=int(PITCH.low), maximum=int(PITCH.high), singleStep=int(PITCH.step),
-                                   suffix=" st")
+        self.pitch_spin = QSpinBox(
+            minimum=int(PITCH.low), maximum=int(PITCH.high), singleStep=int(PITCH.step), suffix=" st"
+        )
         self.pitch_spin.setFixedWidth(72)
         self.pitch_spin.setAlignment(Qt.AlignmentFlag.AlignRight)
-        self.pitch_spin.setToolTip("Semitones: +12 is one octave up (a male voice into a female model), "
-                                   "-12 one octave down")
+        self.pitch_spin.setToolTip(
+            "Semitones: +12 is one octave up (a male voice into a female model), -12 one octave down"
+        )
         self.octave_down = QToolButton(text="−12")
         self.octave_up = QToolButton(text="+12")
         self.zero = QToolButton(text="0")
@@ -103,10 +106,14 @@ class ParamsPanel(QWidget):
             self.f0_method.addItem(F0_LABELS.get(key, key), key)
         self.f0_method.setToolTip("How the pitch of the input is followed")
         self.index_rate = _FractionSlider(INDEX_RATE)
-        self.index_rate.setToolTip("How much of the model's own voice texture (from its .index) is "
-                                   "blended in. Higher: closer to the model, may slur words.")
+        self.index_rate.setToolTip(
+            "How much of the model's own voice texture (from its .index) is "
+            "blended in. Higher: closer to the model, may slur words."
+        )
         self.protect = _FractionSlider(PROTECT)
-        self.protect.setToolTip(f"Keeps breaths and consonants clean. Lower protects more; {PROTECT.high:g} turns it off.")
+        self.protect.setToolTip(
+            f"Keeps breaths and consonants clean. Lower protects more; {PROTECT.high:g} turns it off."
+        )
         self.rms_mix = _FractionSlider(RMS_MIX)
         self.rms_mix.setToolTip("1: the result keeps its own loudness. 0: it follows the input's loudness.")
         self.backend = QComboBox()
@@ -203,8 +210,15 @@ class ParamsPanel(QWidget):
     def set_model_caps(self, f0: bool, has_index: bool) -> None:
         """Grey out what the model cannot use: pitch for models without f0, index rate
         without an index."""
-        for widget in (self.pitch_slider, self.pitch_spin, self.octave_down, self.octave_up, self.zero,
-                       self.f0_method, self.protect):
+        for widget in (
+            self.pitch_slider,
+            self.pitch_spin,
+            self.octave_down,
+            self.octave_up,
+            self.zero,
+            self.f0_method,
+            self.protect,
+        ):
             widget.setEnabled(f0)
         self.index_rate.setEnabled(has_index)
         notes = []

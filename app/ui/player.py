@@ -4,6 +4,7 @@ where it is, play/pause (space bar, wired by the window), and the position for t
 Positions are in seconds on the *original's* time axis: a preview's audio starts at the
 preview region's start, so its own position is offset by that much.
 """
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 F0 with the shifted target over it (note names or Hz), a draggable preview region, a playhead.
 
 The widget only draws arrays it is given (workers compute envelopes and curves)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -71,8 +72,9 @@ class PlotsPanel(QWidget):
         self.input_plot = self.graphics.addPlot(row=0, col=0, axisItems={"bottom": TimeAxis("bottom")})
         self.output_plot = self.graphics.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis("bottom")})
         self.pitch_axis = PitchAxis("left")
-        self.pitch_plot = self.graphics.addPlot(row=2, col=0, axisItems={"bottom": TimeAxis("bottom"),
-                                                                         "left": self.pitch_axis})
+        self.pitch_plot = self.graphics.addPlot(
+            row=2, col=0, axisItems={"bottom": TimeAxis("bottom"), "left": self.pitch_axis}
+        )
         self.graphics.ci.layout.setRowStretchFactor(0, 2)
         self.graphics.ci.layout.setRowStretchFactor(1, 2)
         self.graphics.ci.layout.setRowStretchFactor(2, 3)

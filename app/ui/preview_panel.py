@@ -1,5 +1,6 @@
 """The preview controls: the region, the Preview button, how long the last preview took, and
 Convert (the whole song, into the queue)."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
@@ -17,8 +18,9 @@ class PreviewPanel(QWidget):
         super().__init__(parent)
         self.preview_button = QPushButton("Preview")
         self.preview_button.setObjectName("primary")
-        self.preview_button.setToolTip("Convert only the highlighted region and play it (⌘P). "
-                                       "Drag the region on the plots to choose another part.")
+        self.preview_button.setToolTip(
+            "Convert only the highlighted region and play it (⌘P). Drag the region on the plots to choose another part."
+        )
         self.preview_button.clicked.connect(self.preview_requested)
         self.convert_button = QPushButton("Convert Song")
         self.convert_button.setToolTip("Convert the whole file with these settings (added to the queue)")

@@ -1,4 +1,5 @@
 """The batch queue table: file, model, pitch, status, progress, output; and its actions."""
+
 from __future__ import annotations
 
 import sys
@@ -115,7 +116,9 @@ class QueueModel(QAbstractTableModel):
             return f"{int(round(job.progress * 100))}%" if shown else ""
         if col == OUTPUT:
             if job.status == JobStatus.FAILED:
-                return home_as_tilde(job.error) if job.error else "unknown error"  # the widest column: the whole message fits
+                return (
+                    home_as_tilde(job.error) if job.error else "unknown error"
+                )  # the widest column: the whole message fits
             return Path(job.output_path).name if job.output_path else ""
         return ""
 
@@ -151,9 +154,14 @@ class ProgressDelegate(QStyledItemDelegate):
         # the accent is the selection's own colour: on a selected row a running bar is drawn light
         painter.setBrush(c.ok if job.status == JobStatus.DONE else on_highlight if selected else c.accent)
         painter.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * job.progress, bar.height()), 3, 3)
-        painter.setPen(option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
-        painter.drawText(QRect(rect.right() + 6, option.rect.top(), text_w, option.rect.height()),
-                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        painter.setPen(
+            option.palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        )
+        painter.drawText(
+            QRect(rect.right() + 6, option.rect.top(), text_w, option.rect.height()),
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+            text,
+        )
         painter.restore()
 
 
@@ -213,8 +221,13 @@ class QueueView(QWidget):
             ("remove", "Remove", "Remove the selected jobs", self._remove, QKeySequence.StandardKey.Delete),
             ("cancel", "Cancel", "Stop the selected jobs", self._cancel, None),
             ("retry", "Retry Failed", "Run every failed job again", self.queue.retry_failed, None),
-            ("clear", "Clear Finished", "Remove the jobs that are done, failed or cancelled",
-             self.queue.clear_finished, None),
+            (
+                "clear",
+                "Clear Finished",
+                "Remove the jobs that are done, failed or cancelled",
+                self.queue.clear_finished,
+                None,
+            ),
             ("reveal", "Show in Finder", "Show the selected output file", self._reveal, None),
         )
         toolbar = QHBoxLayout()
@@ -263,8 +276,7 @@ class QueueView(QWidget):
         selection = self.table.selectionModel()
         for job in jobs:
             row = self.queue.row_of(job.id)
-            selection.select(self.model.index(row, 0),
-                             selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+            selection.select(self.model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
 
     def _remove(self) -> None:
         self.queue.remove([j.id for j in self.selected_jobs()])

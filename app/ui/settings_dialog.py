@@ -1,4 +1,5 @@
 """Settings: model folders, weights folder, output folder and naming, format, default engine."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,14 @@ def _choose_folder(parent: QWidget, title: str, start: str) -> str:
 class SettingsDialog(QDialog):
     """Edits a copy of the values; ``apply()`` writes them to the settings store (on OK)."""
 
-    def __init__(self, settings: Settings, replay_models: Path, replay_weights: Path,
-                 parent: QWidget | None = None, choose_folder=_choose_folder) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        replay_models: Path,
+        replay_weights: Path,
+        parent: QWidget | None = None,
+        choose_folder=_choose_folder,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
@@ -56,8 +63,9 @@ class SettingsDialog(QDialog):
         buttons.addStretch(1)
         models_box = QGroupBox("Voice model folders")
         box = QVBoxLayout(models_box)
-        box.addWidget(QLabel(f"Replay's models are always included:\n{replay_models}", objectName="hint",
-                             wordWrap=True))
+        box.addWidget(
+            QLabel(f"Replay's models are always included:\n{replay_models}", objectName="hint", wordWrap=True)
+        )
         box.addWidget(self.folders)
         box.addLayout(buttons)
 
@@ -71,8 +79,14 @@ class SettingsDialog(QDialog):
         self.backend.setCurrentIndex(self.backend.findData(settings.default_backend))
         engine_box = QGroupBox("Engine")
         form = QFormLayout(engine_box)
-        form.addRow(QLabel(f"The embedder (hubert_base.pt) and pitch model (rmvpe.pt) are taken from "
-                           f"{replay_weights} first, then from this folder.", objectName="hint", wordWrap=True))
+        form.addRow(
+            QLabel(
+                f"The embedder (hubert_base.pt) and pitch model (rmvpe.pt) are taken from "
+                f"{replay_weights} first, then from this folder.",
+                objectName="hint",
+                wordWrap=True,
+            )
+        )
         form.addRow("Weights folder", weights_row)
         form.addRow("Default engine", self.backend)
 
@@ -92,8 +106,9 @@ class SettingsDialog(QDialog):
         form = QFormLayout(output_box)
         form.addRow("Folder", output_row)
         form.addRow("File name", self.pattern)
-        form.addRow("", QLabel("{name} song name · {model} model · {pitch} pitch · {method} · {date}",
-                               objectName="hint"))
+        form.addRow(
+            "", QLabel("{name} song name · {model} model · {pitch} pitch · {method} · {date}", objectName="hint")
+        )
         form.addRow("Example", self.example)
         form.addRow("Format", self.format)
         self.error = QLabel("", objectName="dropMessage", wordWrap=True)
@@ -137,9 +152,15 @@ class SettingsDialog(QDialog):
         return [self.folders.item(i).text() for i in range(self.folders.count())]
 
     def _update_example(self) -> None:
-        job = Job("My Song.wav", "m", "Model", {"pitch": 12, "f0_method": "rmvpe"}, "",
-                  naming_pattern=self.pattern.text() or DEFAULT_NAMING_PATTERN,
-                  output_format=self.format.currentData() or "wav")
+        job = Job(
+            "My Song.wav",
+            "m",
+            "Model",
+            {"pitch": 12, "f0_method": "rmvpe"},
+            "",
+            naming_pattern=self.pattern.text() or DEFAULT_NAMING_PATTERN,
+            output_format=self.format.currentData() or "wav",
+        )
         self.example.setText(output_name(job))
 
     def accept(self) -> None:

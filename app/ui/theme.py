@@ -4,6 +4,7 @@ The native style already follows macOS' appearance; the few things we draw ourse
 the drop zone, plot curves) take their colours from here, recomputed from the palette whenever
 the appearance changes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,20 +58,44 @@ def colors(palette: QPalette | None = None) -> Colors:
         accent = QColor("#0a84ff") if dark else QColor("#007aff")
     if dark:
         return Colors(
-            dark=True, background=QColor("#1e1e1e"), panel=QColor("#262626"), text=QColor("#ececec"),
-            muted=QColor("#9a9a9a"), accent=accent, input_wave=QColor("#8e9bb0"),
-            output_wave=QColor("#ff9f0a"), f0_input=QColor("#8e9bb0"), f0_target=QColor("#ff9f0a"),
-            region=QColor(10, 132, 255, 40), playhead=QColor("#ff453a"), grid=QColor(255, 255, 255, 30),
-            badge_bg=QColor(255, 255, 255, 28), badge_text=QColor("#d0d0d0"), ok=QColor("#32d74b"),
-            warn=QColor("#ffd60a"), error=QColor("#ff453a"),
+            dark=True,
+            background=QColor("#1e1e1e"),
+            panel=QColor("#262626"),
+            text=QColor("#ececec"),
+            muted=QColor("#9a9a9a"),
+            accent=accent,
+            input_wave=QColor("#8e9bb0"),
+            output_wave=QColor("#ff9f0a"),
+            f0_input=QColor("#8e9bb0"),
+            f0_target=QColor("#ff9f0a"),
+            region=QColor(10, 132, 255, 40),
+            playhead=QColor("#ff453a"),
+            grid=QColor(255, 255, 255, 30),
+            badge_bg=QColor(255, 255, 255, 28),
+            badge_text=QColor("#d0d0d0"),
+            ok=QColor("#32d74b"),
+            warn=QColor("#ffd60a"),
+            error=QColor("#ff453a"),
         )
     return Colors(
-        dark=False, background=QColor("#ffffff"), panel=QColor("#f5f5f7"), text=QColor("#1d1d1f"),
-        muted=QColor("#6e6e73"), accent=accent, input_wave=QColor("#5b6b82"),
-        output_wave=QColor("#e07800"), f0_input=QColor("#7d8799"), f0_target=QColor("#e07800"),
-        region=QColor(0, 122, 255, 32), playhead=QColor("#ff3b30"), grid=QColor(0, 0, 0, 30),
-        badge_bg=QColor(0, 0, 0, 16), badge_text=QColor("#3a3a3c"), ok=QColor("#248a3d"),
-        warn=QColor("#b25000"), error=QColor("#d70015"),
+        dark=False,
+        background=QColor("#ffffff"),
+        panel=QColor("#f5f5f7"),
+        text=QColor("#1d1d1f"),
+        muted=QColor("#6e6e73"),
+        accent=accent,
+        input_wave=QColor("#5b6b82"),
+        output_wave=QColor("#e07800"),
+        f0_input=QColor("#7d8799"),
+        f0_target=QColor("#e07800"),
+        region=QColor(0, 122, 255, 32),
+        playhead=QColor("#ff3b30"),
+        grid=QColor(0, 0, 0, 30),
+        badge_bg=QColor(0, 0, 0, 16),
+        badge_text=QColor("#3a3a3c"),
+        ok=QColor("#248a3d"),
+        warn=QColor("#b25000"),
+        error=QColor("#d70015"),
     )
 
 

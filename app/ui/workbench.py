@@ -3,6 +3,7 @@
 It asks workers for everything slow (decoding for the plots, previews) and draws what they
 send back; replies about a file or a preview that is no longer current are dropped.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,6 @@ from app.workers.waveform import Waveform
 log = logging.getLogger(__name__)
 
 RESYNTH_DELAY_MS = 150  # a dragged pitch slider settles before re-synthesis starts
-
-
 
 
 class Workbench(QWidget):

@@ -5,6 +5,7 @@ slots connected to the :class:`QueueWorker`'s signals. It sends the worker one j
 saves the list after every change of state, and restores it at launch (a job that was running
 when the app stopped comes back queued, its partial output removed).
 """
+
 from __future__ import annotations
 
 import logging

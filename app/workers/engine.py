@@ -3,6 +3,7 @@
 Nothing heavy is imported until a worker first calls :meth:`Engine.converter`, so the window
 opens without torch, MLX or faiss loaded.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
 
 class Engine:
     """Builds one ``Converter`` lazily and hands it to the worker that owns this Engine.

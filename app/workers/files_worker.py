@@ -1,5 +1,6 @@
 """Disk work the window needs, off the GUI thread: sorting dropped paths into audio files and
 unsupported ones (folders and list files included), and decoding audio for the plots."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Batch jobs: the job record, its output name, and the queue's JSON file. Qt-free."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,13 @@ class JobStatus(str, Enum):
 
     @property
     def label(self) -> str:
-        return {"queued": "Waiting", "running": "Converting", "done": "Done",
-                "failed": "Failed", "cancelled": "Cancelled"}[self.value]
+        return {
+            "queued": "Waiting",
+            "running": "Converting",
+            "done": "Done",
+            "failed": "Failed",
+            "cancelled": "Cancelled",
+        }[self.value]
 
     @property
     def finished(self) -> bool:
@@ -95,9 +101,14 @@ def output_name(job: Job) -> str:
     """The job's output file name: its naming template filled in (:func:`inference.audio.naming.render_name`)."""
     from inference.audio.naming import render_name
 
-    return render_name(job.naming_pattern, name=Path(job.input_path).stem, model=job.model_name,
-                       pitch=job.params.get("pitch", 0.0), f0=str(job.params.get("f0_method", "")),
-                       extension=job.output_format)
+    return render_name(
+        job.naming_pattern,
+        name=Path(job.input_path).stem,
+        model=job.model_name,
+        pitch=job.params.get("pitch", 0.0),
+        f0=str(job.params.get("f0_method", "")),
+        extension=job.output_format,
+    )
 
 
 class QueueStore:

@@ -4,6 +4,7 @@ A ``QFileSystemWatcher`` on the folders (and each model's folder) notices most c
 once; a slow poll catches what it misses (folders that did not exist yet, network volumes).
 Both end in ``ModelLibrary.refresh()``, which only re-reads what changed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -128,8 +129,12 @@ class LibraryWorker(QObject):
         # The library names its roots (Replay's models folder included, so a model unzipped
         # there shows at once); a stand-in without that method gives its user folders.
         watched_folders = getattr(self._library, "watched_folders", None)
-        roots = [Path(f) for f in (watched_folders() if callable(watched_folders)
-                                   else getattr(self._library, "folders", self._folders))]
+        roots = [
+            Path(f)
+            for f in (
+                watched_folders() if callable(watched_folders) else getattr(self._library, "folders", self._folders)
+            )
+        ]
         for root in roots:
             if root.is_dir():
                 wanted.append(str(root))
@@ -166,8 +171,14 @@ class LibraryService(QObject):
     scanning = Signal(bool)
     scan_failed = Signal(str)
 
-    def __init__(self, folders: list[Path], cache_path: Path | None, library_factory=None,
-                 poll_interval_ms: int = POLL_INTERVAL_MS, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        folders: list[Path],
+        cache_path: Path | None,
+        library_factory=None,
+        poll_interval_ms: int = POLL_INTERVAL_MS,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.models: list = []
         self.loaded = False

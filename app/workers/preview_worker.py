@@ -5,6 +5,7 @@ pitch) made by the first preview is reused when only the pitch or the mix settin
 that re-synthesis is what makes dragging the pitch feel immediate. Requests coalesce: while one
 runs, only the newest waiting request is kept.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -132,8 +133,9 @@ class PreviewWorker(QObject):
         try:
             converter = self._engine.converter()
             params = self._engine.make_params(req.params)
-            result = converter.preview(req.input_path, req.model, params, req.start_s, req.end_s,
-                                       progress=self._reporter(req), cancel=cancel)
+            result = converter.preview(
+                req.input_path, req.model, params, req.start_s, req.end_s, progress=self._reporter(req), cancel=cancel
+            )
             audio, sr, f0_in, f0_target = _unpack(result)
             seconds = time.perf_counter() - clock
             wav_path = self._write(audio, sr)

@@ -6,6 +6,7 @@ is only ever changed on the GUI thread. The engine writes into a private folder 
 outputs; the finished file is moved to its final name, and the folder is removed whatever
 happens, so an interrupted or failed job never leaves a partial file behind.
 """
+
 from __future__ import annotations
 
 import copy
@@ -91,8 +92,12 @@ class QueueWorker(QObject):
             # the bar never shows a stale value while the engine works on a long step.
             fraction = max(0.0, min(1.0, float(fraction)))
             now = time.perf_counter()
-            if (stage != last["stage"] or fraction - last["fraction"] >= 0.01 or fraction >= 1.0
-                    or now - last["time"] >= PROGRESS_INTERVAL_S):
+            if (
+                stage != last["stage"]
+                or fraction - last["fraction"] >= 0.01
+                or fraction >= 1.0
+                or now - last["time"] >= PROGRESS_INTERVAL_S
+            ):
                 last.update(time=now, fraction=fraction, stage=stage)
                 self.progress.emit(job, fraction, str(stage))
 
@@ -107,7 +112,12 @@ class QueueWorker(QObject):
             params = self._engine.make_params(job.params, job.output_format)
             check_cancel(cancel)
             result = converter.convert_file(
-                job.input_path, model, partial, params, progress=progress, cancel=cancel,
+                job.input_path,
+                model,
+                partial,
+                params,
+                progress=progress,
+                cancel=cancel,
                 name_template=job.naming_pattern,
             )
             check_cancel(cancel)

@@ -1,4 +1,5 @@
 """What the plots are given: a min/max envelope of a waveform and pitch curves. Qt-free numpy."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,8 +35,9 @@ class PitchCurves:
     extra: dict = field(default_factory=dict)
 
 
-def envelope(audio: np.ndarray, sample_rate: int, max_bins: int = MAX_ENVELOPE_BINS, offset: float = 0.0,
-             path: str = "") -> Waveform:
+def envelope(
+    audio: np.ndarray, sample_rate: int, max_bins: int = MAX_ENVELOPE_BINS, offset: float = 0.0, path: str = ""
+) -> Waveform:
     """A drawable waveform of ``audio`` (mono, any length)."""
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     n = audio.shape[0]
@@ -55,8 +57,9 @@ def envelope(audio: np.ndarray, sample_rate: int, max_bins: int = MAX_ENVELOPE_B
     return Waveform(path, duration, t, pairs.reshape(-1), sample_rate, offset)
 
 
-def pitch_curves(f0_in: np.ndarray, f0_target: np.ndarray | None, offset: float = 0.0,
-                 frame_rate: float = F0_FRAME_RATE) -> PitchCurves:
+def pitch_curves(
+    f0_in: np.ndarray, f0_target: np.ndarray | None, offset: float = 0.0, frame_rate: float = F0_FRAME_RATE
+) -> PitchCurves:
     f0_in = np.asarray(f0_in, dtype=np.float64).reshape(-1)
     target = f0_in if f0_target is None else np.asarray(f0_target, dtype=np.float64).reshape(-1)
     n = min(f0_in.shape[0], target.shape[0])

@@ -8,13 +8,25 @@ inputs a user names (files, folders, lists).
 
 Importing this package loads only numpy; soundfile, av and soxr load on first use.
 """
+
 from inference.audio.decode import AudioError, audio_info, load_audio, load_audio_segment, resample
 from inference.audio.files import SUPPORTED_EXTENSIONS, expand_inputs, read_list_file
 from inference.audio.naming import DEFAULT_TEMPLATE, NamingError, render_name, unique_path
 from inference.audio.write import AudioWriter, write_audio
 
 __all__ = [
-    "DEFAULT_TEMPLATE", "SUPPORTED_EXTENSIONS", "AudioError", "AudioWriter", "NamingError", "audio_info",
-    "expand_inputs", "load_audio", "load_audio_segment", "read_list_file", "render_name", "resample",
-    "unique_path", "write_audio",
+    "DEFAULT_TEMPLATE",
+    "SUPPORTED_EXTENSIONS",
+    "AudioError",
+    "AudioWriter",
+    "NamingError",
+    "audio_info",
+    "expand_inputs",
+    "load_audio",
+    "load_audio_segment",
+    "read_list_file",
+    "render_name",
+    "resample",
+    "unique_path",
+    "write_audio",
 ]

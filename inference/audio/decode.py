@@ -8,6 +8,7 @@
 Every failure a user can cause is an :class:`AudioError` whose one-line message names the file.
 Only numpy is imported at module level; soundfile, av and soxr load on first use.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,10 @@ def _sf_blocks(path: Path, start_s: float, end_s: float | None) -> tuple[int, in
                     block = handle.read(frames=want, dtype="float32", always_2d=True)
                 except (sf.LibsndfileError, RuntimeError) as error:  # e.g. a FLAC cut short: lost sync
                     detail = " ".join(str(error).replace("Error :", "").split()).rstrip(".")
-                    raise AudioError(f"{path}: cannot be decoded past {handle.tell() / rate:.1f} s: the file is "
-                                     f"damaged or cut short ({detail})") from None
+                    raise AudioError(
+                        f"{path}: cannot be decoded past {handle.tell() / rate:.1f} s: the file is "
+                        f"damaged or cut short ({detail})"
+                    ) from None
                 if block.shape[0] == 0:
                     return
                 if left is not None:
@@ -164,8 +167,9 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.asarray(soxr.resample(audio, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
 
 
-def _decode(path: Path, sr: int | None, mono: bool, start_s: float = 0.0, end_s: float | None = None,
-            cancel=None) -> np.ndarray:
+def _decode(
+    path: Path, sr: int | None, mono: bool, start_s: float = 0.0, end_s: float | None = None, cancel=None
+) -> np.ndarray:
     """Decode, downmix and resample block by block; returns [N] or [N, C] float32 at ``sr``."""
     rate, channels, blocks = _blocks(path, start_s, end_s)
     width = 1 if mono else channels
@@ -200,8 +204,9 @@ def _decode(path: Path, sr: int | None, mono: bool, start_s: float = 0.0, end_s:
     return np.ascontiguousarray(data[:, 0] if mono else data, dtype=np.float32)
 
 
-def load_audio(path: os.PathLike | str, sr: int | None = 16000, mono: bool = True,
-               require_sound: bool = False, cancel=None) -> np.ndarray:
+def load_audio(
+    path: os.PathLike | str, sr: int | None = 16000, mono: bool = True, require_sound: bool = False, cancel=None
+) -> np.ndarray:
     """Decode a whole file to float32: ``[N]`` when ``mono`` (channels averaged) else ``[N, C]``,
     at rate ``sr`` (``None`` keeps the file's own rate).
 
@@ -217,8 +222,9 @@ def load_audio(path: os.PathLike | str, sr: int | None = 16000, mono: bool = Tru
     return data
 
 
-def load_audio_segment(path: os.PathLike | str, sr: int | None, start_s: float, end_s: float,
-                       mono: bool = True) -> np.ndarray:
+def load_audio_segment(
+    path: os.PathLike | str, sr: int | None, start_s: float, end_s: float, mono: bool = True
+) -> np.ndarray:
     """Decode only ``[start_s, end_s)`` of a file (seeking: cheap for long files), like :func:`load_audio`."""
     path = Path(path).expanduser()
     if end_s <= start_s:

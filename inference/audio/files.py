@@ -4,6 +4,7 @@ One home for the audio file extensions, list files (text or ``.m3u``) and the ex
 inputs (files, folders, ``@list.txt``) that the window's drops, the queue and the command line
 all use. Plain ``os``/``pathlib``: nothing is decoded here.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,24 @@ from pathlib import Path
 
 # Every extension the decoder reads (lower case, with the dot).
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (
-    ".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".aiff", ".aif", ".aifc", ".caf",
-    ".wma", ".mp4", ".m4b", ".mov", ".webm", ".mkv", ".mka",
+    ".wav",
+    ".flac",
+    ".mp3",
+    ".m4a",
+    ".aac",
+    ".ogg",
+    ".opus",
+    ".aiff",
+    ".aif",
+    ".aifc",
+    ".caf",
+    ".wma",
+    ".mp4",
+    ".m4b",
+    ".mov",
+    ".webm",
+    ".mkv",
+    ".mka",
 )
 # Containers libsndfile never reads; going straight to PyAV avoids a useless failed open.
 PYAV_ONLY = frozenset({".m4a", ".aac", ".wma", ".mp4", ".m4b", ".mov", ".webm", ".mkv", ".mka"})
@@ -84,8 +101,11 @@ def folder_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return sorted(audio, key=order), sorted(other, key=order)
 
 
-def expand_inputs(items: Iterable[str | os.PathLike], *, name_skipped: bool = False,
-                  ) -> tuple[list[Path], list[tuple[str, str]]]:
+def expand_inputs(
+    items: Iterable[str | os.PathLike],
+    *,
+    name_skipped: bool = False,
+) -> tuple[list[Path], list[tuple[str, str]]]:
     """``(files, problems)`` from inputs a user named: audio files, folders, list files.
 
     - a folder contributes its audio files (:func:`folder_files`); its other files are named

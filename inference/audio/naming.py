@@ -7,6 +7,7 @@ too long for the file system (255 bytes) is shortened, the input's name first, s
 model's name and the extension survive. A name already taken in the output folder gets
 `` (2)``, `` (3)``... before its extension: an output never replaces a file.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,13 +68,27 @@ def _clean(text: str) -> str:
     return _UNSAFE.sub("_", text)
 
 
-def render_name(template: str, *, name: str, model: str, pitch: float = 0.0, f0: str = "",
-                extension: str = "wav", date: str | None = None, limit: int = NAME_MAX_BYTES) -> str:
+def render_name(
+    template: str,
+    *,
+    name: str,
+    model: str,
+    pitch: float = 0.0,
+    f0: str = "",
+    extension: str = "wav",
+    date: str | None = None,
+    limit: int = NAME_MAX_BYTES,
+) -> str:
     """The output file name for one conversion (see the module docstring)."""
     text = check_template(template)
     extension = extension.lstrip(".")
-    values = {"name": _clean(name), "model": _clean(model), "pitch": format_pitch(pitch), "f0": _clean(f0),
-              "date": date or time.strftime("%Y-%m-%d")}
+    values = {
+        "name": _clean(name),
+        "model": _clean(model),
+        "pitch": format_pitch(pitch),
+        "f0": _clean(f0),
+        "date": date or time.strftime("%Y-%m-%d"),
+    }
     values.update({alias: values[target] for alias, target in ALIASES.items()})
     room = limit - COUNTER_ROOM - len(f".{extension}".encode())
 

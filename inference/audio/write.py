@@ -5,6 +5,7 @@ complete), never over an existing file, never inside Replay's folder.
 
 Only numpy is imported at module level; soundfile loads on first use.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def _prepare(audio: np.ndarray, subtype: str) -> np.ndarray:
     return data
 
 
-def write_audio(path: os.PathLike | str, audio: np.ndarray, sr: int, format: str | None = None,
-                subtype: str = "PCM_16") -> Path:
+def write_audio(
+    path: os.PathLike | str, audio: np.ndarray, sr: int, format: str | None = None, subtype: str = "PCM_16"
+) -> Path:
     """Write ``audio`` ([N] or [N, C] float) atomically to a new file ``path``; returns the path.
 
     ``format`` is ``"wav"`` or ``"flac"`` (default: from the suffix); ``subtype`` is ``"PCM_16"``,
@@ -76,8 +78,9 @@ class AudioWriter:
     ...         w.write(block)
     """
 
-    def __init__(self, path: os.PathLike | str, sr: int, format: str | None = None,
-                 subtype: str = "PCM_16", channels: int = 1) -> None:
+    def __init__(
+        self, path: os.PathLike | str, sr: int, format: str | None = None, subtype: str = "PCM_16", channels: int = 1
+    ) -> None:
         self.path = Path(path).expanduser()
         self.sample_rate = int(sr)
         self.subtype = subtype
@@ -91,8 +94,9 @@ class AudioWriter:
         self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if exc_type is None:
             self.close()
         else:

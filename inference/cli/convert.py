@@ -7,6 +7,7 @@ sets the converter's cancel event and the running file is abandoned cleanly (exi
 file is reported and the batch goes on; the exit code is 0 only when every file converted.
 Converted file paths go to stdout, one per line; progress and the summary go to stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,6 +49,7 @@ class ConvertError(RVCError):
 
 def _number(kind: type, low: float | None, high: float | None, unit: str = "") -> Callable[[str], Any]:
     """An argparse ``type`` that parses ``kind`` and checks ``low <= value <= high``."""
+
     def parse(text: str):
         try:
             value = kind(text)
@@ -67,53 +69,122 @@ def _ranged(spec: Range, unit: str = "") -> Callable[[str], Any]:
     return _number(int if spec.integer else float, spec.low, spec.high, unit)
 
 
-def register(subparsers, converter_factory: Callable[..., Any] | None = None,
-             params_factory: Callable[..., Any] | None = None) -> None:
+def register(
+    subparsers, converter_factory: Callable[..., Any] | None = None, params_factory: Callable[..., Any] | None = None
+) -> None:
     """Add the ``convert`` command to ``subparsers`` (from ``add_subparsers``).
 
     ``converter_factory(weights_dirs=..., cache_dir=...)`` and ``params_factory(**values)``
     default to ``inference.pipeline.Converter`` and ``ConversionParams`` (tests inject fakes).
     """
     p = subparsers.add_parser(
-        "convert", help="convert audio files with a voice model",
+        "convert",
+        help="convert audio files with a voice model",
         description="Convert audio files with a voice model. INPUT is a file, a folder (its audio "
-        "files, recursively) or @LIST (a text or .m3u file with one path per line).")
+        "files, recursively) or @LIST (a text or .m3u file with one path per line).",
+    )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or @list.txt")
-    p.add_argument("-m", "--model", required=True, metavar="NAME|PATH",
-                   help="a model's name or id (as `rvc-studio models` lists it) or a .pth file")
+    p.add_argument(
+        "-m",
+        "--model",
+        required=True,
+        metavar="NAME|PATH",
+        help="a model's name or id (as `rvc-studio models` lists it) or a .pth file",
+    )
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="folder for the converted files")
-    p.add_argument("--pitch", type=_ranged(PITCH, " semitones"), default=PITCH.default, metavar="N",
-                   help=f"pitch shift in semitones, {PITCH.low:g} to {PITCH.high:g}, fractions allowed "
-                   f"(default {PITCH.default:g})")
-    p.add_argument("--f0", choices=F0_METHODS, default=DEFAULT_F0_METHOD,
-                   help=f"pitch detector (default {DEFAULT_F0_METHOD})")
-    p.add_argument("--index-rate", type=_ranged(INDEX_RATE), default=INDEX_RATE.default, metavar="R",
-                   help=f"how much of the index's features to blend in, {INDEX_RATE.low:g} to {INDEX_RATE.high:g} "
-                   f"(default {INDEX_RATE.default:g})")
-    p.add_argument("--protect", type=_ranged(PROTECT), default=PROTECT.default, metavar="P",
-                   help=f"protect consonants and breaths, {PROTECT.low:g} to {PROTECT.high:g}; {PROTECT.high:g} "
-                   f"turns it off (default {PROTECT.default:g})")
-    p.add_argument("--rms-mix", type=_ranged(RMS_MIX), default=RMS_MIX.default, metavar="R",
-                   help=f"{RMS_MIX.high:g} keeps the output's own loudness, {RMS_MIX.low:g} follows the input's "
-                   f"(default {RMS_MIX.default:g})")
-    p.add_argument("--filter-radius", type=_ranged(FILTER_RADIUS), default=FILTER_RADIUS.default, metavar="N",
-                   help=f"median filter radius for the pitch curve, {FILTER_RADIUS.low:g} to {FILTER_RADIUS.high:g} "
-                   f"(default {FILTER_RADIUS.default:g})")
-    p.add_argument("--speaker", type=_ranged(SPEAKER), default=SPEAKER.default, metavar="N",
-                   help=f"speaker id of a multi-speaker model (default {SPEAKER.default:g})")
-    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                   help="synthesizer: auto picks MLX on Apple Silicon, torch elsewhere")
-    p.add_argument("--format", choices=OUTPUT_FORMATS, default=OUTPUT_FORMATS[0],
-                   help=f"output format (default {OUTPUT_FORMATS[0]})")
+    p.add_argument(
+        "--pitch",
+        type=_ranged(PITCH, " semitones"),
+        default=PITCH.default,
+        metavar="N",
+        help=f"pitch shift in semitones, {PITCH.low:g} to {PITCH.high:g}, fractions allowed "
+        f"(default {PITCH.default:g})",
+    )
+    p.add_argument(
+        "--f0", choices=F0_METHODS, default=DEFAULT_F0_METHOD, help=f"pitch detector (default {DEFAULT_F0_METHOD})"
+    )
+    p.add_argument(
+        "--index-rate",
+        type=_ranged(INDEX_RATE),
+        default=INDEX_RATE.default,
+        metavar="R",
+        help=f"how much of the index's features to blend in, {INDEX_RATE.low:g} to {INDEX_RATE.high:g} "
+        f"(default {INDEX_RATE.default:g})",
+    )
+    p.add_argument(
+        "--protect",
+        type=_ranged(PROTECT),
+        default=PROTECT.default,
+        metavar="P",
+        help=f"protect consonants and breaths, {PROTECT.low:g} to {PROTECT.high:g}; {PROTECT.high:g} "
+        f"turns it off (default {PROTECT.default:g})",
+    )
+    p.add_argument(
+        "--rms-mix",
+        type=_ranged(RMS_MIX),
+        default=RMS_MIX.default,
+        metavar="R",
+        help=f"{RMS_MIX.high:g} keeps the output's own loudness, {RMS_MIX.low:g} follows the input's "
+        f"(default {RMS_MIX.default:g})",
+    )
+    p.add_argument(
+        "--filter-radius",
+        type=_ranged(FILTER_RADIUS),
+        default=FILTER_RADIUS.default,
+        metavar="N",
+        help=f"median filter radius for the pitch curve, {FILTER_RADIUS.low:g} to {FILTER_RADIUS.high:g} "
+        f"(default {FILTER_RADIUS.default:g})",
+    )
+    p.add_argument(
+        "--speaker",
+        type=_ranged(SPEAKER),
+        default=SPEAKER.default,
+        metavar="N",
+        help=f"speaker id of a multi-speaker model (default {SPEAKER.default:g})",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="synthesizer: auto picks MLX on Apple Silicon, torch elsewhere",
+    )
+    p.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        default=OUTPUT_FORMATS[0],
+        help=f"output format (default {OUTPUT_FORMATS[0]})",
+    )
     p.add_argument("--bit-depth", choices=tuple(BIT_DEPTHS), default="16", help="16, 24 or 32f (float; wav only)")
-    p.add_argument("--sample-rate", type=_number(int, *OUTPUT_RATES, " Hz"), default=None, metavar="SR",
-                   help="output sample rate (default: the model's)")
-    p.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=None, metavar="N",
-                   help="make the output bit-reproducible on this machine and backend")
-    p.add_argument("--weights-dir", action="append", type=Path, default=[], metavar="DIR",
-                   help="a folder holding hubert_base.pt / rmvpe.pt (repeatable; Replay's is searched first)")
-    p.add_argument("--models-dir", action="append", type=Path, default=[], metavar="DIR",
-                   help="another folder of models to find --model in (repeatable)")
+    p.add_argument(
+        "--sample-rate",
+        type=_number(int, *OUTPUT_RATES, " Hz"),
+        default=None,
+        metavar="SR",
+        help="output sample rate (default: the model's)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_number(int, 0, 2**32 - 1),
+        default=None,
+        metavar="N",
+        help="make the output bit-reproducible on this machine and backend",
+    )
+    p.add_argument(
+        "--weights-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="a folder holding hubert_base.pt / rmvpe.pt (repeatable; Replay's is searched first)",
+    )
+    p.add_argument(
+        "--models-dir",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="another folder of models to find --model in (repeatable)",
+    )
     p.set_defaults(func=lambda args: run_convert(args, converter_factory, params_factory))
 
 
@@ -231,10 +302,17 @@ def params_values(args: argparse.Namespace) -> dict[str, Any]:
     if args.format == "flac" and args.bit_depth == "32f":
         raise ConvertError("--bit-depth 32f needs --format wav (FLAC holds 16 or 24-bit samples)")
     return dict(
-        pitch=float(args.pitch), f0_method=args.f0, index_rate=float(args.index_rate),
-        protect=float(args.protect), rms_mix_rate=float(args.rms_mix), filter_radius=int(args.filter_radius),
-        speaker_id=int(args.speaker), backend=args.backend, output_sample_rate=args.sample_rate,
-        output_format=args.format, sample_format=BIT_DEPTHS[args.bit_depth],
+        pitch=float(args.pitch),
+        f0_method=args.f0,
+        index_rate=float(args.index_rate),
+        protect=float(args.protect),
+        rms_mix_rate=float(args.rms_mix),
+        filter_radius=int(args.filter_radius),
+        speaker_id=int(args.speaker),
+        backend=args.backend,
+        output_sample_rate=args.sample_rate,
+        output_format=args.format,
+        sample_format=BIT_DEPTHS[args.bit_depth],
         seed=args.seed,  # fixes the synthesizer's noise: same bytes on the same machine and backend
     )
 
@@ -267,8 +345,12 @@ def _in_worker(call: Callable[[], Any], cancel: threading.Event, progress: Termi
     return box["result"]
 
 
-def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] | None = None,
-                params_factory: Callable[..., Any] | None = None, stream: TextIO | None = None) -> int:
+def run_convert(
+    args: argparse.Namespace,
+    converter_factory: Callable[..., Any] | None = None,
+    params_factory: Callable[..., Any] | None = None,
+    stream: TextIO | None = None,
+) -> int:
     """Convert every input; returns 0 if all converted, 1 otherwise. Raises KeyboardInterrupt
     (exit 130 in ``cli.main``) when cancelled, and :class:`RVCError` for a bad model or folder."""
     import logging
@@ -285,7 +367,9 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
     out_dir = check_output_dir(args.output)
     model = resolve_model(args.model, args.models_dir)
     if model.speakers and args.speaker >= model.speakers:
-        raise ConvertError(f"--speaker {args.speaker}: model {model.name} has {model.speakers} speaker(s) (0 to {model.speakers - 1})")
+        raise ConvertError(
+            f"--speaker {args.speaker}: model {model.name} has {model.speakers} speaker(s) (0 to {model.speakers - 1})"
+        )
     params = (params_factory or _real_params)(**values)
     converter = (converter_factory or _real_converter)(weights_dirs=tuple(args.weights_dir), cache_dir=None)
 
@@ -303,7 +387,9 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
         try:
             result = _in_worker(
                 lambda: converter.convert_file(path, model, out_dir, params, progress=progress.update, cancel=cancel),
-                cancel, progress)
+                cancel,
+                progress,
+            )
         except KeyboardInterrupt:
             progress.finish("cancelled")
             raise
@@ -335,8 +421,9 @@ def run_convert(args: argparse.Namespace, converter_factory: Callable[..., Any] 
     elapsed = time.monotonic() - started
     ratio = audio_seconds / elapsed if elapsed > 0 else 0.0
     speed = f", {ratio:.1f}x realtime" if ratio >= 1 else f", {ratio:.2f}x realtime" if ratio else ""
-    progress.note(f"Converted {converted} of {total} file{'s' if total != 1 else ''} "
-                  f"with {model.name} in {elapsed:.1f} s{speed}.")
+    progress.note(
+        f"Converted {converted} of {total} file{'s' if total != 1 else ''} with {model.name} in {elapsed:.1f} s{speed}."
+    )
     if failures:
         progress.note(f"{len(failures)} failed:")
         for label, message in failures:

@@ -5,6 +5,7 @@ and exits 1; anything else prints one line naming the log file (which holds the 
 exits 2; Ctrl-C prints ``cancelled`` and exits 130. Argument errors are argparse's (exit 2).
 This module imports neither Qt nor anything under ``app/``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,9 @@ def setup_logging() -> Path | None:
     return path
 
 
-def build_parser(converter_factory: Callable[..., Any] | None = None,
-                 params_factory: Callable[..., Any] | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    converter_factory: Callable[..., Any] | None = None, params_factory: Callable[..., Any] | None = None
+) -> argparse.ArgumentParser:
     """The ``rvc-studio`` parser with its ``convert``, ``models`` and ``info`` commands.
 
     The factories replace the real ``Converter``/``ConversionParams`` (tests).
@@ -79,8 +81,12 @@ def one_line(text: str, limit: int = 400) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def main(argv: list[str] | None = None, *, converter_factory: Callable[..., Any] | None = None,
-         params_factory: Callable[..., Any] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    converter_factory: Callable[..., Any] | None = None,
+    params_factory: Callable[..., Any] | None = None,
+) -> int:
     """Run one command; returns the exit code (0 ok, 1 failed, 2 usage or unexpected, 130 Ctrl-C)."""
     from inference.core.runtime import prepare_process
 

@@ -1,4 +1,5 @@
 """``rvc-studio models`` and ``rvc-studio info MODEL``: the model library on the command line."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,13 +13,18 @@ from inference.core.errors import RVCError
 def register(subparsers) -> None:
     """Add the ``models`` and ``info`` commands to ``subparsers`` (from ``add_subparsers``)."""
     models = subparsers.add_parser(
-        "models", help="list the voice models found", description="List the voice models in "
-        "Replay's folder and in any folders given with --folder.")
+        "models",
+        help="list the voice models found",
+        description="List the voice models in Replay's folder and in any folders given with --folder.",
+    )
     _common(models)
     models.set_defaults(func=run_models)
     info = subparsers.add_parser(
-        "info", help="show one model's details", description="Show one model's details. MODEL "
-        "is a model's name (as `models` lists it), its id, or a path to a .pth file or model folder.")
+        "info",
+        help="show one model's details",
+        description="Show one model's details. MODEL "
+        "is a model's name (as `models` lists it), its id, or a path to a .pth file or model folder.",
+    )
     info.add_argument("model", metavar="MODEL")
     _common(info)
     info.set_defaults(func=run_info)
@@ -26,8 +32,9 @@ def register(subparsers) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--folder", metavar="DIR", action="append", type=Path, default=[],
-                        help="another folder of models (repeatable)")
+    parser.add_argument(
+        "--folder", metavar="DIR", action="append", type=Path, default=[], help="another folder of models (repeatable)"
+    )
     parser.add_argument("--no-replay", action="store_true", help="leave out Replay's models folder")
 
 
@@ -70,8 +77,7 @@ def format_table(models) -> str:
         f0 = "-" if m.version is None else "yes" if m.f0 else "no"
         rows.append((name, m.version or "-", rate, f0, index, problems))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r[:5], widths)) + "  " + r[5]
-                     for r in rows).rstrip()
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r[:5], widths)) + "  " + r[5] for r in rows).rstrip()
 
 
 def _short(text: str, limit: int = 90) -> str:
@@ -95,20 +101,26 @@ def run_info(args: argparse.Namespace) -> int:
 def format_info(model) -> str:
     size = lambda n: "-" if n is None else f"{n / 1e6:.1f} MB"  # noqa: E731
     lines = [
-        ("Name", model.name), ("Id", model.id),
+        ("Name", model.name),
+        ("Id", model.id),
         ("Usable", "yes" if model.ok else "no"),
         ("Source", "Replay" if model.source == "replay" else "folder"),
-        ("Folder", model.root), ("Model file", f"{model.model_path} ({size(model.model_size)})"),
+        ("Folder", model.root),
+        ("Model file", f"{model.model_path} ({size(model.model_size)})"),
         ("Version", model.version or "-"),
         ("Sample rate", f"{model.sample_rate} Hz" if model.sample_rate else "-"),
         # an unreadable file has no facts: dashes, as in the table, not the defaults
         ("Pitch (f0)", "-" if model.version is None else "yes" if model.f0 else "no"),
         ("Speakers", "-" if model.version is None else str(model.speakers)),
         ("Epochs", "-" if model.epochs is None else str(model.epochs)),
-        ("Info", model.info or "-"), ("Author", model.author or "-"),
-        ("Embedder", model.embedder or "-"), ("Vocoder", model.vocoder or "-"),
-        ("Index", f"{model.index_path} ({model.index_width} wide, {size(model.index_size)})"
-         if model.index_path else "none"),
+        ("Info", model.info or "-"),
+        ("Author", model.author or "-"),
+        ("Embedder", model.embedder or "-"),
+        ("Vocoder", model.vocoder or "-"),
+        (
+            "Index",
+            f"{model.index_path} ({model.index_width} wide, {size(model.index_size)})" if model.index_path else "none",
+        ),
     ]
     lines += [("Problem", p) for p in model.problems]
     width = max(len(k) for k, _ in lines)

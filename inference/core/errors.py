@@ -4,6 +4,7 @@ Every error a user can cause (a bad file, a missing weight, an incompatible inde
 ``RVCError`` whose message is one line that names the offending file or value. The GUI and
 the CLI print ``str(error)`` and never a traceback for these.
 """
+
 from __future__ import annotations
 
 

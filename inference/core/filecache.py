@@ -8,6 +8,7 @@
   record naming the converter version, the source's digest and the weights' own sha256: an
   entry is trusted only when all three match; anything else reads as missing and is rebuilt.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ environment variables override them (tests and unusual setups):
 - ``RVC_STUDIO_REPLAY_DIR``: Replay's data root (the folder holding ``models/`` and ``weights/``).
 - ``RVC_STUDIO_CACHE_DIR`` / ``RVC_STUDIO_DATA_DIR`` / ``RVC_STUDIO_LOG_DIR``.
 """
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@
   (Debian's ``libopenblas0-pthread``) with ``RTLD_GLOBAL`` before the first ``import mlx``
   lets MLX's ``cblas_*`` calls resolve to it, which makes its matmuls many times faster.
 """
+
 from __future__ import annotations
 
 import ctypes

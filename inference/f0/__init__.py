@@ -9,6 +9,7 @@ estimators (torch, pyworld) load on first use.
 - :func:`median_filter_f0` is RVC's ``filter_radius`` smoothing.
 - :func:`estimate_f0` / :class:`F0Estimators` run RMVPE, FCPE or Harvest.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -69,6 +70,13 @@ def median_filter_f0(f0_hz: np.ndarray, radius: int) -> np.ndarray:
 from inference.f0.estimate import F0Estimators, estimate_f0  # noqa: E402
 
 __all__ = [
-    "F0_METHODS", "F0_MAX", "F0_MIN", "F0Error", "F0Estimators",
-    "coarse_f0", "estimate_f0", "median_filter_f0", "shift_f0",
+    "F0_METHODS",
+    "F0_MAX",
+    "F0_MIN",
+    "F0Error",
+    "F0Estimators",
+    "coarse_f0",
+    "estimate_f0",
+    "median_filter_f0",
+    "shift_f0",
 ]

@@ -8,6 +8,7 @@ default length here, and the pipeline passes the embedder's frame count x 2 inst
 Models (RMVPE, FCPE) load on first use and stay in the :class:`F0Estimators` that loaded them:
 create one per app or CLI run and pass it to every call.
 """
+
 from __future__ import annotations
 
 import os

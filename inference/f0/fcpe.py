@@ -7,6 +7,7 @@ package with a stand-in ``torchaudio`` module in ``sys.modules`` for the duratio
 only; the stand-in's ``Resample`` resamples with librosa. The checkpoint is read with
 ``weights_only=True``. Settings follow RVC: local arg-max decoding, threshold 0.006.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -137,4 +138,3 @@ def load_fcpe(device: str = "cpu") -> FCPE:
     except Exception as exc:
         raise F0Error(f"cannot build FCPE from {path}: {str(exc).splitlines()[0][:200]}") from None
     return FCPE(model.to(torch.device(device)).eval(), device=device)
-

@@ -3,6 +3,7 @@
 RVC: ``pyworld.harvest(x, fs=16000, f0_ceil=1100, f0_floor=50, frame_period=10)``, refined by
 ``pyworld.stonemask``, then ``medfilt(f0, 3)`` when ``filter_radius > 2``.
 """
+
 from __future__ import annotations
 
 import warnings

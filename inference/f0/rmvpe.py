@@ -11,6 +11,7 @@ Front end: magnitude STFT (``torch.stft``, n_fft 1024, hop 160, Hann 1024, centr
 on librosa's HTK mel filters (128 bands, 30-8000 Hz), ``log(max(mel, 1e-5))``. Frames are padded
 to a multiple of 32 for the U-Net. Decoding (:func:`decode_salience`) is RVC's local average.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -85,9 +86,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.bn = nn.BatchNorm2d(1)
         widths = [1] + [width * 2**i for i in range(n_levels)]
-        self.layers = nn.ModuleList(
-            ResEncoderBlock(a, b, n_blocks, pool=True) for a, b in zip(widths[:-1], widths[1:])
-        )
+        self.layers = nn.ModuleList(ResEncoderBlock(a, b, n_blocks, pool=True) for a, b in zip(widths[:-1], widths[1:]))
 
     def forward(self, x):
         """Returns the bottom of the U and the pre-pooling output of each level (the skips)."""
@@ -138,9 +137,7 @@ class Decoder(nn.Module):
     def __init__(self, in_ch: int, n_levels: int, n_blocks: int) -> None:
         super().__init__()
         widths = [in_ch // 2**i for i in range(n_levels + 1)]
-        self.layers = nn.ModuleList(
-            ResDecoderBlock(a, b, n_blocks) for a, b in zip(widths[:-1], widths[1:])
-        )
+        self.layers = nn.ModuleList(ResDecoderBlock(a, b, n_blocks) for a, b in zip(widths[:-1], widths[1:]))
 
     def forward(self, x, skips):
         for level, skip in zip(self.layers, reversed(skips)):
@@ -191,16 +188,20 @@ class MelFrontEnd(nn.Module):
         super().__init__()
         import librosa
 
-        basis = librosa.filters.mel(
-            sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=MEL_FMIN, fmax=MEL_FMAX, htk=True
-        )
+        basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=MEL_FMIN, fmax=MEL_FMAX, htk=True)
         self.register_buffer("mel_basis", torch.from_numpy(basis).float(), persistent=False)
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
 
     def forward(self, audio):
         spec = torch.stft(
-            audio, N_FFT, hop_length=HOP, win_length=N_FFT, window=self.window,
-            center=True, pad_mode="reflect", return_complex=True,
+            audio,
+            N_FFT,
+            hop_length=HOP,
+            win_length=N_FFT,
+            window=self.window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
         )
         mel = torch.matmul(self.mel_basis, spec.abs())
         return torch.log(torch.clamp(mel, min=1e-5))
@@ -317,9 +318,7 @@ def _load_state(model: E2E, state: dict, path: Path) -> None:
         raise F0Error(f"{path} is not an RMVPE checkpoint: keys {', '.join(detail)}")
     for key, value in state.items():
         if tuple(value.shape) != tuple(expected[key].shape):
-            raise F0Error(
-                f"{path}: {key} has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}"
-            )
+            raise F0Error(f"{path}: {key} has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}")
     model.load_state_dict(state, strict=False)
 
 

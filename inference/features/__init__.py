@@ -6,6 +6,7 @@ that pulls them toward the voice model's own training features.
   converted weights, cached as safetensors;
 - :mod:`.retrieval`: the faiss index blend (:func:`~.retrieval.apply_index`).
 """
+
 from inference.features.embedder import Embedder, load_embedder
 from inference.features.fairseq import EmbedderLoadError, UnsafeCheckpointError
 

@@ -14,6 +14,7 @@ and the weights file has the recorded hash; anything else is rebuilt. Each file 
 under a temporary name and moved into place, weights first, so a crash or two processes
 converting at once never leave a half-written entry that looks valid.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,15 @@ from inference.core.filecache import atomic_write, sha256_file
 log = logging.getLogger(__name__)
 
 CONVERTER_VERSION = 1
-__all__ = ["CONVERTER_VERSION", "atomic_write", "entry_paths", "read_entry", "sha256_file",
-           "source_digest", "write_entry"]
+__all__ = [
+    "CONVERTER_VERSION",
+    "atomic_write",
+    "entry_paths",
+    "read_entry",
+    "sha256_file",
+    "source_digest",
+    "write_entry",
+]
 
 
 def cache_root() -> Path:
@@ -64,7 +72,6 @@ def write_entry(digest: str, meta: dict[str, Any], tensors: dict[str, Any]) -> N
 
     contiguous = {k: v.contiguous() for k, v in tensors.items()}
     try:
-        filecache.write_entry(cache_root(), digest, CONVERTER_VERSION, meta,
-                              lambda p: save_file(contiguous, str(p)))
+        filecache.write_entry(cache_root(), digest, CONVERTER_VERSION, meta, lambda p: save_file(contiguous, str(p)))
     except OSError as error:
         log.warning("could not cache the converted embedder in %s: %s", cache_root(), error)

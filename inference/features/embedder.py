@@ -9,6 +9,7 @@ Features follow RVC exactly: v1 models take the output of encoder layer 9 throug
 (768 -> 256); v2 models take the last (12th) layer's 768-dim output. No padding mask, no input
 normalisation (RVC passes an all-False padding mask, which changes nothing).
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,13 +60,14 @@ class Embedder:
             raise ValueError(f"expected mono audio of shape [samples], got shape {audio.shape}")
         if audio.shape[0] < MIN_SAMPLES:
             raise RVCError(
-                f"audio too short for the embedder: {audio.shape[0]} samples at 16 kHz "
-                f"(at least {MIN_SAMPLES} needed)"
+                f"audio too short for the embedder: {audio.shape[0]} samples at 16 kHz (at least {MIN_SAMPLES} needed)"
             )
         if version == "v1" and self.final_proj is None:
             raise RVCError(f"{self.source} has no final_proj layer, which v1 (256-dim) models need")
         if version == "v1" and self._v1_model is None:
-            raise RVCError(f"{self.source} is not a HuBERT base-style model with {V1_LAYER}+ layers, which v1 models need")
+            raise RVCError(
+                f"{self.source} is not a HuBERT base-style model with {V1_LAYER}+ layers, which v1 models need"
+            )
         x = torch.from_numpy(np.ascontiguousarray(audio)).to(self.device).view(1, -1)
         with torch.inference_mode():
             if version == "v1":
@@ -93,7 +95,8 @@ def _first_layers(model: Any, layers: int) -> Any | None:
     with torch.device("meta"):
         shallow = HubertModel(shallow_config)
     keep = {
-        k: v for k, v in model.state_dict().items()
+        k: v
+        for k, v in model.state_dict().items()
         if not (k.startswith("encoder.layers.") and int(k.split(".")[2]) >= layers)
     }
     shallow.load_state_dict(keep, strict=True, assign=True)  # the same tensors: no extra memory
@@ -145,7 +148,10 @@ def build(config_kwargs: dict[str, Any], tensors: dict[str, Any], device: str, s
         model = HubertModel(config)
     style = _pos_conv_style(model)
     fp32 = {k: v.to(torch.float32) for k, v in tensors.items()}
-    for old, new in (("weight_g", "parametrizations.weight.original0"), ("weight_v", "parametrizations.weight.original1")):
+    for old, new in (
+        ("weight_g", "parametrizations.weight.original0"),
+        ("weight_v", "parametrizations.weight.original1"),
+    ):
         # folders saved by older transformers / torch name the weight-norm halves the other way
         a, b = (old, new) if style == "parametrizations" else (new, old)
         if f"encoder.pos_conv_embed.conv.{a}" in fp32:
@@ -224,7 +230,9 @@ def _load_transformers_folder(folder: Path, device: str) -> Embedder:
             weights = folder / "pytorch_model.bin"
             tensors = torch.load(weights, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable weights file is one user-facing error
-        raise EmbedderLoadError(f"{weights} is not a readable weights file ({str(error).splitlines()[0][:200]})") from None
+        raise EmbedderLoadError(
+            f"{weights} is not a readable weights file ({str(error).splitlines()[0][:200]})"
+        ) from None
     # HubertForCTC-style checkpoints prefix the encoder with "hubert."
     tensors = {k.removeprefix("hubert."): v for k, v in tensors.items()}
     return build(kwargs, tensors, device, folder)

@@ -15,6 +15,7 @@ same correspondence transformers' own conversion script uses) plus the separate 
 Hyper-parameters come from the weights' shapes where possible; the attention-head count and the
 conv strides, which shapes cannot tell, come from the checkpoint's config.
 """
+
 from __future__ import annotations
 
 import ast
@@ -95,8 +96,7 @@ def _allowlist(extra: set[str] = frozenset()) -> list[tuple[Any, str]]:
 def _refused(error: Exception | None, names: list[str], path: Path) -> UnsafeCheckpointError:
     what = ", ".join(names) if names else error_detail(error)
     return UnsafeCheckpointError(
-        f"Refused to load {path}: it names code or objects a weights file never needs ({what}); "
-        "nothing in it was run"
+        f"Refused to load {path}: it names code or objects a weights file never needs ({what}); nothing in it was run"
     )
 
 

@@ -16,6 +16,7 @@ Differences from RVC, all in cases where RVC produces garbage:
 ``index_rate == 0`` must cost nothing: :func:`apply_index` returns before touching the cache,
 so the file is never read.
 """
+
 from __future__ import annotations
 
 import logging
@@ -152,7 +153,9 @@ def load_index(path: os.PathLike | str) -> FeatureIndex:
         index = faiss.read_index(str(path))
         vectors = index.reconstruct_n(0, index.ntotal)
     except RuntimeError as error:
-        raise IndexLoadError(f"{path} is damaged or not a faiss index this app can read ({_faiss_reason(error)})") from None
+        raise IndexLoadError(
+            f"{path} is damaged or not a faiss index this app can read ({_faiss_reason(error)})"
+        ) from None
     if index.ntotal == 0:
         raise IndexLoadError(f"The index {path} holds no vectors")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(index.ntotal, index.d)

@@ -9,6 +9,7 @@ are zero, so we compute the ``2W+1`` in-window logits and place them on the band
 ``[T, T]`` score matrix (and read the band back out of the attention weights for the values),
 with no intermediate larger than the ``[T, T]`` scores themselves.
 """
+
 from __future__ import annotations
 
 import math
@@ -132,9 +133,7 @@ class Encoder(nn.Module):
             MultiHeadAttention(hidden_channels, hidden_channels, n_heads, window_size) for _ in range(n_layers)
         ]
         self.norm_layers_1 = [LayerNorm(hidden_channels) for _ in range(n_layers)]
-        self.ffn_layers = [
-            FFN(hidden_channels, hidden_channels, filter_channels, kernel_size) for _ in range(n_layers)
-        ]
+        self.ffn_layers = [FFN(hidden_channels, hidden_channels, filter_channels, kernel_size) for _ in range(n_layers)]
         self.norm_layers_2 = [LayerNorm(hidden_channels) for _ in range(n_layers)]
 
     def __call__(self, x: mx.array) -> mx.array:

@@ -14,6 +14,7 @@ Files are written under a temporary name and moved into place with ``os.replace`
 first, so two processes converting the same model at once never leave a broken entry.
 Loading a cached model imports neither torch nor the checkpoint reader's torch code.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,16 @@ from inference.core.filecache import sha256_file
 log = logging.getLogger(__name__)
 
 CONVERTER_VERSION = 1
-__all__ = ["CONVERTER_VERSION", "CacheError", "entry_paths", "load_synthesizer", "read_entry",
-           "sha256_file", "source_digest", "write_entry"]
+__all__ = [
+    "CONVERTER_VERSION",
+    "CacheError",
+    "entry_paths",
+    "load_synthesizer",
+    "read_entry",
+    "sha256_file",
+    "source_digest",
+    "write_entry",
+]
 
 
 class CacheError(RVCError):
@@ -66,8 +75,9 @@ def write_entry(digest: str, config: dict[str, Any], arrays: dict[str, Any]) -> 
     from safetensors.numpy import save_file
 
     try:
-        filecache.write_entry(cache_root(), digest, CONVERTER_VERSION, {"config": config},
-                              lambda p: save_file(dict(arrays), str(p)))
+        filecache.write_entry(
+            cache_root(), digest, CONVERTER_VERSION, {"config": config}, lambda p: save_file(dict(arrays), str(p))
+        )
     except OSError as error:
         raise CacheError(f"could not write the converted model to {cache_root()}: {error}") from error
 

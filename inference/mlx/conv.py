@@ -17,6 +17,7 @@ where ``W_i`` holds taps ``i*u .. i*u+u-1`` for every phase: ``m`` matrix produc
 Weights are stored in MLX's layout, ``(C_out, K, C_in)``, for both layer types. The CPU path
 keeps a per-layer tap-major copy, rebuilt when the weight array is replaced.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,7 +67,11 @@ def _first(seed: mx.array | None, x: mx.array, w: mx.array) -> mx.array:
 
 
 def conv1d_taps(
-    x: mx.array, taps: list[mx.array], bias: mx.array | None, padding: int, dilation: int,
+    x: mx.array,
+    taps: list[mx.array],
+    bias: mx.array | None,
+    padding: int,
+    dilation: int,
     add: mx.array | None = None,
 ) -> mx.array:
     """Stride-1 convolution of ``x`` ``[B, T, Cin]`` with per-tap weights ``taps[j]`` ``[Cin, Cout]``, plus ``add``."""
@@ -82,7 +87,12 @@ def conv1d_taps(
 
 
 def conv1d_strided(
-    x: mx.array, blocks: list[mx.array], bias: mx.array | None, stride: int, padding: int, k: int,
+    x: mx.array,
+    blocks: list[mx.array],
+    bias: mx.array | None,
+    stride: int,
+    padding: int,
+    k: int,
     add: mx.array | None = None,
 ) -> mx.array:
     """Convolution with ``stride > 1``: the input is cut in ``stride``-sample blocks.
@@ -177,9 +187,7 @@ class Conv1d(nn.Module):
             if self.stride == 1:
                 return conv1d_taps(x, self._taps(), bias, self.padding, self.dilation, add)
             return conv1d_strided(x, self._taps(), bias, self.stride, self.padding, k, add)
-        y = mx.conv1d(
-            x, self.weight, stride=self.stride, padding=self.padding, dilation=self.dilation
-        )
+        y = mx.conv1d(x, self.weight, stride=self.stride, padding=self.padding, dilation=self.dilation)
         seed = _seed(bias, add)
         return y if seed is None else y + seed
 

@@ -13,6 +13,7 @@ ports share:
 The check is strict: a key the model does not have, a parameter the state dict lacks, or a
 shape that does not match raises :class:`~inference.models.state.WeightsMismatchError` naming it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,4 +1,5 @@
 """The text (content) encoder ``enc_p``: features (+ coarse pitch) -> prior mean and log-scale."""
+
 from __future__ import annotations
 
 import math

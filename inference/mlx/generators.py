@@ -8,6 +8,7 @@ The NSF decoder is split in two calls so that long inputs can be decoded in wind
 phase is a running sum over the whole input), and :meth:`GeneratorNSF.decode` is purely
 convolutional, so any window of it with enough context gives the same samples as one pass.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,7 @@ SINE_AMP = 0.1
 NOISE_STD = 0.003
 
 
-def sine_excitation(
-    f0: mx.array, upp: int, sampling_rate: int, noise: mx.array | None = None
-) -> mx.array:
+def sine_excitation(f0: mx.array, upp: int, sampling_rate: int, noise: mx.array | None = None) -> mx.array:
     """The NSF sine source before the merge layer: ``[B, T]`` Hz -> ``[B, T*upp, 1]`` float32.
 
     Unvoiced frames (f0 <= 0) carry only noise; voiced ones a sine of amplitude 0.1 plus noise of

@@ -4,6 +4,7 @@ Channels-last (``[B, T, C]``); attribute names follow the checkpoint keys
 (``in_layers``, ``res_skip_layers``, ``cond_layer``). Inference runs on one unpadded sequence,
 so the masks of the training code (all ones here) are left out.
 """
+
 from __future__ import annotations
 
 import mlx.core as mx

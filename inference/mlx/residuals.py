@@ -3,6 +3,7 @@
 Attribute names follow the checkpoint keys: ``convs1``/``convs2`` (ResBlock1), ``convs``
 (ResBlock2), ``flow.flows.{0,2,4,6}.{pre,enc,post}`` with parameter-free flips in between.
 """
+
 from __future__ import annotations
 
 import mlx.core as mx
@@ -24,9 +25,7 @@ class ResBlock1(nn.Module):
         self.convs1 = [
             Conv1d(channels, channels, kernel_size, padding=_same(kernel_size, d), dilation=d) for d in dilation
         ]
-        self.convs2 = [
-            Conv1d(channels, channels, kernel_size, padding=_same(kernel_size, 1)) for _ in dilation
-        ]
+        self.convs2 = [Conv1d(channels, channels, kernel_size, padding=_same(kernel_size, 1)) for _ in dilation]
 
     def __call__(self, x: mx.array, x_act: mx.array | None = None) -> mx.array:
         """``x_act``: ``leaky_relu(x)`` when the caller has it (a stage's blocks share one input)."""

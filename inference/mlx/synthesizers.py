@@ -5,6 +5,7 @@ public names are kept in :data:`VARIANTS` for messages and logs. Top-level attri
 checkpoint: ``enc_p`` (text encoder), ``flow`` (reversed coupling flow), ``dec`` (HiFi-GAN, NSF
 for f0 models), ``emb_g`` (speaker embedding). ``enc_q`` (posterior encoder) is training-only.
 """
+
 from __future__ import annotations
 
 import mlx.core as mx

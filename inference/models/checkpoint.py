@@ -12,6 +12,7 @@ plain containers. Three layouts are understood (RVC_REFERENCE.md §2):
 :func:`read_model_info` is the light read the model library uses (memory-mapped: weights are
 not read); :func:`load_checkpoint` returns what a synthesizer needs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -139,9 +140,19 @@ def _normalised(values: dict[str, Any]) -> dict[str, Any]:
         out["resblock_dilation_sizes"] = tuple(tuple(int(d) for d in row) for row in out["resblock_dilation_sizes"])
     if "resblock" in out:
         out["resblock"] = str(out["resblock"])
-    for key in ("spec_channels", "segment_size", "inter_channels", "hidden_channels", "filter_channels",
-                "n_heads", "n_layers", "kernel_size", "upsample_initial_channel", "spk_embed_dim",
-                "gin_channels"):
+    for key in (
+        "spec_channels",
+        "segment_size",
+        "inter_channels",
+        "hidden_channels",
+        "filter_channels",
+        "n_heads",
+        "n_layers",
+        "kernel_size",
+        "upsample_initial_channel",
+        "spk_embed_dim",
+        "gin_channels",
+    ):
         if key in out:
             out[key] = int(out[key])
     if "p_dropout" in out:
@@ -162,6 +173,7 @@ def parse_rate(value: Any) -> int:
 
 
 # -- opening files -------------------------------------------------------------------------------
+
 
 def _torch_load(path: Path, mmap: bool) -> Any:
     """``torch.load`` with the restricted unpickler; every failure becomes a CheckpointError."""
@@ -203,12 +215,17 @@ def _split(data: Any, name: str) -> tuple[dict[str, Any], dict[str, Any], str]:
         raise CheckpointError(f"{name}: not an RVC voice model (no generator weights; keys: {keys})")
     if "enc_p.emb_phone.weight" not in state:  # another network's weights (an embedder, a pitch model)
         raise CheckpointError(
-            f"{name}: not an RVC voice model (its {len(state)} weights have no enc_p.emb_phone.weight)")
+            f"{name}: not an RVC voice model (its {len(state)} weights have no enc_p.emb_phone.weight)"
+        )
     return state, meta, layout
 
 
 def _weight_shape(state: dict[str, Any], key: str) -> tuple[int, ...] | None:
-    for candidate in (key, key[: -len(".weight")] + ".weight_v", key[: -len(".weight")] + ".parametrizations.weight.original1"):
+    for candidate in (
+        key,
+        key[: -len(".weight")] + ".weight_v",
+        key[: -len(".weight")] + ".parametrizations.weight.original1",
+    ):
         value = state.get(candidate)
         if _is_tensor(value):
             return tuple(value.shape)
@@ -257,15 +274,26 @@ def derive_config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> 
     if len(candidates) > 1 and hint in candidates:
         candidates = [hint]
     if len(candidates) != 1:
-        what = "matches no known sample rate" if not candidates else (
-            "fits both " + " and ".join(f"{r // 1000}k" for r in candidates) + "; put the rate in the file name (e.g. 48k)")
+        what = (
+            "matches no known sample rate"
+            if not candidates
+            else (
+                "fits both "
+                + " and ".join(f"{r // 1000}k" for r in candidates)
+                + "; put the rate in the file name (e.g. 48k)"
+            )
+        )
         raise CheckpointError(f"{name}: no config, and its upsampling (kernels {list(kernels)}) {what}")
     rate = candidates[0]
     rates, kernel_sizes = UPSAMPLING[(version, rate)]
     speakers = _weight_shape(state, "emb_g.weight")
     return ModelConfig(
-        version=version, sample_rate=rate, f0=f0, spec_channels=SPEC_CHANNELS[rate],
-        upsample_rates=rates, upsample_kernel_sizes=kernel_sizes,
+        version=version,
+        sample_rate=rate,
+        f0=f0,
+        spec_channels=SPEC_CHANNELS[rate],
+        upsample_rates=rates,
+        upsample_kernel_sizes=kernel_sizes,
         spk_embed_dim=speakers[0] if speakers else 109,
     )
 
@@ -341,10 +369,19 @@ def _read(path: os.PathLike | str, mmap: bool, light: bool = False) -> tuple[Mod
     probe = state.get("enc_p.emb_phone.weight")
     dtype = str(probe.dtype).replace("torch.", "") if _is_tensor(probe) else "float32"
     info = ModelInfo(
-        path=path, version=config.version, sample_rate=config.sample_rate, f0=config.f0,
-        speakers=config.spk_embed_dim, epochs=_epochs(meta), info=str(meta.get("info", "") or ""),
-        author=_text(meta, "author"), embedder_model=_text(meta, "embedder_model"),
-        vocoder=vocoder, has_config=had_config, dtype=dtype, size_bytes=path.stat().st_size,
+        path=path,
+        version=config.version,
+        sample_rate=config.sample_rate,
+        f0=config.f0,
+        speakers=config.spk_embed_dim,
+        epochs=_epochs(meta),
+        info=str(meta.get("info", "") or ""),
+        author=_text(meta, "author"),
+        embedder_model=_text(meta, "embedder_model"),
+        vocoder=vocoder,
+        has_config=had_config,
+        dtype=dtype,
+        size_bytes=path.stat().st_size,
     )
     return config, state, info
 
@@ -380,8 +417,12 @@ def load_checkpoint(path: os.PathLike | str) -> tuple[ModelConfig, dict[str, Any
         if not _is_tensor(value):
             raise CheckpointError(f"{info.path.name}: weight {key!r} is not a tensor")
         weights[key] = value.to(torch.float32) if value.is_floating_point() else value
-    broken = [key for key, value in weights.items() if value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    broken = [
+        key for key, value in weights.items() if value.is_floating_point() and not bool(torch.isfinite(value).all())
+    ]
     if broken:  # a training run that diverged (fp16 overflow) saves such weights: they synthesise silence or noise
-        raise CheckpointError(f"{info.path.name}: the model is broken: NaN or infinite values in {len(broken)} of "
-                              f"its weights ({broken[0]}{', ...' if len(broken) > 1 else ''})")
+        raise CheckpointError(
+            f"{info.path.name}: the model is broken: NaN or infinite values in {len(broken)} of "
+            f"its weights ({broken[0]}{', ...' if len(broken) > 1 else ''})"
+        )
     return config, weights, info

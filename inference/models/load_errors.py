@@ -5,6 +5,7 @@ torch's own messages are written for developers (several paragraphs of advice ab
 not a PyTorch file at all, or refused because it would run code. The checkpoint, embedder and
 RMVPE loaders all describe their failures through :func:`describe_load_error`.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -71,7 +72,8 @@ def describe_load_error(path: Path, error: BaseException) -> LoadFailure:
     """Why loading ``path`` failed with ``error``."""
     text = str(error)
     if isinstance(error, pickle.UnpicklingError) and (
-            "Unsupported global" in text or "GLOBAL" in text or "unrecognized function" in text):
+        "Unsupported global" in text or "GLOBAL" in text or "unrecognized function" in text
+    ):
         names = tuple(dict.fromkeys(re.findall(r"GLOBAL ([\w.]+)", text)))
         return LoadFailure(True, "the file holds objects other than weights (it could run code)", names)
     try:

@@ -12,6 +12,7 @@ Both ports (:mod:`inference.mlx` and :mod:`inference.synth.torch`) load the same
 
 numpy only: torch tensors are read through ``.numpy()`` without importing torch.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping

@@ -10,6 +10,7 @@ Anything outside the allow-list raises :class:`MetaUnavailable`: the caller then
 ``torch.load(weights_only=True)``, which gives the authoritative answer and error message.
 Nothing from the file is ever executed: unknown globals are refused, not imported.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,9 +23,16 @@ from typing import Any
 
 # torch.<Name>Storage -> dtype name
 _STORAGE_DTYPES = {
-    "HalfStorage": "float16", "FloatStorage": "float32", "DoubleStorage": "float64",
-    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
-    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
+    "HalfStorage": "float16",
+    "FloatStorage": "float32",
+    "DoubleStorage": "float64",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "int64",
+    "IntStorage": "int32",
+    "ShortStorage": "int16",
+    "CharStorage": "int8",
+    "ByteStorage": "uint8",
+    "BoolStorage": "bool",
 }
 
 

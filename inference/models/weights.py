@@ -14,6 +14,7 @@ folder is preferred, because that is the file Replay's models were made with.
 
 Only ``stat`` calls happen here: nothing is read or written, so pointing at Replay is safe.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,7 @@ TRANSFORMERS_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 _DESCRIPTIONS = {
     "hubert": (
-        f"the HuBERT embedder ({HUBERT_FILE}, or a folder with config.json + "
-        f"{' or '.join(TRANSFORMERS_WEIGHT_FILES)})"
+        f"the HuBERT embedder ({HUBERT_FILE}, or a folder with config.json + {' or '.join(TRANSFORMERS_WEIGHT_FILES)})"
     ),
     "rmvpe": f"the RMVPE pitch model ({RMVPE_FILE})",
 }

@@ -8,6 +8,7 @@
   :mod:`.io`: decoding with checks and streaming the output to disk; :mod:`.progress`:
   stage timings and progress.
 """
+
 from inference.pipeline.converter import ConversionError, Converter
 from inference.pipeline.params import ConversionParams, ConversionResult
 from inference.pipeline.progress import STAGES

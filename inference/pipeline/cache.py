@@ -14,6 +14,7 @@ analysis under a key made of exactly those (:func:`analysis_key`):
 Inputs are identified by content: :func:`file_digest` hashes a file once and remembers the
 digest by (path, size, mtime); :func:`array_digest` hashes an in-memory array.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -108,8 +109,9 @@ class AnalysisCache:
     ``root`` None keeps nothing on disk. Safe to share between threads.
     """
 
-    def __init__(self, root: Path | None, max_memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 max_disk_bytes: int = DEFAULT_DISK_BYTES) -> None:
+    def __init__(
+        self, root: Path | None, max_memory_bytes: int = DEFAULT_MEMORY_BYTES, max_disk_bytes: int = DEFAULT_DISK_BYTES
+    ) -> None:
         self.root = Path(root) if root is not None else None
         self.max_memory_bytes = int(max_memory_bytes)
         self.max_disk_bytes = int(max_disk_bytes)

@@ -18,6 +18,7 @@ Differences from RVC, which at joins could drop or shift a frame (10 ms) per pie
 
 Everything here is plain numpy and cheap; the pipeline supplies the audio.
 """
+
 from __future__ import annotations
 
 import math

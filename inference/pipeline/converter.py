@@ -19,6 +19,7 @@ so memory holds the decoded 16 kHz input plus one piece's work whatever the inpu
 Every user-caused failure is an :class:`~inference.core.errors.RVCError` with a one-line message;
 a failed job leaves the converter as it was.
 """
+
 from __future__ import annotations
 
 import logging
@@ -76,8 +77,15 @@ class _Job:
     def analysis_key(self, source: Any, piece: Piece) -> str:
         # Harvest's track is median-filtered by the radius; the other methods ignore it.
         radius = int(self.params.filter_radius) if self.method == "harvest" else None
-        return analysis_key(source=source, piece=piece.key(), embedder=self.embedder_digest,
-                            version=self.version, f0=self.method, f0_weights=self.f0_digest, radius=radius)
+        return analysis_key(
+            source=source,
+            piece=piece.key(),
+            embedder=self.embedder_digest,
+            version=self.version,
+            f0=self.method,
+            f0_weights=self.f0_digest,
+            radius=radius,
+        )
 
 
 class Converter:
@@ -191,8 +199,17 @@ class Converter:
 
     # --- one piece --------------------------------------------------------------------------
 
-    def _analyse(self, job: _Job, piece: Piece, get_segment: Callable[[], np.ndarray], source: Any,
-                 remember: bool, keep_audio: bool, report: StageProgress, cancel) -> tuple[Analysis, np.ndarray | None]:
+    def _analyse(
+        self,
+        job: _Job,
+        piece: Piece,
+        get_segment: Callable[[], np.ndarray],
+        source: Any,
+        remember: bool,
+        keep_audio: bool,
+        report: StageProgress,
+        cancel,
+    ) -> tuple[Analysis, np.ndarray | None]:
         """The cached analysis of ``piece``, or a fresh one (then also its high-passed segment)."""
         key = job.analysis_key(source, piece)
         cached = self.analyses.get(key, remember=remember)
@@ -215,17 +232,31 @@ class Converter:
             check_cancel(cancel)
             report.stage("Pitch")
             with job.clock("f0"):
-                f0 = self.estimators.estimate(body, job.method, n_frames=piece.n_frames, cancel=cancel,
-                                              filter_radius=int(job.params.filter_radius))
+                f0 = self.estimators.estimate(
+                    body,
+                    job.method,
+                    n_frames=piece.n_frames,
+                    cancel=cancel,
+                    filter_radius=int(job.params.filter_radius),
+                )
                 self.stats["f0"] += 1
             f0 = np.asarray(f0, dtype=np.float32)
-        analysis = Analysis(np.ascontiguousarray(features, dtype=np.float32), f0,
-                            np.array(body) if keep_audio else None)
+        analysis = Analysis(
+            np.ascontiguousarray(features, dtype=np.float32), f0, np.array(body) if keep_audio else None
+        )
         self.analyses.put(key, analysis, remember=remember)
         return analysis, body
 
-    def _synthesise(self, job: _Job, piece: Piece, index: int, analysis: Analysis,
-                    audio: Callable[[], np.ndarray], report: StageProgress, cancel) -> tuple[np.ndarray, np.ndarray | None]:
+    def _synthesise(
+        self,
+        job: _Job,
+        piece: Piece,
+        index: int,
+        analysis: Analysis,
+        audio: Callable[[], np.ndarray],
+        report: StageProgress,
+        cancel,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The trimmed output of ``piece`` at the model's rate, and the shifted pitch (or None)."""
         from inference.f0 import shift_f0
         from inference.features.retrieval import apply_index
@@ -243,17 +274,24 @@ class Converter:
         check_cancel(cancel)
         report.stage("Synthesising")
         with job.clock("synth"):
-            out = gen.infer(features, f0_target, p.speaker_id, seed=steps.piece_seed(p.seed, index),
-                            noise="zero" if p.deterministic else "random",
-                            progress=lambda f: report.stage("Synthesising", f), cancel=cancel)
+            out = gen.infer(
+                features,
+                f0_target,
+                p.speaker_id,
+                seed=steps.piece_seed(p.seed, index),
+                noise="zero" if p.deterministic else "random",
+                progress=lambda f: report.stage("Synthesising", f),
+                cancel=cancel,
+            )
             self.stats["synth"] += 1
         if p.rms_mix_rate < 1.0:
             with job.clock("write"):
                 out = steps.rms_mix(audio()[: n * WINDOW], out, gen.sample_rate, p.rms_mix_rate)
         return piece.trim(out, gen.hop), f0_target
 
-    def _pieces(self, job: _Job, audio16: np.ndarray, source: Any, report: StageProgress, cancel,
-                remember: bool = False) -> Iterator[np.ndarray]:
+    def _pieces(
+        self, job: _Job, audio16: np.ndarray, source: Any, report: StageProgress, cancel, remember: bool = False
+    ) -> Iterator[np.ndarray]:
         """The output of each piece of ``audio16``, in order (the pieces tile the input)."""
         with job.clock("decode"):
             pieces = plan_pieces(audio16, self.chunk, steps.highpass)
@@ -270,9 +308,16 @@ class Converter:
 
     # --- public entry points -----------------------------------------------------------------
 
-    def convert_file(self, input_path: os.PathLike | str, model: Any, output_dir: os.PathLike | str,
-                     params: ConversionParams | Mapping[str, Any], progress: Callable[[float, str], None] | None = None,
-                     cancel=None, name_template: str = DEFAULT_TEMPLATE) -> ConversionResult:
+    def convert_file(
+        self,
+        input_path: os.PathLike | str,
+        model: Any,
+        output_dir: os.PathLike | str,
+        params: ConversionParams | Mapping[str, Any],
+        progress: Callable[[float, str], None] | None = None,
+        cancel=None,
+        name_template: str = DEFAULT_TEMPLATE,
+    ) -> ConversionResult:
         """Convert one file into ``output_dir``, named by ``name_template`` (the output naming rule
         of :mod:`inference.audio.naming`: a free name, never over an existing file)."""
         from inference.audio import AudioError, render_name, unique_path
@@ -285,8 +330,14 @@ class Converter:
         report = StageProgress(progress)
         job = self._prepare(model, params, report)
         p = job.params
-        name = render_name(name_template, name=input_path.stem, model=job.name, pitch=p.pitch, f0=p.f0_method,
-                           extension=p.output_format)
+        name = render_name(
+            name_template,
+            name=input_path.stem,
+            model=job.name,
+            pitch=p.pitch,
+            f0=p.f0_method,
+            extension=p.output_format,
+        )
         report.stage("Decoding")
         with job.clock("decode"):
             audio16, source = decode_input(input_path, self.analyses.root, cancel)
@@ -304,14 +355,30 @@ class Converter:
             report.stage("Writing")
             target = unique_path(output_dir, name)
             with job.clock("write"):
-                written = publish(raw, n_out, target, out_sr, p.output_format, p.sample_format,
-                                  steps.peak_scale(peak), WRITE_BLOCK, cancel,
-                                  lambda f: report.stage("Writing", f))
+                written = publish(
+                    raw,
+                    n_out,
+                    target,
+                    out_sr,
+                    p.output_format,
+                    p.sample_format,
+                    steps.peak_scale(peak),
+                    WRITE_BLOCK,
+                    cancel,
+                    lambda f: report.stage("Writing", f),
+                )
         report.emit(1.0, "Writing")
         return ConversionResult(written, n_out / out_sr, job.clock.done(), out_sr)
 
-    def convert_array(self, audio: np.ndarray, sr: int, model: Any, params: ConversionParams | Mapping[str, Any],
-                      progress: Callable[[float, str], None] | None = None, cancel=None) -> tuple[np.ndarray, int]:
+    def convert_array(
+        self,
+        audio: np.ndarray,
+        sr: int,
+        model: Any,
+        params: ConversionParams | Mapping[str, Any],
+        progress: Callable[[float, str], None] | None = None,
+        cancel=None,
+    ) -> tuple[np.ndarray, int]:
         """Convert in memory: ``audio`` ``[N]`` or ``[N, channels]`` at ``sr`` -> ``(audio, rate)``."""
         from inference.audio import resample
         from inference.pipeline.cache import array_digest
@@ -341,9 +408,16 @@ class Converter:
         report.emit(1.0, "Synthesising")
         return out, out_sr
 
-    def preview(self, input_path: os.PathLike | str, model: Any, params: ConversionParams | Mapping[str, Any],
-                start_s: float, end_s: float, progress: Callable[[float, str], None] | None = None,
-                cancel=None) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+    def preview(
+        self,
+        input_path: os.PathLike | str,
+        model: Any,
+        params: ConversionParams | Mapping[str, Any],
+        start_s: float,
+        end_s: float,
+        progress: Callable[[float, str], None] | None = None,
+        cancel=None,
+    ) -> tuple[np.ndarray, int, np.ndarray | None, np.ndarray | None]:
         """Convert ``[start_s, end_s)`` of a file: ``(audio, sr, f0_in, f0_target)``.
 
         The region's analysis is cached (memory and disk), so changing only the pitch, index
@@ -357,8 +431,9 @@ class Converter:
         job = self._prepare(model, params, report)
         p = job.params
         with job.clock("decode"):
-            piece, source, get_segment = region_input(Path(input_path).expanduser(), start_s, end_s,
-                                                      self.chunk, self.analyses.root, cancel)
+            piece, source, get_segment = region_input(
+                Path(input_path).expanduser(), start_s, end_s, self.chunk, self.analyses.root, cancel
+            )
         analysis, body = self._analyse(job, piece, get_segment, source, True, True, report, cancel)
         audio = lambda: analysis.audio if analysis.audio is not None else get_segment()  # noqa: E731
         out, f0_target = self._synthesise(job, piece, 0, analysis, audio, report, cancel)
@@ -402,6 +477,9 @@ def _weights_digest(path: Path, cache_root: Path | None) -> str:
 
     if path.is_file():
         return file_digest(path, cache_root)
-    parts = [f"{p.name}:{file_digest(p, cache_root)}" for p in sorted(path.iterdir())
-             if p.is_file() and p.suffix in (".json", ".bin", ".safetensors")]
+    parts = [
+        f"{p.name}:{file_digest(p, cache_root)}"
+        for p in sorted(path.iterdir())
+        if p.is_file() and p.suffix in (".json", ".bin", ".safetensors")
+    ]
     return "|".join(parts)

@@ -7,6 +7,7 @@
 - :func:`publish`: the temporary file -> the final wav/flac, scaled, through ``AudioWriter``
   (temporary name, atomic rename, never overwriting).
 """
+
 from __future__ import annotations
 
 import sys
@@ -59,8 +60,9 @@ def decode_input(path: Path, cache_root: Path | None, cancel) -> tuple[np.ndarra
     return audio16, ("file", file_digest(path, cache_root))
 
 
-def region_input(path: Path, start_s: float, end_s: float, chunk: ChunkSettings, cache_root: Path | None,
-                 cancel) -> tuple[Piece, Any, Callable[[], np.ndarray]]:
+def region_input(
+    path: Path, start_s: float, end_s: float, chunk: ChunkSettings, cache_root: Path | None, cancel
+) -> tuple[Piece, Any, Callable[[], np.ndarray]]:
     """``(piece, source key, segment getter)`` for a preview of ``[start_s, end_s)``.
 
     Only the region and its padding are decoded (and only when the analysis is not cached:
@@ -127,8 +129,9 @@ class _Resampler:
         return self.stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32), last=last)
 
 
-def stream_output(pieces: Iterable[np.ndarray], total: int, sr_in: int, sr_out: int, raw: IO[bytes],
-                  clock) -> tuple[int, float]:
+def stream_output(
+    pieces: Iterable[np.ndarray], total: int, sr_in: int, sr_out: int, raw: IO[bytes], clock
+) -> tuple[int, float]:
     """Write the pieces (cut to ``total`` samples at ``sr_in``) to ``raw`` at ``sr_out``.
 
     Returns ``(samples written, peak)``.
@@ -154,8 +157,18 @@ def stream_output(pieces: Iterable[np.ndarray], total: int, sr_in: int, sr_out: 
     return written, peak
 
 
-def publish(raw: IO[bytes], n_samples: int, target: Path, sr: int, fmt: str, subtype: str, scale: float,
-            block: int, cancel, progress: Callable[[float], None] | None = None) -> Path:
+def publish(
+    raw: IO[bytes],
+    n_samples: int,
+    target: Path,
+    sr: int,
+    fmt: str,
+    subtype: str,
+    scale: float,
+    block: int,
+    cancel,
+    progress: Callable[[float], None] | None = None,
+) -> Path:
     """Copy ``n_samples`` float32 samples from ``raw`` into a new audio file, times ``scale``."""
     from inference.audio import AudioWriter
 

@@ -5,6 +5,7 @@ the choices (pitch methods, backends, formats, sample formats, re-exported from 
 own them). The command line's options, the settings' validation and the window's sliders all
 read them from here. Light on purpose (numpy, no heavy imports): the GUI imports it at start-up.
 """
+
 from __future__ import annotations
 
 import math
@@ -131,10 +132,14 @@ class ConversionParams:
             _within("output_sample_rate", self.output_sample_rate, *OUTPUT_RATES)
         self.output_format = str(self.output_format).strip().lower().lstrip(".")
         if self.output_format not in OUTPUT_FORMATS:
-            raise ParameterError(f"unknown output format {self.output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+            raise ParameterError(
+                f"unknown output format {self.output_format!r}; choose one of {', '.join(OUTPUT_FORMATS)}"
+            )
         self.sample_format = str(self.sample_format).strip().upper()
         if self.sample_format not in SAMPLE_FORMATS:
-            raise ParameterError(f"unknown sample format {self.sample_format!r}; choose one of {', '.join(SAMPLE_FORMATS)}")
+            raise ParameterError(
+                f"unknown sample format {self.sample_format!r}; choose one of {', '.join(SAMPLE_FORMATS)}"
+            )
         if self.output_format == "flac" and self.sample_format == "FLOAT":
             raise ParameterError("FLAC cannot hold float samples; choose PCM_16 or PCM_24 (or wav)")
         if self.seed is not None:

@@ -4,6 +4,7 @@
 - :class:`StageProgress`: (stage, fraction within a piece) -> one monotonic fraction of the job,
   reported to the caller's ``progress(fraction, stage)``.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,7 +21,9 @@ class Clock:
     """Seconds spent per stage, summed over pieces."""
 
     def __init__(self) -> None:
-        self.timings: dict[str, float] = {k: 0.0 for k in ("load", "decode", "embed", "f0", "retrieval", "synth", "write")}
+        self.timings: dict[str, float] = {
+            k: 0.0 for k in ("load", "decode", "embed", "f0", "retrieval", "synth", "write")
+        }
         self.start = time.perf_counter()
 
     @contextmanager

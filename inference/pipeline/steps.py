@@ -9,6 +9,7 @@
 
 scipy and librosa load on first use.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,8 +59,7 @@ def _rms(audio: np.ndarray, sr: int) -> np.ndarray:
     import librosa
 
     # RVC: frame_length = sr // 2 * 2 (one second), hop = sr // 2, centred with zero padding.
-    return librosa.feature.rms(y=np.asarray(audio, dtype=np.float32), frame_length=sr // 2 * 2,
-                               hop_length=sr // 2)[0]
+    return librosa.feature.rms(y=np.asarray(audio, dtype=np.float32), frame_length=sr // 2 * 2, hop_length=sr // 2)[0]
 
 
 def _stretch(values: np.ndarray, length: int) -> np.ndarray:

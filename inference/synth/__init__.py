@@ -7,10 +7,17 @@
 
 Importing this package loads only numpy; torch and mlx load with the first model.
 """
+
 from inference.synth.backends import BACKENDS, SynthesisError, resolve_backend
 from inference.synth.runner import DTYPES, SynthRunner, decoder_margin, load_generator, plan_windows
 
 __all__ = [
-    "BACKENDS", "DTYPES", "SynthRunner", "SynthesisError", "decoder_margin", "load_generator", "plan_windows",
+    "BACKENDS",
+    "DTYPES",
+    "SynthRunner",
+    "SynthesisError",
+    "decoder_margin",
+    "load_generator",
+    "plan_windows",
     "resolve_backend",
 ]

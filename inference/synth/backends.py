@@ -5,6 +5,7 @@ Each backend loads a voice model and offers the same three calls on its own arra
 once per input) and ``decode`` (the HiFi-GAN decoder on one window). ``auto`` picks MLX on Apple
 Silicon and torch elsewhere.
 """
+
 from __future__ import annotations
 
 import logging

@@ -27,6 +27,7 @@ the sine source runs once (its phase is a running sum), and only the HiFi-GAN de
 is purely convolutional, runs in windows that overlap by more than its receptive field, so the
 stitched output equals one long pass while staying in the fast, cache-friendly regime.
 """
+
 from __future__ import annotations
 
 import logging
@@ -165,13 +166,17 @@ class SynthRunner:
         for i, (start, stop, keep_from, keep_to) in enumerate(plan):
             check_cancel(cancel)
             y = impl.decode(z, har, g, start, stop, self.hop)
-            out[keep_from * self.hop : keep_to * self.hop] = y[(keep_from - start) * self.hop : (keep_to - start) * self.hop]
+            out[keep_from * self.hop : keep_to * self.hop] = y[
+                (keep_from - start) * self.hop : (keep_to - start) * self.hop
+            ]
             if progress is not None:
                 progress((i + 1) / len(plan))
         if not np.isfinite(out).all():  # e.g. float16 overflowing on a GPU: never written as audio
             hint = " (try float32)" if self.dtype != "float32" else ""
-            raise SynthesisError(f"{self.path.name} produced invalid samples (NaN or infinite) on the "
-                                 f"{self.backend} backend in {self.dtype}{hint}")
+            raise SynthesisError(
+                f"{self.path.name} produced invalid samples (NaN or infinite) on the "
+                f"{self.backend} backend in {self.dtype}{hint}"
+            )
         return out
 
 

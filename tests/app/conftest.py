@@ -1,5 +1,6 @@
 """Fixtures for the app's tests: the window's services built on thin fakes of the engine,
 inside a temporary HOME (``fake_home``), shut down after each test."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,9 +43,14 @@ def make_services(fake_home: Path, fake_converter, models, qapp):
     def make(model_list=None, poll_interval_ms: int = 10_000):
         settings = Settings()
         settings.output_folder = fake_home / "out"
-        services = build_services(settings=settings, converter_factory=fake_converter, params_factory=dict,
-                                  library_factory=library_factory(models if model_list is None else model_list),
-                                  decoder=fake_decoder, poll_interval_ms=poll_interval_ms)
+        services = build_services(
+            settings=settings,
+            converter_factory=fake_converter,
+            params_factory=dict,
+            library_factory=library_factory(models if model_list is None else model_list),
+            decoder=fake_decoder,
+            poll_interval_ms=poll_interval_ms,
+        )
         built.append(services)
         return services
 

@@ -1,6 +1,7 @@
 """Whole flows through the real window, its workers and threads (engine faked for speed):
 drop files, the queue runs, outputs appear, plots fill in, preview re-synthesis after a pitch
 change, the queue restored after a restart, quitting during a job."""
+
 from __future__ import annotations
 
 import time
@@ -32,16 +33,22 @@ def test_drop_files_queue_runs_outputs_appear_and_plots_fill_in(qtbot, make_serv
     # The first dropped file is on the workbench: its input, then its converted output, drawn.
     plots = window.workbench.plots
     assert window.workbench.path == str(songs[0])
-    qtbot.waitUntil(lambda: plots.output_curve.getOriginalDataset()[0] is not None
-                    and len(plots.output_curve.getOriginalDataset()[0]) > 0, timeout=5000)
+    qtbot.waitUntil(
+        lambda: (
+            plots.output_curve.getOriginalDataset()[0] is not None
+            and len(plots.output_curve.getOriginalDataset()[0]) > 0
+        ),
+        timeout=5000,
+    )
     x_in, _ = plots.input_curve.getOriginalDataset()
     assert abs(x_in[-1] - 1.5) < 0.01
     assert window.workbench.player.b_button.isEnabled()
     assert window.queue_view.model.rowCount() == 2
 
 
-def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(qtbot, make_services, song,
-                                                                          fake_converter) -> None:
+def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(
+    qtbot, make_services, song, fake_converter
+) -> None:
     services = make_services()
     window = open_window(qtbot, services)
     bench = window.workbench
@@ -53,8 +60,9 @@ def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(qtbot,
     with qtbot.waitSignal(services.preview.finished, timeout=5000):
         bench.preview_panel.preview_button.click()
         # progress shows beside the button and where the converted audio will appear
-        qtbot.waitUntil(lambda: bench.preview_panel.time_label.text() == "Converting the region… 32% · Embedding",
-                        timeout=3000)
+        qtbot.waitUntil(
+            lambda: bench.preview_panel.time_label.text() == "Converting the region… 32% · Embedding", timeout=3000
+        )
         assert bench.plots.output_hint.textItem.toPlainText() == "Converting the region… 32%"
     fake_converter.slow = {}
     x, y = bench.plots.f0_target_curve.getOriginalDataset()
@@ -73,8 +81,9 @@ def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(qtbot,
     assert bench.player.side == OUTPUT
 
 
-def test_queue_restored_after_a_restart_and_quitting_mid_job_is_quick(qtbot, make_services, tmp_path,
-                                                                      fake_home, fake_converter) -> None:
+def test_queue_restored_after_a_restart_and_quitting_mid_job_is_quick(
+    qtbot, make_services, tmp_path, fake_home, fake_converter
+) -> None:
     fake_converter.slow = {"long": 1.0}  # 5 s unless cancelled
     services = make_services()
     window = open_window(qtbot, services)
@@ -111,8 +120,9 @@ def test_a_missing_weight_fails_the_job_with_where_to_put_it(qtbot, make_service
     services = make_services()
     window = open_window(qtbot, services)
     window.add_files([str(song)])
-    qtbot.waitUntil(lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.FAILED,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.FAILED, timeout=5000
+    )
     assert window.queue_view.model.index(0, 3).data() == "Failed"
     assert window.queue_view.model.index(0, 5).data() == message
     assert window.workbench.notice.text() == f"⚠ {message}" and window.workbench.notice.isVisibleTo(window)
@@ -160,8 +170,9 @@ def test_files_dropped_on_the_dock_icon_are_added_together(tmp_path, fake_home) 
     songs = [str(write_tone(tmp_path / f"dock {i}.wav", 0.3)) for i in range(3)]
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-c", DOCK_PROBE, *songs], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", DOCK_PROBE, *songs], cwd=repo, env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["jobs"] == songs

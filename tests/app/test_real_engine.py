@@ -5,6 +5,7 @@ The other GUI tests fake the engine for speed; this one proves the wiring: a dro
 converted by the queue into a playable file at the model's rate, and a preview returns audio
 and pitch curves, then re-synthesises after a pitch change.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Issue #8: ``rvc-studio --self-test`` exercises every heavy dependency and reports in one line.
 The same command runs inside the built bundle on a Mac (``make app-smoke``)."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,23 @@ from pathlib import Path
 from app import selftest
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKED = ("qt ", "mlx ", "torch ", "faiss ", "soundfile ", "av ", "librosa ", "scipy ", "transformers ",
-           "safetensors ", "pyworld ", "fcpe ", "qt multimedia", "pyqtgraph ", "gui")
+CHECKED = (
+    "qt ",
+    "mlx ",
+    "torch ",
+    "faiss ",
+    "soundfile ",
+    "av ",
+    "librosa ",
+    "scipy ",
+    "transformers ",
+    "safetensors ",
+    "pyworld ",
+    "fcpe ",
+    "qt multimedia",
+    "pyqtgraph ",
+    "gui",
+)
 
 
 def test_self_test_passes_with_a_one_line_report() -> None:
@@ -21,7 +37,12 @@ def test_self_test_passes_with_a_one_line_report() -> None:
     env.pop("QT_QPA_PLATFORM", None)  # the self-test must go offscreen by itself
     env.pop("OMP_NUM_THREADS", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "app.main", "--self-test"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "app.main", "--self-test"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
@@ -49,5 +70,7 @@ def test_missing_library_is_named_and_exit_status_is_1(monkeypatch) -> None:
 def test_missing_fcpe_weights_fail_naming_the_path(monkeypatch) -> None:
     monkeypatch.setattr(selftest, "FCPE_ASSET", Path("assets") / "no_such_model.pt")
     out = io.StringIO()
-    assert selftest.run_self_test(checks=[("torchfcpe", selftest.check_torchfcpe_asset)], out=out, err=io.StringIO()) == 1
+    assert (
+        selftest.run_self_test(checks=[("torchfcpe", selftest.check_torchfcpe_asset)], out=out, err=io.StringIO()) == 1
+    )
     assert "no_such_model.pt" in out.getvalue()

@@ -1,4 +1,5 @@
 """The settings store: typed defaults, bad values never leak out, per-model parameters, migration."""
+
 from __future__ import annotations
 
 from pathlib import Path

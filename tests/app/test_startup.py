@@ -1,4 +1,5 @@
 """Issue #2: the window opens with its empty state, start-up stays light, errors are reported once."""
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,7 @@ print(json.dumps(result))
 def _run_probe(code: str, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **env_extra}
     env.pop("OMP_NUM_THREADS", None)
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_window_opens_with_empty_state_and_no_heavy_imports(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ or end (onset, release tail) marked NaN so accuracy checks skip them.
   ``fluidsynth`` CLI from a small Standard MIDI File written here (:func:`write_midi`), with
   reverb and chorus off. The true pitch is the MIDI note's equal-tempered frequency.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -47,8 +48,9 @@ def pitch_scores(f0: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return float(np.median(np.abs(cents_error(f0[both], truth[both])))), agree
 
 
-def _frame_truth(n_samples: int, notes: Sequence[tuple[float, float, float]], onset_guard: float,
-                 release_guard: float) -> np.ndarray:
+def _frame_truth(
+    n_samples: int, notes: Sequence[tuple[float, float, float]], onset_guard: float, release_guard: float
+) -> np.ndarray:
     """Per-frame truth from ``(start_s, stop_s, hz)`` notes; NaN in the guard zones around each note."""
     n_frames = n_samples // HOP + 1
     times = np.arange(n_frames) * HOP / SR
@@ -61,9 +63,14 @@ def _frame_truth(n_samples: int, notes: Sequence[tuple[float, float, float]], on
     return truth
 
 
-def sung_tones(notes_midi: Sequence[float] = (48, 55, 57, 62, 64, 69, 72), note_s: float = 0.5,
-               gap_s: float = 0.2, vibrato_cents: float = 30.0, vibrato_hz: float = 5.5,
-               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sung_tones(
+    notes_midi: Sequence[float] = (48, 55, 57, 62, 64, 69, 72),
+    note_s: float = 0.5,
+    gap_s: float = 0.2,
+    vibrato_cents: float = 30.0,
+    vibrato_hz: float = 5.5,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Harmonic voice-like notes separated by silence; returns ``(audio, truth_hz_per_frame)``.
 
     Each note glides nowhere: its pitch is ``midi_to_hz(note)`` modulated by a sinusoidal
@@ -82,7 +89,7 @@ def sung_tones(notes_midi: Sequence[float] = (48, 55, 57, 62, 64, 69, 72), note_
             if k * inst.max() >= SR / 2 - 200:
                 break
             # a voice-like tilt (-12 dB/octave) with a small formant-ish bump around 500-900 Hz
-            amp = k ** -1.0 * (1.0 + 1.5 * np.exp(-(((k * midi_to_hz(note)) - 700.0) / 300.0) ** 2))
+            amp = k**-1.0 * (1.0 + 1.5 * np.exp(-((((k * midi_to_hz(note)) - 700.0) / 300.0) ** 2)))
             tone += amp * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
         env = np.minimum(1.0, np.minimum(t / 0.03, (note_s - t) / 0.03))
         tone = 0.25 * env * tone / np.max(np.abs(tone))
@@ -109,8 +116,7 @@ def _vlq(value: int) -> bytes:
     return bytes(reversed(out))
 
 
-def write_midi(path: Path, notes: Sequence[tuple[int, float, float]], program: int = 53,
-               velocity: int = 100) -> Path:
+def write_midi(path: Path, notes: Sequence[tuple[int, float, float]], program: int = 53, velocity: int = 100) -> Path:
     """A format-0 Standard MIDI File: ``(midi_note, start_s, stop_s)`` on channel 0, 1 tick = 1 ms."""
     events = []  # (time_ms, order, bytes): note-offs sort before note-ons at the same time
     for note, start, stop in notes:
@@ -135,9 +141,14 @@ def fluidsynth_available() -> bool:
     return shutil.which("fluidsynth") is not None and SOUNDFONT.is_file()
 
 
-def render_notes(notes_midi: Sequence[int] = (45, 52, 57, 60, 64, 67, 72), note_s: float = 0.6,
-                 gap_s: float = 0.4, program: int = 53, fade_s: float = 0.05,
-                 soundfont: Path = SOUNDFONT) -> tuple[np.ndarray, np.ndarray]:
+def render_notes(
+    notes_midi: Sequence[int] = (45, 52, 57, 60, 64, 67, 72),
+    note_s: float = 0.6,
+    gap_s: float = 0.4,
+    program: int = 53,
+    fade_s: float = 0.05,
+    soundfont: Path = SOUNDFONT,
+) -> tuple[np.ndarray, np.ndarray]:
     """Render notes with fluidsynth at 16 kHz; returns ``(audio, truth_hz_per_frame)``.
 
     A GM patch's release rings on through a whole gap (about 1 dB per 10 ms), still pitched, so
@@ -155,8 +166,23 @@ def render_notes(notes_midi: Sequence[int] = (45, 52, 57, 60, 64, 67, 72), note_
     with tempfile.TemporaryDirectory(prefix="rvc-notes-") as tmp:
         mid = write_midi(Path(tmp) / "notes.mid", timed, program=program)
         wav = Path(tmp) / "notes.wav"
-        cmd = ["fluidsynth", "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.8", "-r", str(SR),
-               "-F", str(wav), str(soundfont), str(mid)]
+        cmd = [
+            "fluidsynth",
+            "-ni",
+            "-q",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            "0.8",
+            "-r",
+            str(SR),
+            "-F",
+            str(wav),
+            str(soundfont),
+            str(mid),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=60)
         audio, rate = sf.read(wav, dtype="float32", always_2d=True)
     if rate != SR:

@@ -5,6 +5,7 @@ The published ``rmvpe.pt`` is a bare ``torch.save``d state dict of RVC's ``E2E(4
 i.e. 2 bytes a parameter: half precision. :func:`make_rmvpe` writes the same keys and shapes,
 half precision by default, BatchNorm counters included.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

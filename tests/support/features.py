@@ -17,6 +17,7 @@ No real weights can be downloaded here, so tests (and ``benchmarks/features.py``
 - :func:`make_index`: a faiss ``IVF{n},Flat`` index, trained and filled, nprobe 1, as RVC's
   ``added_IVF*_Flat_nprobe_1_*.index``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,30 +47,68 @@ def fairseq_model_settings(size: str = "base") -> dict[str, Any]:
     """``cfg["model"]`` of a HuBERT base pre-training run (fairseq's HubertConfig fields)."""
     embed, ffn, heads, channels, final_dim, conv_pos, groups, layers = SIZES[size]
     return {
-        "_name": "hubert", "label_rate": 50, "extractor_mode": "default",
-        "encoder_layers": layers, "encoder_embed_dim": embed, "encoder_ffn_embed_dim": ffn,
-        "encoder_attention_heads": heads, "activation_fn": "gelu", "layer_type": "transformer",
-        "dropout": 0.1, "attention_dropout": 0.1, "activation_dropout": 0.0,
-        "encoder_layerdrop": 0.05, "dropout_input": 0.1, "dropout_features": 0.1,
-        "final_dim": final_dim, "untie_final_proj": False, "layer_norm_first": False,
-        "conv_feature_layers": _conv_spec(channels), "conv_bias": False, "logit_temp": 0.1,
-        "target_glu": False, "feature_grad_mult": 0.1, "mask_length": 10, "mask_prob": 0.8,
-        "mask_selection": "static", "mask_other": 0.0, "no_mask_overlap": False,
-        "mask_min_space": 1, "mask_channel_length": 10, "mask_channel_prob": 0.0,
-        "mask_channel_selection": "static", "mask_channel_other": 0.0,
-        "no_mask_channel_overlap": False, "mask_channel_min_space": 1, "conv_pos": conv_pos,
-        "conv_pos_groups": groups, "latent_temp": [2.0, 0.5, 0.999995], "skip_masked": False,
-        "skip_nomask": False, "checkpoint_activations": False, "required_seq_len_multiple": 2,
+        "_name": "hubert",
+        "label_rate": 50,
+        "extractor_mode": "default",
+        "encoder_layers": layers,
+        "encoder_embed_dim": embed,
+        "encoder_ffn_embed_dim": ffn,
+        "encoder_attention_heads": heads,
+        "activation_fn": "gelu",
+        "layer_type": "transformer",
+        "dropout": 0.1,
+        "attention_dropout": 0.1,
+        "activation_dropout": 0.0,
+        "encoder_layerdrop": 0.05,
+        "dropout_input": 0.1,
+        "dropout_features": 0.1,
+        "final_dim": final_dim,
+        "untie_final_proj": False,
+        "layer_norm_first": False,
+        "conv_feature_layers": _conv_spec(channels),
+        "conv_bias": False,
+        "logit_temp": 0.1,
+        "target_glu": False,
+        "feature_grad_mult": 0.1,
+        "mask_length": 10,
+        "mask_prob": 0.8,
+        "mask_selection": "static",
+        "mask_other": 0.0,
+        "no_mask_overlap": False,
+        "mask_min_space": 1,
+        "mask_channel_length": 10,
+        "mask_channel_prob": 0.0,
+        "mask_channel_selection": "static",
+        "mask_channel_other": 0.0,
+        "no_mask_channel_overlap": False,
+        "mask_channel_min_space": 1,
+        "conv_pos": conv_pos,
+        "conv_pos_groups": groups,
+        "latent_temp": [2.0, 0.5, 0.999995],
+        "skip_masked": False,
+        "skip_nomask": False,
+        "checkpoint_activations": False,
+        "required_seq_len_multiple": 2,
     }
 
 
 def _task_settings() -> dict[str, Any]:
     return {
-        "_name": "hubert_pretraining", "data": "/checkpoint/data/librispeech/960h",
-        "fine_tuning": False, "labels": ["km"], "label_dir": "/checkpoint/labels/iter2",
-        "label_rate": 50, "sample_rate": 16000, "normalize": False, "enable_padding": False,
-        "max_keep_size": None, "max_sample_size": 250000, "min_sample_size": 32000,
-        "single_target": False, "random_crop": True, "pad_audio": False,
+        "_name": "hubert_pretraining",
+        "data": "/checkpoint/data/librispeech/960h",
+        "fine_tuning": False,
+        "labels": ["km"],
+        "label_dir": "/checkpoint/labels/iter2",
+        "label_rate": 50,
+        "sample_rate": 16000,
+        "normalize": False,
+        "enable_padding": False,
+        "max_keep_size": None,
+        "max_sample_size": 250000,
+        "min_sample_size": 32000,
+        "single_target": False,
+        "random_crop": True,
+        "pad_audio": False,
     }
 
 
@@ -85,7 +124,7 @@ def fairseq_hubert_state(seed: int, size: str = "base", dtype=None) -> OrderedDi
         return torch.randn(*shape, generator=g) * std
 
     def linear(prefix: str, n_in: int, n_out: int) -> None:
-        sd[f"{prefix}.weight"] = randn(n_out, n_in, std=n_in ** -0.5)
+        sd[f"{prefix}.weight"] = randn(n_out, n_in, std=n_in**-0.5)
         sd[f"{prefix}.bias"] = randn(n_out, std=0.02)
 
     def norm(prefix: str, n: int) -> None:
@@ -123,6 +162,7 @@ def fairseq_hubert_state(seed: int, size: str = "base", dtype=None) -> OrderedDi
 
 
 # --- stand-ins for fairseq / omegaconf classes, pickled under their real module paths --------
+
 
 def _stand_in(qualified: str) -> type:
     module, _, name = qualified.rpartition(".")
@@ -166,10 +206,19 @@ def _new(cls: type, **attrs: Any) -> Any:
 def fairseq_dictionary(n_units: int = NUM_CLASSES - 4) -> Any:
     symbols = ["<s>", "<pad>", "</s>", "<unk>"] + [str(i) for i in range(n_units)]
     return _new(
-        Dictionary, bos_word="<s>", unk_word="<unk>", pad_word="<pad>", eos_word="</s>",
-        symbols=symbols, count=[1] * 4 + [1000] * n_units,
+        Dictionary,
+        bos_word="<s>",
+        unk_word="<unk>",
+        pad_word="<pad>",
+        eos_word="</s>",
+        symbols=symbols,
+        count=[1] * 4 + [1000] * n_units,
         indices={s: i for i, s in enumerate(symbols)},
-        bos_index=0, pad_index=1, eos_index=2, unk_index=3, nspecial=4,
+        bos_index=0,
+        pad_index=1,
+        eos_index=2,
+        unk_index=3,
+        nspecial=4,
     )
 
 
@@ -180,16 +229,30 @@ def to_dictconfig(value: Any, parent: Any = None, key: Any = None) -> Any:
     if isinstance(value, dict):
         node = _new(DictConfig, _parent=parent)
         node.__dict__["_metadata"] = _new(
-            ContainerMetadata, ref_type=AnyType, object_type=dict, optional=True, key=key,
-            flags={}, resolver_cache={}, key_type=AnyType, element_type=AnyType,
+            ContainerMetadata,
+            ref_type=AnyType,
+            object_type=dict,
+            optional=True,
+            key=key,
+            flags={},
+            resolver_cache={},
+            key_type=AnyType,
+            element_type=AnyType,
         )
         node.__dict__["_content"] = {k: to_dictconfig(v, node, k) for k, v in value.items()}
         return node
     if isinstance(value, list):
         node = _new(ListConfig, _parent=parent)
         node.__dict__["_metadata"] = _new(
-            ContainerMetadata, ref_type=AnyType, object_type=list, optional=True, key=key,
-            flags={}, resolver_cache={}, key_type=int, element_type=AnyType,
+            ContainerMetadata,
+            ref_type=AnyType,
+            object_type=list,
+            optional=True,
+            key=key,
+            flags={},
+            resolver_cache={},
+            key_type=int,
+            element_type=AnyType,
         )
         node.__dict__["_content"] = [to_dictconfig(v, node, i) for i, v in enumerate(value)]
         return node
@@ -219,8 +282,9 @@ def make_fairseq_hubert(path: Path, seed: int, size: str = "tiny", style: str = 
     if style == "hydra":
         args, cfg_obj = None, cfg
     elif style in ("legacy", "argparse"):
-        args = argparse.Namespace(arch="hubert", task="hubert_pretraining", **{
-            k: v for k, v in settings.items() if not k.startswith("_")})
+        args = argparse.Namespace(
+            arch="hubert", task="hubert_pretraining", **{k: v for k, v in settings.items() if not k.startswith("_")}
+        )
         cfg_obj = to_dictconfig(cfg) if style == "legacy" else None
     else:
         raise ValueError(f"unknown style {style!r}")
@@ -228,10 +292,14 @@ def make_fairseq_hubert(path: Path, seed: int, size: str = "tiny", style: str = 
     state |= {
         "model": model,
         "criterion": None,
-        "optimizer_history": [{
-            "criterion_name": "HubertCriterion", "optimizer_name": "FairseqAdam",
-            "lr_scheduler_state": {"best": 3.21}, "num_updates": 400000,
-        }],
+        "optimizer_history": [
+            {
+                "criterion_name": "HubertCriterion",
+                "optimizer_name": "FairseqAdam",
+                "lr_scheduler_state": {"best": 3.21},
+                "num_updates": 400000,
+            }
+        ],
         "task_state": {"dictionaries": [fairseq_dictionary()]},
         "extra_state": {"epoch": 101, "previous_training_time": 1234567.8},
     }
@@ -242,21 +310,34 @@ def make_fairseq_hubert(path: Path, seed: int, size: str = "tiny", style: str = 
 
 # --- transformers-format folder --------------------------------------------------------------
 
+
 def transformers_config_kwargs(size: str = "tiny") -> dict[str, Any]:
     embed, ffn, heads, channels, final_dim, conv_pos, groups, layers = SIZES[size]
     return {
-        "hidden_size": embed, "num_hidden_layers": layers, "num_attention_heads": heads,
-        "intermediate_size": ffn, "conv_dim": [channels] * 7,
-        "conv_kernel": [k for k, _ in CONV_LAYERS], "conv_stride": [s for _, s in CONV_LAYERS],
-        "num_conv_pos_embeddings": conv_pos, "num_conv_pos_embedding_groups": groups,
-        "classifier_proj_size": final_dim, "feat_extract_norm": "group", "conv_bias": False,
-        "do_stable_layer_norm": False, "feat_proj_layer_norm": True,
+        "hidden_size": embed,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": ffn,
+        "conv_dim": [channels] * 7,
+        "conv_kernel": [k for k, _ in CONV_LAYERS],
+        "conv_stride": [s for _, s in CONV_LAYERS],
+        "num_conv_pos_embeddings": conv_pos,
+        "num_conv_pos_embedding_groups": groups,
+        "classifier_proj_size": final_dim,
+        "feat_extract_norm": "group",
+        "conv_bias": False,
+        "do_stable_layer_norm": False,
+        "feat_proj_layer_norm": True,
     }
 
 
 def make_transformers_hubert(
-    folder: Path, seed: int, size: str = "tiny", fmt: str = "safetensors",
-    final_proj: bool = True, legacy_weight_norm: bool = True,
+    folder: Path,
+    seed: int,
+    size: str = "tiny",
+    fmt: str = "safetensors",
+    final_proj: bool = True,
+    legacy_weight_norm: bool = True,
 ) -> dict[str, Any]:
     """Write ``config.json`` + weights of a random HuBERT (+ ``final_proj``) into ``folder``.
 
@@ -278,7 +359,7 @@ def make_transformers_hubert(
             sd[key] = sd[key] + 0.1 * torch.randn(sd[key].shape, generator=g)
     if final_proj:
         embed, final_dim = config.hidden_size, config.classifier_proj_size
-        sd["final_proj.weight"] = torch.randn(final_dim, embed, generator=g) * embed ** -0.5
+        sd["final_proj.weight"] = torch.randn(final_dim, embed, generator=g) * embed**-0.5
         sd["final_proj.bias"] = torch.randn(final_dim, generator=g) * 0.02
     if legacy_weight_norm:
         base = "encoder.pos_conv_embed.conv."
@@ -298,13 +379,19 @@ def make_transformers_hubert(
 
 # --- faiss index -----------------------------------------------------------------------------
 
+
 def rvc_nlist(n_vectors: int) -> int:
     """RVC's list count for its IVF index: ``min(16 * sqrt(N), N // 39)`` (at least 1)."""
     return max(1, min(int(16 * np.sqrt(n_vectors)), n_vectors // 39))
 
 
 def make_index(
-    path: Path, dim: int, n_vectors: int, seed: int, nlist: int | None = None, nprobe: int = 1,
+    path: Path,
+    dim: int,
+    n_vectors: int,
+    seed: int,
+    nlist: int | None = None,
+    nprobe: int = 1,
 ) -> np.ndarray:
     """Write a trained and filled ``IVF{nlist},Flat`` index; return its vectors (id order)."""
     import faiss
@@ -312,7 +399,9 @@ def make_index(
     rng = np.random.default_rng(seed)
     # clustered like real features, so the IVF lists are uneven as in practice
     centres = rng.standard_normal((max(4, n_vectors // 50), dim)).astype(np.float32) * 2.0
-    vectors = centres[rng.integers(0, len(centres), n_vectors)] + rng.standard_normal((n_vectors, dim)).astype(np.float32)
+    vectors = centres[rng.integers(0, len(centres), n_vectors)] + rng.standard_normal((n_vectors, dim)).astype(
+        np.float32
+    )
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     nlist = nlist or rvc_nlist(n_vectors)
     index = faiss.index_factory(dim, f"IVF{nlist},Flat")
@@ -321,4 +410,3 @@ def make_index(
     index.add(vectors)
     faiss.write_index(index, str(path))
     return vectors
-

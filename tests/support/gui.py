@@ -3,6 +3,7 @@
 They honour the same contracts as the real objects: progress callables, a cancel Event that
 raises ``Cancelled``, output written into the folder they are given, ``RVCError`` failures.
 """
+
 from __future__ import annotations
 
 import threading
@@ -66,7 +67,9 @@ class FakeLibrary:
 
     def refresh(self) -> Changes:
         ids = [m.id for m in self.models]
-        changes = Changes(added=[i for i in ids if i not in self._seen], removed=[i for i in self._seen if i not in ids])
+        changes = Changes(
+            added=[i for i in ids if i not in self._seen], removed=[i for i in self._seen if i not in ids]
+        )
         self._seen = ids
         return changes
 
@@ -120,8 +123,9 @@ class FakeConverter:
         self.threads: set[str] = set()
         FakeConverter.instances.append(self)
 
-    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None,
-                     name_template=DEFAULT_TEMPLATE) -> FakeResult:
+    def convert_file(
+        self, input_path, model, output_dir, params, progress=None, cancel=None, name_template=DEFAULT_TEMPLATE
+    ) -> FakeResult:
         self.threads.add(threading.current_thread().name)
         self.calls.append(("convert", str(input_path), model.id, dict(params) if isinstance(params, dict) else params))
         step_s = self.slow.get(Path(input_path).stem, self.step_s)
@@ -134,8 +138,9 @@ class FakeConverter:
             raise RVCError(self.fail_with)
         pitch = float(params.get("pitch", 0.0)) if isinstance(params, dict) else float(params.pitch)
         fmt = params.get("output_format", "wav") if isinstance(params, dict) else params.output_format
-        out = Path(output_dir) / render_name(name_template, name=Path(input_path).stem, model=model.name,
-                                             pitch=pitch, f0="rmvpe", extension=fmt)
+        out = Path(output_dir) / render_name(
+            name_template, name=Path(input_path).stem, model=model.name, pitch=pitch, f0="rmvpe", extension=fmt
+        )
         sf.write(str(out), tone(0.5, 220.0 * 2 ** (pitch / 12)), SR)
         return FakeResult(out, 0.5, {"total": self.steps * self.step_s}, SR)
 
@@ -194,6 +199,7 @@ def drop_on(window, paths: list[Path]) -> None:
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     assert window.drop_filter.eventFilter(window, event) and event.isAccepted()

@@ -1,5 +1,6 @@
 """Voice-model and index files made once per session, and helpers to place copies of them in
 fake Replay trees (the ``files`` fixture in ``tests/inference/conftest.py`` builds them)."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@
 it runs fast), ``weights/rmvpe.pt``, and ``models/<name>/<name>.pth`` with RVC's
 ``added_IVF*_Flat_nprobe_1_<name>_<version>.index`` for the voice models asked for.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -10,6 +10,7 @@ Weights follow PyTorch's default initialisation (uniform within ``1/sqrt(fan_in)
 standard normal), so the audio is finite and far from silent. Weight-norm ``g`` is the norm of
 ``v`` times a random factor in [0.5, 1.5]: a converter that ignored ``g`` would be caught.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -34,8 +35,26 @@ def config_list(version: str, sample_rate: int, sr_as: str = "str") -> list:
     """The 18-entry ``config`` RVC stores (spk_embed_dim 109, as RVC's own configs say)."""
     rates, kernels = UPSAMPLING[(version, sample_rate)]
     rate: Any = f"{sample_rate // 1000}k" if sr_as == "str" else sample_rate
-    return [SPEC_CHANNELS[sample_rate], 32, 192, 192, 768, 2, 6, 3, 0, "1", [3, 7, 11],
-            [[1, 3, 5], [1, 3, 5], [1, 3, 5]], list(rates), 512, list(kernels), 109, 256, rate]
+    return [
+        SPEC_CHANNELS[sample_rate],
+        32,
+        192,
+        192,
+        768,
+        2,
+        6,
+        3,
+        0,
+        "1",
+        [3, 7, 11],
+        [[1, 3, 5], [1, 3, 5], [1, 3, 5]],
+        list(rates),
+        512,
+        list(kernels),
+        109,
+        256,
+        rate,
+    ]
 
 
 def model_config(version: str = "v2", sample_rate: int = 40000, f0: bool = True, speakers: int = 1) -> ModelConfig:
@@ -114,8 +133,16 @@ def _fill(shapes: tuple, seed: int) -> dict[str, torch.Tensor]:
     return {k: out[k] for k, _ in shapes}
 
 
-def generator_state(version: str = "v2", sample_rate: int = 40000, f0: bool = True, *, speakers: int = 1,
-                    seed: int = 0, weight_norm: str = "gv", with_enc_q: bool = False) -> dict[str, torch.Tensor]:
+def generator_state(
+    version: str = "v2",
+    sample_rate: int = 40000,
+    f0: bool = True,
+    *,
+    speakers: int = 1,
+    seed: int = 0,
+    weight_norm: str = "gv",
+    with_enc_q: bool = False,
+) -> dict[str, torch.Tensor]:
     """A random generator state dict with the real key names (float32)."""
     state = _fill(_skeleton(version, int(sample_rate), bool(f0), int(speakers), bool(with_enc_q)), seed)
     g_suffix, v_suffix = WN_FORMS[weight_norm]
@@ -155,24 +182,42 @@ def make_voice_model(
         raise ValueError(f"unknown layout {layout!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = generator_state(version, sample_rate, f0, speakers=speakers, seed=seed, weight_norm=weight_norm,
-                            with_enc_q=layout == "training")
+    state = generator_state(
+        version, sample_rate, f0, speakers=speakers, seed=seed, weight_norm=weight_norm, with_enc_q=layout == "training"
+    )
     target = getattr(torch, dtype)
     state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
     if layout == "training":
-        data: dict[str, Any] = {"model": state, "iteration": 2333, "learning_rate": 1e-4,
-                                "optimizer": {"state": {}, "param_groups": []}}
+        data: dict[str, Any] = {
+            "model": state,
+            "iteration": 2333,
+            "learning_rate": 1e-4,
+            "optimizer": {"state": {}, "param_groups": []},
+        }
     else:
         if layout == "applio":
             sr_as = "int"
-        data = {"weight": state, "info": "300epoch", "sr": f"{sample_rate // 1000}k" if sr_as == "str" else sample_rate,
-                "f0": int(f0), "version": version}
+        data = {
+            "weight": state,
+            "info": "300epoch",
+            "sr": f"{sample_rate // 1000}k" if sr_as == "str" else sample_rate,
+            "f0": int(f0),
+            "version": version,
+        }
         if with_config:
             data["config"] = config_list(version, sample_rate, sr_as)
         if layout == "applio":
-            data.update(epoch=300, step=12345, model_name=path.stem, author="RVC Studio tests",
-                        embedder_model="contentvec", vocoder=vocoder or "HiFi-GAN", speakers_id=speakers,
-                        creation_date=datetime.datetime(2026, 1, 2).isoformat(), overtrain_info="None")
+            data.update(
+                epoch=300,
+                step=12345,
+                model_name=path.stem,
+                author="RVC Studio tests",
+                embedder_model="contentvec",
+                vocoder=vocoder or "HiFi-GAN",
+                speakers_id=speakers,
+                creation_date=datetime.datetime(2026, 1, 2).isoformat(),
+                overtrain_info="None",
+            )
         elif vocoder is not None:
             data["vocoder"] = vocoder
     for key, value in (extra or {}).items():
@@ -185,6 +230,7 @@ def make_voice_model(
 
 
 # -- broken files ---------------------------------------------------------------------------------
+
 
 def make_corrupt_model(path: Path | str, source: Path | str | None = None) -> Path:
     """A truncated ``.pth``: the first half of ``source`` (or of a small tensor file)."""
@@ -201,7 +247,7 @@ def flip_bytes(path, at: float = 0.5, count: int = 64) -> None:
     """Corrupt ``count`` bytes ``at`` a fraction of the file (a bad disk, a broken transfer)."""
     data = bytearray(path.read_bytes())
     start = int(len(data) * at)
-    data[start:start + count] = bytes(255 - b for b in data[start:start + count])
+    data[start : start + count] = bytes(255 - b for b in data[start : start + count])
     path.write_bytes(bytes(data))
 
 
@@ -227,7 +273,10 @@ class _RunsCode:
 def make_malicious_model(path: Path | str, marker: Path | str, *, zip_format: bool = True) -> Path:
     """A model-looking file whose pickle would create ``marker`` if it were ever executed."""
     path = Path(path)
-    data = {"weight": {"enc_p.emb_phone.weight": torch.zeros(192, 768)}, "config": config_list("v2", 40000),
-            "payload": _RunsCode(Path(marker))}
+    data = {
+        "weight": {"enc_p.emb_phone.weight": torch.zeros(192, 768)},
+        "config": config_list("v2", 40000),
+        "payload": _RunsCode(Path(marker)),
+    }
     torch.save(data, path, _use_new_zipfile_serialization=zip_format)  # False: PyTorch's legacy format
     return path

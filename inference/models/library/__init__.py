@@ -6,11 +6,17 @@
 
 Importing this package is light: no torch, no faiss (model files are read on first scan).
 """
+
 from inference.models.library.index_header import IndexHeader, IndexHeaderError, read_index_header
 from inference.models.library.library import ModelLibrary
 from inference.models.library.model import Changes, LibraryError, VoiceModel
 
 __all__ = [
-    "Changes", "IndexHeader", "IndexHeaderError", "LibraryError", "ModelLibrary", "VoiceModel",
+    "Changes",
+    "IndexHeader",
+    "IndexHeaderError",
+    "LibraryError",
+    "ModelLibrary",
+    "VoiceModel",
     "read_index_header",
 ]

@@ -4,6 +4,7 @@ A re-scan then opens no model or index file that has not changed: it only lists 
 stats files. The JSON file is written atomically (temporary file + ``os.replace``) and never
 inside Replay's folder; an unreadable or foreign cache file reads as empty.
 """
+
 from __future__ import annotations
 
 import json

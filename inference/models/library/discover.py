@@ -9,6 +9,7 @@ model file; :mod:`inference.models.library.scanner` reads them.
 - A user's folder may be flat (``.pth`` and ``.index`` files side by side, paired by name), hold
   one folder per model, or group model folders one level deeper (``Artists/<name>/model.pth``).
 """
+
 from __future__ import annotations
 
 import difflib

@@ -10,6 +10,7 @@ are (256 for v1 models, 768 for v2) and whether it holds any. Every float index 
 fields faiss always writes, which makes a good check that this really is such a header.)
 Binary indexes (fourcc ``IB..``) measure ``d`` in bits and are no use to RVC.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,6 +62,8 @@ def read_index_header(path: os.PathLike | str) -> IndexHeader:
         raise IndexHeaderError(f"{path}: not a faiss index or a damaged one")
     need = _HEADER.size + ntotal * width * 4
     if fourcc in _RAW_FLOAT and size < need:
-        raise IndexHeaderError(f"{path}: the index is incomplete (cut short, as by an interrupted download or "
-                               f"copy: {size:,} bytes where its {ntotal:,} vectors need {need:,})")
+        raise IndexHeaderError(
+            f"{path}: the index is incomplete (cut short, as by an interrupted download or "
+            f"copy: {size:,} bytes where its {ntotal:,} vectors need {need:,})"
+        )
     return IndexHeader(fourcc=fourcc, width=width, ntotal=ntotal, is_trained=bool(trained))

@@ -1,4 +1,5 @@
 """The user's voice models: Replay's folder plus any folders they add (:class:`ModelLibrary`)."""
+
 from __future__ import annotations
 
 import difflib
@@ -131,9 +132,15 @@ class ModelLibrary:
             return describe(unit, self._cache)
         except Exception as error:
             log.warning("could not describe %s", unit.root, exc_info=True)
-            return VoiceModel(id=unit.id, name=unit.name, source=unit.source, root=str(unit.root),
-                              model_path=str(unit.models[0].path) if unit.models else "",
-                              problems=[f"unreadable: {type(error).__name__}: {error}"], ok=False)
+            return VoiceModel(
+                id=unit.id,
+                name=unit.name,
+                source=unit.source,
+                root=str(unit.root),
+                model_path=str(unit.models[0].path) if unit.models else "",
+                problems=[f"unreadable: {type(error).__name__}: {error}"],
+                ok=False,
+            )
 
     def _collect(self) -> list[VoiceModel]:
         self._cache.begin()

@@ -1,4 +1,5 @@
 """What the library knows about one voice model: :class:`VoiceModel`, and :class:`Changes`."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields

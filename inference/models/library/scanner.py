@@ -5,6 +5,7 @@ load) and index files by their header only; both results are cached by path, siz
 so only new or changed files are ever opened. Whatever goes wrong with one model becomes a
 sentence in its ``problems``, never an exception out of the scan.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,17 @@ log = logging.getLogger(__name__)
 _EPOCHS = re.compile(r"(\d+)\s*epochs?", re.IGNORECASE)
 # ModelInfo fields the library keeps (see inference/models/checkpoint.py).
 INFO_FIELDS = (
-    "version", "sample_rate", "f0", "speakers", "epochs", "info", "author",
-    "embedder_model", "vocoder", "has_config", "dtype",
+    "version",
+    "sample_rate",
+    "f0",
+    "speakers",
+    "epochs",
+    "info",
+    "author",
+    "embedder_model",
+    "vocoder",
+    "has_config",
+    "dtype",
 )
 
 
@@ -33,7 +43,7 @@ def _one_line(message: str, path: Path) -> str:
     text = " ".join(str(message).split())
     for prefix in (str(path), path.name):
         if text.startswith(prefix + ":"):
-            text = text[len(prefix) + 1:].strip()
+            text = text[len(prefix) + 1 :].strip()
             break
     return text or "unknown error"
 
@@ -133,9 +143,11 @@ def choose_index(
         return ref, f["width"], []
     if filled:
         ref, f = filled[0]
-        return None, None, [
-            f"index {ref.path.name} is {f['width']} wide but this is a {version} model ({width}); it is skipped"
-        ]
+        return (
+            None,
+            None,
+            [f"index {ref.path.name} is {f['width']} wide but this is a {version} model ({width}); it is skipped"],
+        )
     if readable:
         return None, None, [f"index {readable[0][0].path.name} holds no vectors (a trained_ file); it is skipped"]
     ref, f = facts[0]

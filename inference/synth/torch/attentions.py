@@ -10,6 +10,7 @@ are zero, so we compute the ``2W+1`` in-window logits and place them on the band
 ``[T, T]`` score matrix (and read the band back out of the attention weights for the values),
 with no intermediate larger than the ``[T, T]`` scores themselves.
 """
+
 from __future__ import annotations
 
 import math

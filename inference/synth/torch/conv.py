@@ -6,6 +6,7 @@ returns the convolution plus ``y`` (a residual, the NSF source), as the MLX port
 two ports' modules read the same. Weights keep PyTorch's layout: ``(C_out, C_in, K)`` for
 ``Conv1d``, ``(C_in, C_out, K)`` for ``ConvTranspose1d``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,8 +26,9 @@ class Conv1d(nn.Conv1d):
         dilation: int = 1,
         bias: bool = True,
     ) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation,
-                         bias=bias)
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=bias
+        )
 
     def forward(self, x: torch.Tensor, add: torch.Tensor | None = None) -> torch.Tensor:
         """The convolution of ``x``, plus ``add`` (the output's shape) when given."""

@@ -15,6 +15,7 @@ Where MLX keeps its converted weights in a cache (:mod:`inference.mlx.cache`), t
 module in the checkpoints' own layout (weight norm as parametrizations), for writing test
 checkpoints and for timing the public generator's way of running.
 """
+
 from __future__ import annotations
 
 import os
@@ -97,8 +98,10 @@ def parametrization_keys(state_dict: Mapping[str, Any]) -> dict[str, Any]:
     names :func:`build_synthesizer`'s modules take)."""
     out = {}
     for key, value in state_dict.items():
-        for old, new in ((".weight_g", ".parametrizations.weight.original0"),
-                         (".weight_v", ".parametrizations.weight.original1")):
+        for old, new in (
+            (".weight_g", ".parametrizations.weight.original0"),
+            (".weight_v", ".parametrizations.weight.original1"),
+        ):
             if key.endswith(old):
                 key = key[: -len(old)] + new
                 break

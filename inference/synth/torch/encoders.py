@@ -2,6 +2,7 @@
 
 The twin of :mod:`inference.mlx.encoders`.
 """
+
 from __future__ import annotations
 
 import math

@@ -9,6 +9,7 @@ The NSF decoder is split in two calls so that long inputs can be decoded in wind
 phase is a running sum over the whole input), and :meth:`GeneratorNSF.decode` is purely
 convolutional, so any window of it with enough context gives the same samples as one pass.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,9 +26,7 @@ SINE_AMP = 0.1
 NOISE_STD = 0.003
 
 
-def sine_excitation(
-    f0: torch.Tensor, upp: int, sampling_rate: int, noise: torch.Tensor | None = None
-) -> torch.Tensor:
+def sine_excitation(f0: torch.Tensor, upp: int, sampling_rate: int, noise: torch.Tensor | None = None) -> torch.Tensor:
     """The NSF sine source before the merge layer: ``[B, T]`` Hz -> ``[B, T*upp, 1]`` float32.
 
     Unvoiced frames (f0 <= 0) carry only noise; voiced ones a sine of amplitude 0.1 plus noise of
@@ -44,8 +43,9 @@ def sine_excitation(
     b, t = f0.shape
     n = t * upp
     rad = (f0 / sampling_rate) % 1.0  # cycles per sample, per frame
-    coarse = F.interpolate((torch.cumsum(rad, dim=1) * upp)[:, None], size=n, mode="linear",
-                           align_corners=True)[:, 0] % 1.0
+    coarse = (
+        F.interpolate((torch.cumsum(rad, dim=1) * upp)[:, None], size=n, mode="linear", align_corners=True)[:, 0] % 1.0
+    )
     shift = torch.zeros_like(coarse)
     shift[:, 1:] = -((coarse[:, 1:] - coarse[:, :-1]) < 0).to(torch.float32)
     phase = torch.cumsum(torch.repeat_interleave(rad, upp, dim=1) + shift, dim=1)

@@ -4,6 +4,7 @@ The twin of :mod:`inference.mlx.residuals`. Attribute names follow the checkpoin
 ``convs1``/``convs2`` (ResBlock1), ``convs`` (ResBlock2), ``flow.flows.{0,2,4,6}.{pre,enc,post}``
 with parameter-free flips in between.
 """
+
 from __future__ import annotations
 
 import torch

@@ -6,6 +6,7 @@ messages and logs. Top-level attributes follow the checkpoint: ``enc_p`` (text e
 ``flow`` (reversed coupling flow), ``dec`` (HiFi-GAN, NSF for f0 models), ``emb_g`` (speaker
 embedding). ``enc_q`` (posterior encoder) is training-only.
 """
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Dropping files on a widget; the message naming files that were not added."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
@@ -13,8 +14,9 @@ def drop(widget: QWidget, urls: list[QUrl]) -> QDropEvent:
     dispatches drop events while its drag manager runs a drag, which a test cannot start)."""
     mime = QMimeData()
     mime.setUrls(urls)
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     event.setAccepted(False)
     for child in widget.children():
         if isinstance(child, FileDropFilter):
@@ -28,8 +30,14 @@ def test_local_files_dropped_anywhere_on_the_widget_are_reported(qtbot, tmp_path
     handler = FileDropFilter(target)
     assert target.acceptDrops()
     with qtbot.waitSignal(handler.dropped) as blocker:
-        event = drop(target, [QUrl.fromLocalFile(str(tmp_path / "a.wav")), QUrl("https://example.com/b.wav"),
-                              QUrl.fromLocalFile(str(tmp_path))])
+        event = drop(
+            target,
+            [
+                QUrl.fromLocalFile(str(tmp_path / "a.wav")),
+                QUrl("https://example.com/b.wav"),
+                QUrl.fromLocalFile(str(tmp_path)),
+            ],
+        )
     assert blocker.args[0] == [str(tmp_path / "a.wav"), str(tmp_path)]
     assert event.isAccepted()
 
@@ -46,8 +54,7 @@ def test_a_drop_without_local_files_is_ignored(qtbot) -> None:
 
 def test_rejected_message_names_the_files() -> None:
     assert rejected_message([]) == ""
-    assert rejected_message(["/x/cover.jpg"]) == (
-        "Not added (file RVC Studio cannot read as audio): cover.jpg")
+    assert rejected_message(["/x/cover.jpg"]) == ("Not added (file RVC Studio cannot read as audio): cover.jpg")
     text = rejected_message([f"/x/{i}.pdf" for i in range(5)])
     assert "0.pdf, 1.pdf, 2.pdf and 2 more" in text
 

@@ -1,4 +1,5 @@
 """The main window: empty state, model choice remembered, parameters per model, menus."""
+
 from __future__ import annotations
 
 from PySide6.QtGui import QKeySequence

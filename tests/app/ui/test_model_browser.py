@@ -1,4 +1,5 @@
 """The model browser: badges, search, broken models greyed with their reason, live updates."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt

@@ -1,4 +1,5 @@
 """The parameters panel: pitch slider and number agree, values are clamped, reset works."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -34,8 +35,14 @@ def test_set_values_is_silent_and_cleans_bad_values(qtbot) -> None:
     panel.values_changed.connect(seen.append)
     panel.set_values({"pitch": 99, "f0_method": "nonsense", "protect": 0.9, "index_rate": "x", "backend": "mlx"})
     assert seen == []
-    assert panel.values() == {"pitch": 24.0, "f0_method": "rmvpe", "index_rate": 0.75, "protect": 0.5,
-                              "rms_mix_rate": 1.0, "backend": "mlx"}
+    assert panel.values() == {
+        "pitch": 24.0,
+        "f0_method": "rmvpe",
+        "index_rate": 0.75,
+        "protect": 0.5,
+        "rms_mix_rate": 1.0,
+        "backend": "mlx",
+    }
 
 
 def test_reset_returns_to_the_defaults_with_the_default_engine(qtbot) -> None:

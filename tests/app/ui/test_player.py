@@ -1,4 +1,5 @@
 """The player: A/B keeps the playhead where it is (preview audio is offset), play/pause."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,7 +70,9 @@ def test_a_checked_switch_with_nothing_to_play_is_not_drawn_as_active(qtbot, qap
     def accent_distance() -> int:
         image = player.a_button.grab().toImage()
         left = image.pixelColor(4, image.height() // 2)  # the button's background, left of its text
-        return abs(left.red() - c.accent.red()) + abs(left.green() - c.accent.green()) + abs(left.blue() - c.accent.blue())
+        return (
+            abs(left.red() - c.accent.red()) + abs(left.green() - c.accent.green()) + abs(left.blue() - c.accent.blue())
+        )
 
     try:
         player = _player(qtbot)

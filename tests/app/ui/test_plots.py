@@ -1,4 +1,5 @@
 """Plots: time-aligned waveforms, pitch in notes or Hz, the preview region, the playhead."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def test_input_sets_the_time_axis_and_the_default_region(qtbot) -> None:
     assert len(x) == 10000 and x[-1] <= 30.0
     assert panel.region() == (0.0, DEFAULT_REGION_S) and regions[-1] == (0.0, DEFAULT_REGION_S)
     # A short file: the region is the whole file.
-    panel.set_input(envelope(audio[:16000 * 4], 16000))
+    panel.set_input(envelope(audio[: 16000 * 4], 16000))
     assert panel.region() == (0.0, 4.0)
 
 

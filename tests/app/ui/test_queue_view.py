@@ -1,4 +1,5 @@
 """The queue table: rows follow the jobs, failures show their message, actions do their job."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -124,7 +125,9 @@ def test_a_running_bar_shows_on_a_selected_row_too(qapp, selected) -> None:
     image.fill(row)
     option = QStyleOptionViewItem()
     option.rect, option.palette = image.rect(), palette
-    option.state = QStyle.StateFlag.State_Enabled | (QStyle.StateFlag.State_Selected if selected else QStyle.StateFlag.State_None)
+    option.state = QStyle.StateFlag.State_Enabled | (
+        QStyle.StateFlag.State_Selected if selected else QStyle.StateFlag.State_None
+    )
     painter = QPainter(image)
     ProgressDelegate().paint(painter, option, model.index(0, 0))
     painter.end()

@@ -1,4 +1,5 @@
 """The settings dialog edits the store; it refuses an output folder inside Replay's."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,8 +10,9 @@ from inference.core import paths
 
 
 def _dialog(qtbot, settings, picks):
-    dialog = SettingsDialog(settings, paths.replay_models_dir(), paths.replay_weights_dir(),
-                            choose_folder=lambda *a: picks.pop(0))
+    dialog = SettingsDialog(
+        settings, paths.replay_models_dir(), paths.replay_weights_dir(), choose_folder=lambda *a: picks.pop(0)
+    )
     qtbot.addWidget(dialog)
     return dialog
 

@@ -1,4 +1,5 @@
 """The batch queue on its real worker thread, with a fake converter (fast)."""
+
 from __future__ import annotations
 
 import time
@@ -20,8 +21,7 @@ def make_queue(tmp_path: Path, fake_converter, qapp):
     made: list[BatchQueue] = []
 
     def make() -> BatchQueue:
-        engine = Engine(lambda: [tmp_path / "weights"], tmp_path / "cache", factory=fake_converter,
-                        params_factory=dict)
+        engine = Engine(lambda: [tmp_path / "weights"], tmp_path / "cache", factory=fake_converter, params_factory=dict)
         queue = BatchQueue(engine, QueueStore(tmp_path / "data"))
         made.append(queue)
         return queue
@@ -151,8 +151,9 @@ def test_reorder_remove_and_clear_finished(qtbot, make_queue, tmp_path) -> None:
     assert queue.jobs == []
 
 
-def test_queue_is_restored_after_a_restart_with_the_interrupted_job_queued(qtbot, make_queue, tmp_path,
-                                                                             fake_converter) -> None:
+def test_queue_is_restored_after_a_restart_with_the_interrupted_job_queued(
+    qtbot, make_queue, tmp_path, fake_converter
+) -> None:
     fake_converter.slow = {"song1": 0.5}
     queue = make_queue()
     done_job, slow_job, waiting = queue.add(_jobs(tmp_path, 3))

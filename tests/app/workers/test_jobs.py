@@ -1,4 +1,5 @@
 """Jobs, their output names and the queue file (no Qt)."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,9 @@ from app.workers.jobs import Job, JobStatus, QueueStore, output_name
 
 
 def _job(**kw) -> Job:
-    base = dict(input_path="/songs/Take 1.wav", model_id="m1", model_name="Alice: v2", params={"pitch": 12.0},
-                output_dir="/out")
+    base = dict(
+        input_path="/songs/Take 1.wav", model_id="m1", model_name="Alice: v2", params={"pitch": 12.0}, output_dir="/out"
+    )
     base.update(kw)
     return Job(**base)
 

@@ -1,4 +1,5 @@
 """The library worker: scans off the GUI thread and follows changes on disk."""
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,13 @@ class FolderLibrary:
 
     def scan(self):
         FolderLibrary.threads.add(threading.current_thread().name)
-        models = [FakeModel(p.name, root=str(p)) for f in self.folders if f.is_dir() for p in sorted(f.iterdir())
-                  if p.is_dir()]
+        models = [
+            FakeModel(p.name, root=str(p))
+            for f in self.folders
+            if f.is_dir()
+            for p in sorted(f.iterdir())
+            if p.is_dir()
+        ]
         self._seen = {m.id for m in models}
         return models
 

@@ -1,4 +1,5 @@
 """The preview worker: converts a region on its thread, reuses the analysis, coalesces."""
+
 from __future__ import annotations
 
 from pathlib import Path

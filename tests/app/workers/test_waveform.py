@@ -1,4 +1,5 @@
 """Envelopes and pitch helpers the plots are fed with."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """inference.audio: decoding every common format to float32, resampling, and safe writing."""
+
 from __future__ import annotations
 
 import os
@@ -48,7 +49,7 @@ def encode_with_pyav(path: Path, data: np.ndarray, sr: int, codec: str, video: b
             for packet in vstream.encode(None):
                 container.mux(packet)
         for start in range(0, data.shape[0], block):
-            chunk = np.ascontiguousarray(data[start:start + block].T, dtype=np.float32)
+            chunk = np.ascontiguousarray(data[start : start + block].T, dtype=np.float32)
             frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
             frame.sample_rate = sr
             frame.pts = start
@@ -86,7 +87,9 @@ def rms(x: np.ndarray) -> float:
 # --------------------------------------------------------------------------------- decoding
 
 
-@pytest.mark.parametrize(("subtype", "atol"), [("PCM_16", 1 / 32768 + 1e-7), ("PCM_24", 1 / 2**23 + 1e-7), ("FLOAT", 0.0)])
+@pytest.mark.parametrize(
+    ("subtype", "atol"), [("PCM_16", 1 / 32768 + 1e-7), ("PCM_24", 1 / 2**23 + 1e-7), ("FLOAT", 0.0)]
+)
 def test_wav_sample_formats_read_back_at_native_rate(tmp_path, subtype, atol):
     x = sine(seconds=0.2)
     path = tmp_path / f"{subtype}.wav"
@@ -175,7 +178,7 @@ def test_segment_matches_the_same_span_of_a_full_decode(tmp_path, suffix):
     lo = int(round(1.25 * SR))
     assert abs(len(seg) - int(0.75 * SR)) <= 1
     tol = 1e-7 if suffix == ".wav" else 1e-3  # AAC frames decode identically after a seek
-    np.testing.assert_allclose(seg[:-2], full[lo:lo + len(seg) - 2], atol=tol)
+    np.testing.assert_allclose(seg[:-2], full[lo : lo + len(seg) - 2], atol=tol)
 
 
 @pytest.mark.parametrize(
@@ -228,7 +231,9 @@ def test_supported_extensions_contract():
 # ---------------------------------------------------------------------------------- writing
 
 
-@pytest.mark.parametrize(("fmt", "subtype"), [("wav", "PCM_16"), ("wav", "PCM_24"), ("wav", "FLOAT"), ("flac", "PCM_16"), ("flac", "PCM_24")])
+@pytest.mark.parametrize(
+    ("fmt", "subtype"), [("wav", "PCM_16"), ("wav", "PCM_24"), ("wav", "FLOAT"), ("flac", "PCM_16"), ("flac", "PCM_24")]
+)
 def test_write_round_trip(tmp_path, fmt, subtype):
     x = sine(seconds=0.1)
     out = write_audio(tmp_path / f"out.{fmt}", x, 40000, subtype=subtype)
@@ -288,7 +293,7 @@ def test_streaming_writer_equals_one_shot_write(tmp_path):
     x = sine(seconds=0.5)
     with AudioWriter(tmp_path / "stream.flac", 40000, subtype="PCM_24") as writer:
         for start in range(0, len(x), 3000):
-            writer.write(x[start:start + 3000])
+            writer.write(x[start : start + 3000])
         assert not writer.path.exists()  # only the temporary exists until close
     assert writer.frames == len(x)
     np.testing.assert_allclose(load_audio(tmp_path / "stream.flac", sr=None), x, atol=1 / 2**23 + 1e-7)

@@ -1,6 +1,7 @@
 """One home for inputs and output names (``inference/audio/files.py``, ``naming.py``): the audio
 extensions, input expansion (files, folders, lists), FIFOs and devices, the naming template,
 names that fit the file system, and a second output's name."""
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,16 @@ def tone(path: Path, seconds: float = 0.2, sr: int = 22050) -> Path:
 
 def test_folders_are_searched_recursively_in_order(tmp_path):
     songs = tmp_path / "songs"
-    for name in ("b.wav", "A.flac", "sub/c.mp3", "sub/deeper/d.m4a", ".hidden.wav", ".git/x.wav", "notes.txt", "cover.jpg"):
+    for name in (
+        "b.wav",
+        "A.flac",
+        "sub/c.mp3",
+        "sub/deeper/d.m4a",
+        ".hidden.wav",
+        ".git/x.wav",
+        "notes.txt",
+        "cover.jpg",
+    ):
         (songs / name).parent.mkdir(parents=True, exist_ok=True)
         (songs / name).write_bytes(b"x")
     files, problems = expand_inputs([songs])
@@ -40,7 +50,9 @@ def test_list_files_relative_to_their_folder(tmp_path):
     tone(album / "c.wav")
     (lists).mkdir()
     (lists / "batch.txt").write_text(
-        f"# my batch\n\n../music/a.wav\n  {b}  \n../music/album\n../music/missing.wav\n../music/a.wav\n", encoding="utf-8")
+        f"# my batch\n\n../music/a.wav\n  {b}  \n../music/album\n../music/missing.wav\n../music/a.wav\n",
+        encoding="utf-8",
+    )
     (lists / "play.m3u").write_text(f"#EXTM3U\n#EXTINF:1,B\nfile://{b}\n../music/a.wav\n", encoding="utf-8")
     files, problems = expand_inputs([f"@{lists / 'batch.txt'}"])
     assert files == [a, b, album / "c.wav"]  # the repeat of a.wav dropped
@@ -60,20 +72,26 @@ def test_the_window_hears_what_a_folder_left_out_and_lists_inside_lists_are_not_
     (tmp_path / "notes.pdf").write_bytes(b"x")
     files, problems = expand_inputs([music, tmp_path / "list.txt", tmp_path / "notes.pdf"], name_skipped=True)
     assert files == [music / "A.flac", music / "b.wav", music / "sub" / "c.mp3"]  # b.wav once
-    assert problems == [(str(music / "cover.jpg"), "not an audio file"),
-                        (str(tmp_path / "missing.wav"), "file not found"),
-                        (str(tmp_path / "other.m3u"), "not an audio file (.m3u)"),
-                        (str(tmp_path / "notes.pdf"), "not an audio file (.pdf)")]
+    assert problems == [
+        (str(music / "cover.jpg"), "not an audio file"),
+        (str(tmp_path / "missing.wav"), "file not found"),
+        (str(tmp_path / "other.m3u"), "not an audio file (.m3u)"),
+        (str(tmp_path / "notes.pdf"), "not an audio file (.pdf)"),
+    ]
     assert expand_inputs([music])[1] == []  # the command line stays quiet about a folder's other files
 
 
 def test_list_files_resolve_relative_paths_against_their_folder(tmp_path: Path) -> None:
     lists = tmp_path / "lists"
     lists.mkdir()
-    (lists / "set.m3u").write_text("#EXTM3U\n#EXTINF:12,Song\n../music/one.wav\n\n/abs/two.flac\n"
-                                   "file:///abs/three%20x.mp3\n", encoding="utf-8")
-    assert read_list_file(lists / "set.m3u") == [lists.parent / "music" / "one.wav", Path("/abs/two.flac"),
-                                                 Path("/abs/three x.mp3")]
+    (lists / "set.m3u").write_text(
+        "#EXTM3U\n#EXTINF:12,Song\n../music/one.wav\n\n/abs/two.flac\nfile:///abs/three%20x.mp3\n", encoding="utf-8"
+    )
+    assert read_list_file(lists / "set.m3u") == [
+        lists.parent / "music" / "one.wav",
+        Path("/abs/two.flac"),
+        Path("/abs/three x.mp3"),
+    ]
 
 
 def test_a_fifo_or_a_device_is_named_for_what_it_is_and_never_opened(tmp_path):
@@ -81,9 +99,11 @@ def test_a_fifo_or_a_device_is_named_for_what_it_is_and_never_opened(tmp_path):
     os.mkfifo(fifo)  # opening it for reading would block until a writer came
     files, problems = expand_inputs([fifo, "/dev/zero", f"@{fifo}"])
     assert files == []
-    assert problems == [(str(fifo), "not a regular file (a pipe, a device or a socket)"),
-                        ("/dev/zero", "not a regular file (a pipe, a device or a socket)"),
-                        (f"@{fifo}", "list not a regular file (a pipe, a device or a socket)")]
+    assert problems == [
+        (str(fifo), "not a regular file (a pipe, a device or a socket)"),
+        ("/dev/zero", "not a regular file (a pipe, a device or a socket)"),
+        (f"@{fifo}", "list not a regular file (a pipe, a device or a socket)"),
+    ]
 
 
 # ------------------------------------------------------------------------------- naming
@@ -97,10 +117,15 @@ def test_the_template_fills_in_and_makes_a_safe_file_name() -> None:
     assert render_name("...", name="Take 1", model="m") == "Take 1.wav"  # nothing left: the input's name
 
 
-@pytest.mark.parametrize("template,reason", [
-    ("", "empty"), ("{name", "unbalanced"), ("{title}", "unknown placeholder {title}"),
-    ("{name}/{model}", "folder separator"),
-])
+@pytest.mark.parametrize(
+    "template,reason",
+    [
+        ("", "empty"),
+        ("{name", "unbalanced"),
+        ("{title}", "unknown placeholder {title}"),
+        ("{name}/{model}", "folder separator"),
+    ],
+)
 def test_a_bad_template_is_refused_with_its_reason(template, reason) -> None:
     with pytest.raises(NamingError, match=reason):
         check_template(template)

@@ -4,6 +4,7 @@ Most tests run ``inference.cli.main(argv)`` in-process with a stand-in converter
 decodes its input (so a bad file fails as it would in the pipeline) and writes a file; the
 real pipeline is exercised end to end in test_cli_e2e.py.
 """
+
 from __future__ import annotations
 
 import _thread
@@ -37,8 +38,9 @@ class FakeConverter:
         self.calls = calls if calls is not None else []
         self.hold = hold  # an Event: convert_file waits on the cancel event until this is set
 
-    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None,
-                     name_template=DEFAULT_TEMPLATE):
+    def convert_file(
+        self, input_path, model, output_dir, params, progress=None, cancel=None, name_template=DEFAULT_TEMPLATE
+    ):
         self.calls.append((Path(input_path), model, params, cancel))
         audio = load_audio(input_path, sr=16000)
         for fraction, stage in ((0.0, "decode"), (0.3, "embed"), (0.6, "synth")):
@@ -52,9 +54,17 @@ class FakeConverter:
                 check_cancel(cancel)
                 time.sleep(0.01)
             raise AssertionError("held conversion never cancelled")
-        out = unique_path(output_dir, render_name(name_template, name=Path(input_path).stem, model=model.name,
-                                                  pitch=params.pitch, f0=params.f0_method,
-                                                  extension=params.output_format))
+        out = unique_path(
+            output_dir,
+            render_name(
+                name_template,
+                name=Path(input_path).stem,
+                model=model.name,
+                pitch=params.pitch,
+                f0=params.f0_method,
+                extension=params.output_format,
+            ),
+        )
         write_audio(out, audio, 16000, format=params.output_format, subtype=params.sample_format)
         progress(1.0, "write")
         return SimpleNamespace(output_path=out, duration=len(audio) / 16000, timings={}, sample_rate=16000)
@@ -136,7 +146,9 @@ def test_unknown_model_is_one_line(tmp_path, base, capsys):
 
 
 def test_flac_cannot_take_float_samples(tmp_path, base, capsys):
-    code, _, err, _ = run(["convert", tone(tmp_path / "a.wav"), *base, "--format", "flac", "--bit-depth", "32f"], capsys)
+    code, _, err, _ = run(
+        ["convert", tone(tmp_path / "a.wav"), *base, "--format", "flac", "--bit-depth", "32f"], capsys
+    )
     assert code == 1 and "--bit-depth 32f needs --format wav" in err
 
 
@@ -147,8 +159,9 @@ def test_speaker_beyond_the_models_speakers(tmp_path, base, capsys):
 
 def test_output_folder_inside_replay_is_refused(tmp_path, models_dir, fake_home, capsys):
     out = fake_home / "Replay" / "com.replay.Replay" / "outputs"
-    code, _, err, calls = run(["convert", tone(tmp_path / "a.wav"), "--model", "Alice", "--models-dir", models_dir,
-                               "-o", out], capsys)
+    code, _, err, calls = run(
+        ["convert", tone(tmp_path / "a.wav"), "--model", "Alice", "--models-dir", models_dir, "-o", out], capsys
+    )
     assert code == 1 and "inside Replay's folder" in err and calls == [] and not out.exists()
 
 
@@ -160,14 +173,52 @@ def test_options_reach_the_conversion_params(tmp_path, base, capsys):
         return SimpleNamespace(**kw)
 
     code, _, _, calls = run(
-        ["convert", tone(tmp_path / "a.wav"), *base, "--pitch", "-3.5", "--f0", "harvest", "--index-rate", "0.4",
-         "--protect", "0.5", "--rms-mix", "0.25", "--filter-radius", "0", "--backend", "torch", "--bit-depth", "32f",
-         "--sample-rate", "44100", "--seed", "7", "--weights-dir", tmp_path], capsys, params_factory=params)
+        [
+            "convert",
+            tone(tmp_path / "a.wav"),
+            *base,
+            "--pitch",
+            "-3.5",
+            "--f0",
+            "harvest",
+            "--index-rate",
+            "0.4",
+            "--protect",
+            "0.5",
+            "--rms-mix",
+            "0.25",
+            "--filter-radius",
+            "0",
+            "--backend",
+            "torch",
+            "--bit-depth",
+            "32f",
+            "--sample-rate",
+            "44100",
+            "--seed",
+            "7",
+            "--weights-dir",
+            tmp_path,
+        ],
+        capsys,
+        params_factory=params,
+    )
     assert code == 0
-    assert seen == dict(pitch=-3.5, f0_method="harvest", index_rate=0.4, protect=0.5, rms_mix_rate=0.25,
-                        filter_radius=0, speaker_id=0, backend="torch", output_sample_rate=44100,
-                        output_format="wav", sample_format="FLOAT", seed=7)
-    (path, model, _, cancel), = calls
+    assert seen == dict(
+        pitch=-3.5,
+        f0_method="harvest",
+        index_rate=0.4,
+        protect=0.5,
+        rms_mix_rate=0.25,
+        filter_radius=0,
+        speaker_id=0,
+        backend="torch",
+        output_sample_rate=44100,
+        output_format="wav",
+        sample_format="FLOAT",
+        seed=7,
+    )
+    ((path, model, _, cancel),) = calls
     assert model.name == "Alice" and isinstance(cancel, threading.Event)
     assert sf.info(tmp_path / "out" / "a (Alice).wav").subtype == "FLOAT"
 
@@ -180,7 +231,7 @@ def test_model_given_as_a_path_with_its_index(tmp_path, capsys):
     make_index(folder / "added_IVF4_Flat_nprobe_1_Carol_v1.index", 256, 200, seed=0)
     code, _, _, calls = run(["convert", tone(tmp_path / "a.wav"), "--model", model, "-o", tmp_path / "out"], capsys)
     assert code == 0
-    (_, voice, _, _), = calls
+    ((_, voice, _, _),) = calls
     assert Path(voice.model_path) == model and Path(voice.index_path).name.endswith("_Carol_v1.index")
 
 
@@ -191,7 +242,11 @@ def test_nothing_to_convert_is_one_line(tmp_path, base, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err, _ = run(["convert", tmp_path / "empty", tmp_path / "gone.wav", *base], capsys)
     assert code == 1 and err.count("\n") == 1
-    assert "no audio files to convert" in err and "empty: folder holds no audio files" in err and "gone.wav: file not found" in err
+    assert (
+        "no audio files to convert" in err
+        and "empty: folder holds no audio files" in err
+        and "gone.wav: file not found" in err
+    )
 
 
 # ---------------------------------------------------------------------------------- batches
@@ -239,8 +294,11 @@ def test_a_bug_in_one_file_does_not_stop_the_batch(tmp_path, base, capsys):
                 raise ZeroDivisionError("division by zero")
             return super().convert_file(input_path, *args, **kwargs)
 
-    code, out, err, _ = run(["convert", tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav"), *base], capsys,
-                            converter_factory=lambda **kw: Flaky(**kw))
+    code, out, err, _ = run(
+        ["convert", tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav"), *base],
+        capsys,
+        converter_factory=lambda **kw: Flaky(**kw),
+    )
     assert code == 1 and Path(out.strip()).name == "b (Alice).wav"
     assert f"  {tmp_path / 'a.wav'}: unexpected error: ZeroDivisionError: division by zero" in err
 
@@ -251,7 +309,9 @@ def test_unexpected_error_is_one_line_with_the_log(tmp_path, base, capsys):
 
     code, _, err, _ = run(["convert", tone(tmp_path / "a.wav"), *base], capsys, converter_factory=broken)
     assert code == 2 and err.count("\n") == 1
-    assert err.startswith("rvc-studio: unexpected error: RuntimeError: the converter fell over with a second line; details in ")
+    assert err.startswith(
+        "rvc-studio: unexpected error: RuntimeError: the converter fell over with a second line; details in "
+    )
     log_file = Path(err.strip().rsplit("details in ", 1)[1])
     assert "Traceback" in log_file.read_text(encoding="utf-8") and "fell over" in log_file.read_text(encoding="utf-8")
 
@@ -285,8 +345,11 @@ def test_ctrl_c_cancels_the_running_file(tmp_path, base, capsys, ctrl_c_raises):
     calls: list = []
     # Ctrl-C once the first file is converting (a loaded machine can take seconds to get there)
     threading.Thread(target=lambda: started.wait(60) and _thread.interrupt_main(), daemon=True).start()
-    code, out, err, _ = run(["convert", tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav"), *base], capsys,
-                            converter_factory=lambda **kw: FakeConverter(**kw, calls=calls, hold=started))
+    code, out, err, _ = run(
+        ["convert", tone(tmp_path / "a.wav"), tone(tmp_path / "b.wav"), *base],
+        capsys,
+        converter_factory=lambda **kw: FakeConverter(**kw, calls=calls, hold=started),
+    )
     assert code == 130 and err.rstrip().endswith("cancelled") and out == ""
     assert len(calls) == 1 and calls[0][3].is_set()  # the second file never started
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
@@ -333,8 +396,22 @@ def test_progress_redraws_one_line_on_a_terminal():
 
 def test_subprocess_failure_is_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "app.main", "convert", str(tmp_path / "none.wav"), "--model", "x", "-o", str(tmp_path / "o")],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "app.main",
+            "convert",
+            str(tmp_path / "none.wav"),
+            "--model",
+            "x",
+            "-o",
+            str(tmp_path / "o"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == f"rvc-studio: no audio files to convert ({tmp_path / 'none.wav'}: file not found)\n"
     assert proc.stdout == ""
@@ -372,12 +449,37 @@ def test_real_pipeline_batch_and_seed_reproducibility(tmp_path, replay_tree, mon
     sf.write(song, np.stack([x, 0.5 * x], axis=1), 44100, subtype="PCM_24")
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio\n")
-    env = dict(os.environ, RVC_STUDIO_REPLAY_DIR=str(replay_tree), RVC_STUDIO_CACHE_DIR=str(tmp_path / "cache1"),
-               RVC_STUDIO_LOG_DIR=str(tmp_path / "logs"))
+    env = dict(
+        os.environ,
+        RVC_STUDIO_REPLAY_DIR=str(replay_tree),
+        RVC_STUDIO_CACHE_DIR=str(tmp_path / "cache1"),
+        RVC_STUDIO_LOG_DIR=str(tmp_path / "logs"),
+    )
     proc = subprocess.run(
-        [sys.executable, "-m", "app.main", "convert", str(song), str(bad), "--model", "Singer", "-o", str(tmp_path / "a"),
-         "--seed", "3", "--pitch", "2", "--f0", "harvest"],  # harvest: no pitch model to load
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "app.main",
+            "convert",
+            str(song),
+            str(bad),
+            "--model",
+            "Singer",
+            "-o",
+            str(tmp_path / "a"),
+            "--seed",
+            "3",
+            "--pitch",
+            "2",
+            "--f0",
+            "harvest",
+        ],  # harvest: no pitch model to load
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout.splitlines() == [str(tmp_path / "a" / "song (Singer).wav")]
@@ -390,8 +492,22 @@ def test_real_pipeline_batch_and_seed_reproducibility(tmp_path, replay_tree, mon
 
     monkeypatch.setenv("RVC_STUDIO_REPLAY_DIR", str(replay_tree))
     monkeypatch.setenv("RVC_STUDIO_CACHE_DIR", str(tmp_path / "cache2"))
-    code = cli.main(["convert", str(song), "--model", "Singer", "-o", str(tmp_path / "b"), "--seed", "3", "--pitch", "2",
-                     "--f0", "harvest"])
+    code = cli.main(
+        [
+            "convert",
+            str(song),
+            "--model",
+            "Singer",
+            "-o",
+            str(tmp_path / "b"),
+            "--seed",
+            "3",
+            "--pitch",
+            "2",
+            "--f0",
+            "harvest",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "Embedding" in err and "Pitch" in err  # analysed afresh, not read from the first run's cache

@@ -1,4 +1,5 @@
 """``models`` and ``info`` commands, run through a parser built here as the CLI root builds it."""
+
 from __future__ import annotations
 
 import argparse
@@ -56,7 +57,11 @@ def test_models_json_is_the_library_view(fake_home, files, tmp_path, capsys):
     expected = ModelLibrary(folders=[mine]).scan()
     assert code == 0
     assert sorted(listed, key=lambda m: m["id"]) == sorted((m.to_dict() for m in expected), key=lambda m: m["id"])
-    assert {m["name"]: m["ok"] for m in listed} == {"Juice WRLD (RVC v2) 310 Epochs": True, "Broken": False, "Zoë": True}
+    assert {m["name"]: m["ok"] for m in listed} == {
+        "Juice WRLD (RVC v2) 310 Epochs": True,
+        "Broken": False,
+        "Zoë": True,
+    }
 
 
 def test_info_text_and_json(fake_home, files, tmp_path, capsys):
@@ -65,7 +70,12 @@ def test_info_text_and_json(fake_home, files, tmp_path, capsys):
     assert (code, err) == (0, "")
     fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
     assert fields["Name"] == "Juice WRLD (RVC v2) 310 Epochs"
-    assert (fields["Version"], fields["Sample rate"], fields["Pitch (f0)"], fields["Usable"]) == ("v2", "40000 Hz", "yes", "yes")
+    assert (fields["Version"], fields["Sample rate"], fields["Pitch (f0)"], fields["Usable"]) == (
+        "v2",
+        "40000 Hz",
+        "yes",
+        "yes",
+    )
     assert fields["Index"].startswith(str(fake_home)) and "(768 wide," in fields["Index"]
     code, out, _ = run(["info", "replay:Broken"], capsys)
     fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}

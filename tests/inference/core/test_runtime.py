@@ -1,4 +1,5 @@
 """Issue #2: process hygiene and the OpenBLAS preload that makes MLX matmuls fast on Linux."""
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,7 @@ def test_openblas_makes_mlx_matmul_at_least_10x_faster() -> None:
     fast = _probe({})
     slow = _probe({"RVC_STUDIO_NO_OPENBLAS": "1"})
     ratio = slow / fast
-    print(f"MLX 768x768 matmul: reference BLAS {slow*1e3:.1f} ms, OpenBLAS {fast*1e3:.1f} ms, ratio {ratio:.1f}x")
+    print(f"MLX 768x768 matmul: reference BLAS {slow * 1e3:.1f} ms, OpenBLAS {fast * 1e3:.1f} ms, ratio {ratio:.1f}x")
     assert ratio >= 10, f"OpenBLAS preload gave only {ratio:.1f}x"
 
 

@@ -1,4 +1,5 @@
 """Session-wide pitch-test inputs: rendered audio, a random-weight rmvpe.pt, loaded models."""
+
 from __future__ import annotations
 
 import pytest

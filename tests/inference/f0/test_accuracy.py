@@ -5,6 +5,7 @@ the truth, and voicing agreement >= 90% on the frames judged (NaN guard zones ar
 note ends are skipped; see tests/audio_fixtures.py). Measured here: FCPE 1.0 / 3.2 cents and
 100% voicing; Harvest 0.3 / 3.0 cents and 91% / 95% voicing (Harvest rings on ~0.1 s into gaps).
 """
+
 from __future__ import annotations
 
 import numpy as np

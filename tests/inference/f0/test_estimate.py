@@ -1,4 +1,5 @@
 """estimate_f0 / F0Estimators: method names, lengths, reuse, weights lookup, cancel, light import."""
+
 from __future__ import annotations
 
 import subprocess
@@ -100,8 +101,10 @@ def test_cancel_before_work(estimators):
 
 
 def test_import_is_light():
-    code = ("import sys, inference.f0; "
-            "print(sorted(m for m in ('torch', 'pyworld', 'torchfcpe', 'librosa', 'scipy') if m in sys.modules))")
+    code = (
+        "import sys, inference.f0; "
+        "print(sorted(m for m in ('torch', 'pyworld', 'torchfcpe', 'librosa', 'scipy') if m in sys.modules))"
+    )
     root = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root)
     assert out.stdout.strip() == "[]"

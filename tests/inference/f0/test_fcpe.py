@@ -1,4 +1,5 @@
 """FCPE from the torchfcpe wheel, loaded without torchaudio (accuracy: test_accuracy.py)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -33,8 +34,10 @@ def test_uses_the_bundled_weights(fcpe):
     ckpt = torch.load(bundled_weights_path(), map_location="cpu", weights_only=True)
     loaded = fcpe.model.model.state_dict()
     # torch's weight-norm parametrization stores weight_g / weight_v as original0 / original1.
-    renamed = {"output_proj.weight_g": "output_proj.parametrizations.weight.original0",
-               "output_proj.weight_v": "output_proj.parametrizations.weight.original1"}
+    renamed = {
+        "output_proj.weight_g": "output_proj.parametrizations.weight.original0",
+        "output_proj.weight_v": "output_proj.parametrizations.weight.original1",
+    }
     assert len(ckpt["model"]) == len(loaded) == 73
     for key, value in ckpt["model"].items():
         assert torch.equal(loaded[renamed.get(key, key)], value), key
@@ -45,7 +48,7 @@ def test_standin_resample_is_librosa(fcpe):
     import librosa
 
     rng = np.random.default_rng(0)
-    audio_44k = (0.3 * np.sin(2 * np.pi * 330 * np.arange(22050) / 44100) + 0.01 * rng.standard_normal(22050))
+    audio_44k = 0.3 * np.sin(2 * np.pi * 330 * np.arange(22050) / 44100) + 0.01 * rng.standard_normal(22050)
     audio_44k = audio_44k.astype(np.float32)
     mel_44k = fcpe.model.wav2mel(torch.from_numpy(audio_44k)[None, :, None], 44100)
     audio_16k = librosa.resample(audio_44k, orig_sr=44100, target_sr=16000)

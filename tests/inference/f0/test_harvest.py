@@ -1,4 +1,5 @@
 """Harvest runs exactly RVC's recipe: pyworld harvest (50-1100 Hz, 10 ms) + stonemask + medfilt(3)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 The network is checked against an independent functional re-statement of RVC's E2E written
 below with ``torch.nn.functional`` (and a hand-written GRU), on the same weights and input.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -120,8 +121,9 @@ def test_mel_front_end_matches_librosa():
 
     audio = _audio(0.5)
     ours = R.MelFrontEnd()(torch.from_numpy(audio)[None])[0].numpy()
-    spec = np.abs(librosa.stft(audio, n_fft=1024, hop_length=160, win_length=1024, window="hann",
-                               center=True, pad_mode="reflect"))
+    spec = np.abs(
+        librosa.stft(audio, n_fft=1024, hop_length=160, win_length=1024, window="hann", center=True, pad_mode="reflect")
+    )
     basis = librosa.filters.mel(sr=16000, n_fft=1024, n_mels=128, fmin=30, fmax=8000, htk=True)
     ref = np.log(np.maximum(basis @ spec, 1e-5))
     assert ours.shape == ref.shape == (128, audio.shape[0] // 160 + 1)
@@ -133,8 +135,9 @@ def _functional_e2e(sd: dict, mel: torch.Tensor) -> torch.Tensor:
     F = torch.nn.functional
 
     def bn(x, p):
-        return F.batch_norm(x, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"],
-                            sd[p + ".bias"], False, 0.0, 1e-5)
+        return F.batch_norm(
+            x, sd[p + ".running_mean"], sd[p + ".running_var"], sd[p + ".weight"], sd[p + ".bias"], False, 0.0, 1e-5
+        )
 
     def res(x, p):
         y = F.relu(bn(F.conv2d(x, sd[p + ".conv.0.weight"], padding=1), p + ".conv.1"))

@@ -3,6 +3,7 @@
 Rule: arg-max bin c; weighted mean of cents over bins c-4..c+4 (bins outside 0..359 weigh 0);
 cents(i) = 20 i + 1997.3794084376191; f0 = 10 * 2**(cents/1200); peak <= 0.03 -> 0 Hz.
 """
+
 from __future__ import annotations
 
 import warnings

@@ -3,6 +3,7 @@
 Expected values are computed by hand from the formulas written out in each test, not by calling
 the code under test.
 """
+
 from __future__ import annotations
 
 import math

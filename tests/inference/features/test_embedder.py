@@ -10,6 +10,7 @@ Two references, both on the same random weights and input:
 - the same weights put directly into ``transformers.HubertModel`` + a ``final_proj`` Linear
   under an explicit, test-local name table. Tolerance 1e-6 (same ops, same order).
 """
+
 from __future__ import annotations
 
 import os
@@ -76,8 +77,9 @@ def fairseq_reference(sd: dict, audio: np.ndarray, output_layer: int, heads: int
     v, g = w["encoder.pos_conv.0.weight_v"], w["encoder.pos_conv.0.weight_g"]
     kernel = v.shape[2]
     conv_w = g * v / v.norm(dim=(0, 1), keepdim=True)  # weight_norm(dim=2)
-    pc = F.conv1d(x.transpose(1, 2), conv_w, w["encoder.pos_conv.0.bias"], padding=kernel // 2,
-                  groups=x.shape[-1] // v.shape[1])
+    pc = F.conv1d(
+        x.transpose(1, 2), conv_w, w["encoder.pos_conv.0.bias"], padding=kernel // 2, groups=x.shape[-1] // v.shape[1]
+    )
     if kernel % 2 == 0:  # SamePad
         pc = pc[:, :, :-1]
     x = x + F.gelu(pc).transpose(1, 2)
@@ -95,13 +97,15 @@ def fairseq_reference(sd: dict, audio: np.ndarray, output_layer: int, heads: int
         def proj(name: str, t: torch.Tensor) -> torch.Tensor:
             return F.linear(t, w[p + f"self_attn.{name}.weight"], w[p + f"self_attn.{name}.bias"])
 
-        q = proj("q_proj", x) * hd ** -0.5
+        q = proj("q_proj", x) * hd**-0.5
         k, val = proj("k_proj", x), proj("v_proj", x)
         split = lambda t: t.view(1, -1, heads, hd).transpose(1, 2)  # noqa: E731
         att = torch.softmax(split(q) @ split(k).transpose(-1, -2) + key_mask, dim=-1) @ split(val)
         x = x + proj("out_proj", att.transpose(1, 2).reshape(1, -1, dim))
         x = F.layer_norm(x, (dim,), w[p + "self_attn_layer_norm.weight"], w[p + "self_attn_layer_norm.bias"])
-        ff = F.linear(F.gelu(F.linear(x, w[p + "fc1.weight"], w[p + "fc1.bias"])), w[p + "fc2.weight"], w[p + "fc2.bias"])
+        ff = F.linear(
+            F.gelu(F.linear(x, w[p + "fc1.weight"], w[p + "fc1.bias"])), w[p + "fc2.weight"], w[p + "fc2.bias"]
+        )
         x = F.layer_norm(x + ff, (dim,), w[p + "final_layer_norm.weight"], w[p + "final_layer_norm.bias"])
     x = x[:, :frames]
     if v1:
@@ -129,8 +133,12 @@ def _hf_name(key: str) -> str | None:
     if key.startswith("feature_extractor.conv_layers."):
         return key.replace(".0.weight", ".conv.weight")
     if key.startswith("encoder.layers."):
-        for old, new in (("self_attn_layer_norm", "layer_norm"), ("self_attn.", "attention."),
-                         ("fc1", "feed_forward.intermediate_dense"), ("fc2", "feed_forward.output_dense")):
+        for old, new in (
+            ("self_attn_layer_norm", "layer_norm"),
+            ("self_attn.", "attention."),
+            ("fc1", "feed_forward.intermediate_dense"),
+            ("fc2", "feed_forward.output_dense"),
+        ):
             key = key.replace(old, new)
     return key
 
@@ -239,10 +247,8 @@ class _Exec:
 @pytest.mark.parametrize("payload", ["os.system", "exec"])
 def test_malicious_pickle_is_refused_and_never_runs(tmp_path, cache_dir, container, payload):
     marker = tmp_path / "PWNED"
-    evil = (_System(f"touch '{marker}'") if payload == "os.system"
-            else _Exec(f"open({str(marker)!r}, 'w').write('x')"))
-    state = {"args": None, "cfg": {"model": {"x": evil}},
-             "model": {"post_extract_proj.weight": torch.zeros(2, 2)}}
+    evil = _System(f"touch '{marker}'") if payload == "os.system" else _Exec(f"open({str(marker)!r}, 'w').write('x')")
+    state = {"args": None, "cfg": {"model": {"x": evil}}, "model": {"post_extract_proj.weight": torch.zeros(2, 2)}}
     path = tmp_path / "hubert_base.pt"
     if container == "raw-pickle":
         path.write_bytes(pickle.dumps(state, protocol=2))
@@ -289,8 +295,15 @@ def test_payload_under_an_allowed_package_name_gets_an_inert_stand_in(tmp_path, 
     monkeypatch.setitem(sys.modules, "fairseq", types.ModuleType("fairseq"))
     monkeypatch.setitem(sys.modules, "fairseq.utils", module)
     with registered_modules():
-        torch.save({"args": None, "cfg": {"model": {"encoder_attention_heads": TINY_HEADS}},
-                    "extra_state": Hook(), "model": sd}, path)
+        torch.save(
+            {
+                "args": None,
+                "cfg": {"model": {"encoder_attention_heads": TINY_HEADS}},
+                "extra_state": Hook(),
+                "model": sd,
+            },
+            path,
+        )
     # the real function stays importable while loading: it still must not be called
     embedder = load_embedder(path)
     assert not marker.exists()
@@ -306,9 +319,13 @@ def test_transformers_folder_matches_direct_transformers(tmp_path, audio):
         sd = make_transformers_hubert(folder, seed=9, fmt=fmt, legacy_weight_norm=legacy)
         embedder = load_embedder(folder)
         model = HubertModel(HubertConfig.from_pretrained(folder)).eval()
-        hf = {k.replace("conv.weight_g", "conv.parametrizations.weight.original0")
-               .replace("conv.weight_v", "conv.parametrizations.weight.original1"): v
-              for k, v in sd.items() if not k.startswith("final_proj")}
+        hf = {
+            k.replace("conv.weight_g", "conv.parametrizations.weight.original0").replace(
+                "conv.weight_v", "conv.parametrizations.weight.original1"
+            ): v
+            for k, v in sd.items()
+            if not k.startswith("final_proj")
+        }
         hf.pop("masked_spec_embed", None)
         model.load_state_dict(hf, strict=False)
         final = torch.nn.Linear(*sd["final_proj.weight"].shape[::-1])

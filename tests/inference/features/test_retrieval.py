@@ -1,4 +1,5 @@
 """Index retrieval against numpy references on the same vectors (tolerance 1e-5, float32)."""
+
 from __future__ import annotations
 
 import os
@@ -196,7 +197,7 @@ def test_unreadable_index_is_a_clear_error(tmp_path):
     with pytest.raises(IndexLoadError, match=r"cut\.index: the index is incomplete"):
         load_index(cut)
     damaged = tmp_path / "damaged.index"  # the header is fine, what follows it is not
-    damaged.write_bytes(data[:45] + bytes(range(256)) + data[45 + 256:])
+    damaged.write_bytes(data[:45] + bytes(range(256)) + data[45 + 256 :])
     with pytest.raises(IndexLoadError) as error:
         load_index(damaged)
     message = str(error.value)
@@ -240,7 +241,13 @@ def test_a_search_leaves_torchs_thread_count_alone(built):
     queries = Path(rvc_path).with_name("queries.npy")
     np.save(queries, _queries(vectors, n=20))
     env = {**os.environ, "RVC_STUDIO_TORCH_THREADS": "3"}
-    done = subprocess.run([sys.executable, "-c", script, str(rvc_path), str(queries)], capture_output=True,
-                          text=True, env=env, cwd=REPO, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(rvc_path), str(queries)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["3", "3"]

@@ -8,6 +8,7 @@ by MLX layer type, strict keys) into the MLX block, exactly as a checkpoint does
 Tolerance (fp32): max |mlx - torch| <= 1e-5 x peak + 1e-6 for every block, stated per test
 where looser. Inputs are channels-first for torch and channels-last for MLX.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -158,7 +159,8 @@ def test_sine_source(rate, upp, noisy) -> None:
     noise = signal((1, 200 * upp, 1), seed=rate) if noisy else None
     with torch.inference_mode():
         expected = torch_gen.sine_excitation(
-            torch.from_numpy(f0), upp, rate, None if noise is None else torch.from_numpy(noise)).numpy()
+            torch.from_numpy(f0), upp, rate, None if noise is None else torch.from_numpy(noise)
+        ).numpy()
     out = np.array(mlx_gen.sine_excitation(mx.array(f0), upp, rate, None if noise is None else mx.array(noise)))
     assert out.shape == expected.shape == (1, 200 * upp, 1)
     assert_close(out, expected, rtol=1e-4, atol=0)

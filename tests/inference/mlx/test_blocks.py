@@ -5,6 +5,7 @@ stated; both convolution paths (the CPU matmul path and MLX's native op, used on
 checked. Inputs are channels-first for torch and channels-last for MLX; they are swapped only
 at the boundary.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -116,7 +117,9 @@ def test_weight_norm_axis_is_read_from_g() -> None:
     sd = conv.state_dict()
     assert tuple(sd["weight_g"].shape) == (1, 1, 5)
     expected = torch._weight_norm(sd["weight_v"].double(), sd["weight_g"].double(), 2).numpy()
-    np.testing.assert_allclose(fold_weight_norm(to_numpy(sd["weight_g"]), to_numpy(sd["weight_v"])), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        fold_weight_norm(to_numpy(sd["weight_g"]), to_numpy(sd["weight_v"])), expected, rtol=1e-12
+    )
 
 
 def test_fold_is_done_in_float64() -> None:

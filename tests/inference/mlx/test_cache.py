@@ -1,5 +1,6 @@
 """The converted-weight cache: keyed by content + converter version, rebuilt when stale or
 corrupt, atomic under concurrent writers, and free of torch and of the .pth once warm."""
+
 from __future__ import annotations
 
 import json

@@ -3,6 +3,7 @@
 Checkpoints are random-weight files in the real formats (tests/factories.py) read by the
 project's checkpoint reader, exactly as users' files are.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ with random weights saved in the real format, noise set to zero, fp32: max |mlx 
 be <= 1e-4 x the peak amplitude. Inputs are short (24 frames); the configs are full size.
 fp16 on MLX (what Apple GPUs run) is checked at a looser 2e-2 x peak.
 """
+
 from __future__ import annotations
 
 import numpy as np

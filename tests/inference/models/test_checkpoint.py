@@ -5,6 +5,7 @@ RVC's small model (fp16, ``weight_g``/``weight_v``, ``sr`` "40k"), the same with
 checkpoints without a config (derived from the weights), unsupported vocoders, and the broken
 or hostile files users meet: each gives a one-line CheckpointError naming the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("checkpoints")
     return {
         "rvc": make_voice_model(d / "Singer 40k.pth", "v2", 40000, True, dtype="float16", seed=1),
-        "param": make_voice_model(d / "v1_nof0.pth", "v1", 32000, False, weight_norm="parametrizations",
-                                  sr_as="int", seed=2),
+        "param": make_voice_model(
+            d / "v1_nof0.pth", "v1", 32000, False, weight_norm="parametrizations", sr_as="int", seed=2
+        ),
         "applio": make_voice_model(d / "applio.pth", "v2", 48000, True, layout="applio", dtype="float16", seed=3),
         "training": make_voice_model(d / "G_2333.pth", "v1", 48000, True, layout="training", seed=4),
     }
@@ -106,8 +108,9 @@ def test_both_weight_norm_forms_give_the_same_model(tmp_path) -> None:
     from inference.synth.torch.convert import load_synthesizer
 
     _, a = load_synthesizer(make_voice_model(tmp_path / "gv.pth", "v1", 32000, False, seed=7, weight_norm="gv"))
-    _, b = load_synthesizer(make_voice_model(tmp_path / "p.pth", "v1", 32000, False, seed=7,
-                                             weight_norm="parametrizations"))
+    _, b = load_synthesizer(
+        make_voice_model(tmp_path / "p.pth", "v1", 32000, False, seed=7, weight_norm="parametrizations")
+    )
     sa, sb = a.state_dict(), b.state_dict()
     assert sa.keys() == sb.keys() and "dec.ups.0.weight" in sa  # folded: plain weights
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -116,8 +119,12 @@ def test_both_weight_norm_forms_give_the_same_model(tmp_path) -> None:
 def test_applio_layout(files) -> None:
     info = read_model_info(files["applio"])
     assert (info.version, info.sample_rate, info.f0) == ("v2", 48000, True)
-    assert (info.author, info.embedder_model, info.vocoder, info.epochs) == ("RVC Studio tests", "contentvec",
-                                                                            "HiFi-GAN", 300)
+    assert (info.author, info.embedder_model, info.vocoder, info.epochs) == (
+        "RVC Studio tests",
+        "contentvec",
+        "HiFi-GAN",
+        300,
+    )
     config, _, _ = load_checkpoint(files["applio"])
     assert config.upsample_rates == (12, 10, 2, 2) and config.hop == 480
 
@@ -237,8 +244,10 @@ def test_broken_files_are_clear_errors(tmp_path, files) -> None:
                 reader(path)
             messages[name] = _one_line(error, name)
     assert "empty" in messages["empty.pth"]
-    assert messages["truncated.pth"] == ("truncated.pth: the file is incomplete (cut short, as by an interrupted "
-                                         "download or copy); download or copy it again")
+    assert messages["truncated.pth"] == (
+        "truncated.pth: the file is incomplete (cut short, as by an interrupted "
+        "download or copy); download or copy it again"
+    )
     assert "corrupt or not a PyTorch file" in messages["random.pth"]
     flipped = tmp_path / "flipped.pth"
     flipped.write_bytes(files["param"].read_bytes())
@@ -252,8 +261,9 @@ def test_broken_files_are_clear_errors(tmp_path, files) -> None:
     torch.save(ckpt, tmp_path / "diverged.pth")
     with pytest.raises(CheckpointError) as error:
         load_checkpoint(tmp_path / "diverged.pth")
-    assert _one_line(error, "diverged.pth") == (f"diverged.pth: the model is broken: NaN or infinite values in 1 of "
-                                                f"its weights ({key})")
+    assert _one_line(error, "diverged.pth") == (
+        f"diverged.pth: the model is broken: NaN or infinite values in 1 of its weights ({key})"
+    )
     assert "zip archive that is not a PyTorch model" in messages["folder.zip.pth"]
     for name in ("list.pth", "other.pth", "rmvpe_like.pth"):
         assert "not an RVC voice model" in messages[name]
@@ -296,8 +306,9 @@ def test_model_info_maps_the_weights_without_reading_them(files) -> None:
     """Peak memory: the info read stays far below the weights' size; a full load does not."""
     path = files["applio"]  # 58 MB of fp16 weights, 116 MB once loaded as fp32
     size_mb = path.stat().st_size / 2**20
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(path)], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     info_mb, load_mb = map(float, proc.stdout.split())
     assert info_mb < 0.2 * size_mb, f"read_model_info raised peak memory by {info_mb:.0f} MB"

@@ -1,4 +1,5 @@
 """One-line reasons for a failed torch.load of a user's file (checkpoint, embedder, RMVPE)."""
+
 from __future__ import annotations
 
 import pickle
@@ -48,13 +49,16 @@ def test_each_kind_of_bad_file_reads_as_what_it_is(tmp_path) -> None:
         assert "\n" not in failure.reason and "weights_only" not in failure.reason and len(failure.reason) < 260
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Weights only load failed. In PyTorch 2.6, we changed", "Weights only load failed"),
-    ("\n\nUnsupported operand 131\n\nCheck the documentation", "Unsupported operand 131"),
-    ("failed finding central directory. This is an internal miniz error.", "failed finding central directory"),
-    ("version 1.2.3 is too new", "version 1.2.3 is too new"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Weights only load failed. In PyTorch 2.6, we changed", "Weights only load failed"),
+        ("\n\nUnsupported operand 131\n\nCheck the documentation", "Unsupported operand 131"),
+        ("failed finding central directory. This is an internal miniz error.", "failed finding central directory"),
+        ("version 1.2.3 is too new", "version 1.2.3 is too new"),
+        ("", ""),
+    ],
+)
 def test_first_sentence(text, expected) -> None:
     assert first_sentence(text) == expected
 

@@ -1,4 +1,5 @@
 """The torch-free structure reader: same metadata and tensor shapes as torch.load, nothing run."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,15 @@ from inference.models.structure import MetaUnavailable, TensorMeta, read_structu
 from tests.support.voice_models import make_voice_model
 
 
-@pytest.mark.parametrize("kwargs", [dict(dtype="float16"), dict(layout="applio"), dict(layout="training"),
-                                    dict(weight_norm="parametrizations", version="v1", sample_rate=32000)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(dtype="float16"),
+        dict(layout="applio"),
+        dict(layout="training"),
+        dict(weight_norm="parametrizations", version="v1", sample_rate=32000),
+    ],
+)
 def test_structure_matches_torch_load(tmp_path, kwargs):
     path = make_voice_model(tmp_path / "m.pth", **kwargs)
     meta = read_structure(path)
@@ -54,8 +62,10 @@ def test_not_a_torch_zip(tmp_path):
 
 def test_reading_imports_no_torch(tmp_path):
     path = make_voice_model(tmp_path / "m.pth")
-    code = ("import sys; from inference.models.structure import read_structure; "
-            f"d = read_structure({str(path)!r}); print(len(d['weight']), 'torch' in sys.modules)")
+    code = (
+        "import sys; from inference.models.structure import read_structure; "
+        f"d = read_structure({str(path)!r}); print(len(d['weight']), 'torch' in sys.modules)"
+    )
     repo = Path(__file__).resolve().parents[3]
     out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -1,4 +1,5 @@
 """Where the embedder and pitch weights are found: Replay first, then the user's folders."""
+
 from __future__ import annotations
 
 from pathlib import Path

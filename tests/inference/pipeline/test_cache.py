@@ -1,4 +1,5 @@
 """The analysis cache: keys, the byte-bounded memory LRU, the atomic disk store and its pruning."""
+
 from __future__ import annotations
 
 import os
@@ -20,15 +21,23 @@ def _analysis(frames: int = 50, seed: int = 0, f0: bool = True, audio: bool = Fa
 
 def _same(a: Analysis, b: Analysis) -> bool:
     pairs = [(a.features, b.features), (a.f0, b.f0), (a.audio, b.audio)]
-    return all((x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y)) for x, y in pairs)
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and np.array_equal(x, y)) for x, y in pairs
+    )
 
 
 def test_keys_depend_on_every_part_and_not_on_order() -> None:
     base = dict(source=("file", "abc"), piece=(0, 1600, 160, 80), embedder="e", version="v2", f0="rmvpe", radius=None)
     key = analysis_key(**base)
     assert key == analysis_key(**dict(reversed(list(base.items()))))
-    for name, other in [("source", ("file", "abd")), ("piece", (0, 1760, 160, 80)), ("embedder", "f"),
-                        ("version", "v1"), ("f0", "harvest"), ("radius", 3)]:
+    for name, other in [
+        ("source", ("file", "abd")),
+        ("piece", (0, 1760, 160, 80)),
+        ("embedder", "f"),
+        ("version", "v1"),
+        ("f0", "harvest"),
+        ("radius", 3),
+    ]:
         assert analysis_key(**{**base, name: other}) != key, name
 
 

@@ -6,6 +6,7 @@ on the same audio: the cut positions must be identical. The padding/trimming ari
 checked with a frame-local stand-in for the converter: converting piece by piece and joining
 must give exactly (bit for bit) what converting the whole input gives.
 """
+
 from __future__ import annotations
 
 import math
@@ -149,9 +150,9 @@ def test_pieces_joined_equal_the_whole(hop: int) -> None:
     one = whole.trim(_frame_local_convert(segment(audio, whole.lo, whole.hi), whole.n_frames, hop), hop)
     pieces = plan_pieces(audio, SMALL)
     assert len(pieces) > 3
-    joined = np.concatenate([
-        p.trim(_frame_local_convert(segment(audio, p.lo, p.hi), p.n_frames, hop), hop) for p in pieces
-    ])
+    joined = np.concatenate(
+        [p.trim(_frame_local_convert(segment(audio, p.lo, p.hi), p.n_frames, hop), hop) for p in pieces]
+    )
     assert joined.shape == one.shape == (total_frames(n) * hop,)
     assert np.array_equal(joined, one)
     assert output_length(n, hop * 100) <= joined.shape[0] < output_length(n, hop * 100) + hop

@@ -14,6 +14,7 @@ Numeric checks and their tolerances:
   high-passed audio < 5 % and < 2x the median elsewhere), and a 5 ms gap or a half-frame slip
   at the join must fail that check. Frame-exact tiling itself is proven in test_chunking.py.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,7 +46,9 @@ def tree(tmp_path_factory):
         from inference.models.library import ModelLibrary
 
         models = {m.name: m for m in ModelLibrary().scan()}
-        assert sorted(models) == ["v1f0", "v1nof0", "v2f0", "v2nof0"] and all(m.ok and m.index_path for m in models.values())
+        assert sorted(models) == ["v1f0", "v1nof0", "v2f0", "v2nof0"] and all(
+            m.ok and m.index_path for m in models.values()
+        )
         inputs = root / "inputs"
         inputs.mkdir()
         # 44.1 kHz stereo 16-bit: decoding downmixes and resamples
@@ -75,16 +78,39 @@ def test_params_are_the_contract_the_gui_uses() -> None:
 
     p = ConversionParams()
     assert dataclasses.asdict(p) == dict(
-        pitch=0.0, f0_method="rmvpe", index_rate=0.75, protect=0.35, rms_mix_rate=1.0, filter_radius=3,
-        speaker_id=0, backend="auto", output_sample_rate=None, output_format="wav", sample_format="PCM_16",
-        seed=None, deterministic=False)
+        pitch=0.0,
+        f0_method="rmvpe",
+        index_rate=0.75,
+        protect=0.35,
+        rms_mix_rate=1.0,
+        filter_radius=3,
+        speaker_id=0,
+        backend="auto",
+        output_sample_rate=None,
+        output_format="wav",
+        sample_format="PCM_16",
+        seed=None,
+        deterministic=False,
+    )
     made = Engine(lambda: [], "/tmp").make_params(dict(PARAM_DEFAULTS, pitch=-3.5), "flac")
     assert isinstance(made, ConversionParams) and made.pitch == -3.5 and made.output_format == "flac"
     assert ConversionParams(filter_radius=5.0, speaker_id="2", f0_method="FCPE").f0_method == "fcpe"
-    bad = [dict(pitch=25), dict(pitch=float("nan")), dict(f0_method="crepe"), dict(index_rate=1.5),
-           dict(protect=-0.1), dict(rms_mix_rate="x"), dict(filter_radius=2.5), dict(speaker_id=-1),
-           dict(backend="cuda"), dict(output_sample_rate=100), dict(output_format="mp3"),
-           dict(sample_format="PCM_8"), dict(output_format="flac", sample_format="FLOAT"), dict(seed=-4)]
+    bad = [
+        dict(pitch=25),
+        dict(pitch=float("nan")),
+        dict(f0_method="crepe"),
+        dict(index_rate=1.5),
+        dict(protect=-0.1),
+        dict(rms_mix_rate="x"),
+        dict(filter_radius=2.5),
+        dict(speaker_id=-1),
+        dict(backend="cuda"),
+        dict(output_sample_rate=100),
+        dict(output_format="mp3"),
+        dict(sample_format="PCM_8"),
+        dict(output_format="flac", sample_format="FLOAT"),
+        dict(seed=-4),
+    ]
     for kwargs in bad:
         with pytest.raises(ParameterError) as info:
             ConversionParams(**kwargs)
@@ -96,12 +122,17 @@ def test_params_are_the_contract_the_gui_uses() -> None:
 def test_convert_file_writes_new_files_with_progress_and_reuses_analysis(conv, tree) -> None:
     events: list[tuple[float, str]] = []
     model = tree["models"]["v2f0"]
-    result = conv.convert_file(tree["song"], model, tree["out"], ConversionParams(seed=7, **TORCH),
-                               progress=lambda f, s: events.append((f, s)))
+    result = conv.convert_file(
+        tree["song"], model, tree["out"], ConversionParams(seed=7, **TORCH), progress=lambda f, s: events.append((f, s))
+    )
     assert result.output_path == tree["out"] / "song (v2f0).wav"
     info = sf.info(str(result.output_path))
     assert (info.samplerate, info.channels, info.subtype) == (32000, 1, "PCM_16")
-    assert info.frames == round(SONG_S * 32000) and result.sample_rate == 32000 and result.duration == pytest.approx(SONG_S)
+    assert (
+        info.frames == round(SONG_S * 32000)
+        and result.sample_rate == 32000
+        and result.duration == pytest.approx(SONG_S)
+    )
     audio, _ = sf.read(str(result.output_path), dtype="float32")
     assert np.all(np.isfinite(audio)) and 0.01 < np.abs(audio).max() <= 0.99 + 1e-4
     fractions, stages = [f for f, _ in events], [s for _, s in events]
@@ -143,15 +174,21 @@ def _rvc_reference(conv, model, audio16: np.ndarray, params: ConversionParams) -
     feats = params.index_rate * np.sum(big[ix] * weight[:, :, None], axis=1) + (1 - params.index_rate) * feats0
     feats = np.repeat(feats, 2, axis=0)[:n_frames]
     feats0 = np.repeat(feats0, 2, axis=0)[:n_frames]
-    f0 = conv.estimators.estimate(x[: n_frames * WINDOW], params.f0_method, n_frames=n_frames) * 2 ** (params.pitch / 12)
+    f0 = conv.estimators.estimate(x[: n_frames * WINDOW], params.f0_method, n_frames=n_frames) * 2 ** (
+        params.pitch / 12
+    )
     w = np.where(f0 > 0, 1.0, params.protect)[:, None]
     feats = (feats * w + feats0 * (1 - w)).astype(np.float32)
     y = gen.infer(feats, f0, 0, noise="zero")
     sr = gen.sample_rate
     rms1 = librosa.feature.rms(y=x[: n_frames * WINDOW], frame_length=16000, hop_length=8000)
     rms2 = librosa.feature.rms(y=y, frame_length=sr // 2 * 2, hop_length=sr // 2)
-    rms1 = torch.nn.functional.interpolate(torch.from_numpy(rms1).float().unsqueeze(0), size=y.shape[0], mode="linear").squeeze()
-    rms2 = torch.nn.functional.interpolate(torch.from_numpy(rms2).float().unsqueeze(0), size=y.shape[0], mode="linear").squeeze()
+    rms1 = torch.nn.functional.interpolate(
+        torch.from_numpy(rms1).float().unsqueeze(0), size=y.shape[0], mode="linear"
+    ).squeeze()
+    rms2 = torch.nn.functional.interpolate(
+        torch.from_numpy(rms2).float().unsqueeze(0), size=y.shape[0], mode="linear"
+    ).squeeze()
     rms2 = torch.clamp(rms2, min=1e-6)
     r = params.rms_mix_rate
     y = y * (torch.pow(rms1, 1 - r) * torch.pow(rms2, r - 1)).numpy()
@@ -172,11 +209,15 @@ def test_one_piece_matches_rvcs_recipe(conv, tree) -> None:
     assert float(np.abs(got - ref).max()) <= 1e-5 * peak
 
 
-@pytest.mark.parametrize("name,method", [("v1f0", "harvest"), ("v2f0", "fcpe"), ("v1nof0", "rmvpe"), ("v2nof0", "rmvpe")])
+@pytest.mark.parametrize(
+    "name,method", [("v1f0", "harvest"), ("v2f0", "fcpe"), ("v1nof0", "rmvpe"), ("v2nof0", "rmvpe")]
+)
 def test_every_model_kind_and_pitch_method(conv, tree, name, method) -> None:
     model = tree["models"][name]
     calls = len(conv.f0_calls)
-    result = conv.convert_file(tree["song"], model, tree["out"] / name, ConversionParams(f0_method=method, seed=1, **TORCH))
+    result = conv.convert_file(
+        tree["song"], model, tree["out"] / name, ConversionParams(f0_method=method, seed=1, **TORCH)
+    )
     audio, sr = sf.read(str(result.output_path), dtype="float32")
     assert sr == 32000 and audio.shape == (round(SONG_S * 32000),)
     assert np.all(np.isfinite(audio)) and np.abs(audio).max() > 0.01
@@ -187,15 +228,17 @@ def test_every_model_kind_and_pitch_method(conv, tree, name, method) -> None:
 def test_mlx_and_torch_give_the_same_audio_in_deterministic_mode(conv, tree) -> None:
     model = tree["models"]["v2f0"]
     audio16 = voice(0.6, seed=4)
-    outs = {b: conv.convert_array(audio16, 16000, model, ConversionParams(backend=b, deterministic=True))[0]
-            for b in ("torch", "mlx")}
+    outs = {
+        b: conv.convert_array(audio16, 16000, model, ConversionParams(backend=b, deterministic=True))[0]
+        for b in ("torch", "mlx")
+    }
     assert conv.generator(model.model_path, "mlx").backend == "mlx"
     peak = float(np.abs(outs["torch"]).max())
     assert float(np.abs(outs["mlx"] - outs["torch"]).max()) <= 1e-4 * peak
 
 
 def _rel_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(a ** 2)))
+    return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(a**2)))
 
 
 @pytest.mark.slow
@@ -216,8 +259,11 @@ def test_long_input_in_pieces_matches_the_whole_around_the_join(conv, tree) -> N
     b, a = signal.butter(4, 50, btype="high", fs=sr)  # random weights put a large DC offset out
     whole, cut = signal.filtfilt(b, a, whole), signal.filtfilt(b, a, cut)
     at, half, hop = pieces[1].start * sr // 16000, 960, sr // 100
-    inside = [_rel_error(whole[c - half : c + half], cut[c - half : c + half])
-              for c in range(2 * half, whole.shape[0] - 2 * half, half) if abs(c - at) > 3 * half]
+    inside = [
+        _rel_error(whole[c - half : c + half], cut[c - half : c + half])
+        for c in range(2 * half, whole.shape[0] - 2 * half, half)
+        if abs(c - at) > 3 * half
+    ]
     limit = min(0.05, 2 * float(np.median(inside)))
     near = slice(at - half, at + half)
     assert _rel_error(whole[near], cut[near]) < limit, (_rel_error(whole[near], cut[near]), inside)
@@ -260,8 +306,14 @@ def test_cancel_stops_the_job_and_leaves_no_file(conv, tree) -> None:
             cancel.set()
 
     with pytest.raises(Cancelled):
-        conv.convert_file(tree["song"], tree["models"]["v2f0"], out, ConversionParams(pitch=1, **TORCH),
-                          progress=progress, cancel=cancel)
+        conv.convert_file(
+            tree["song"],
+            tree["models"]["v2f0"],
+            out,
+            ConversionParams(pitch=1, **TORCH),
+            progress=progress,
+            cancel=cancel,
+        )
     assert "Synthesising" in seen and "Writing" not in seen
     assert not out.exists() or list(out.iterdir()) == []
     cancel.set()
@@ -289,9 +341,13 @@ def test_errors_are_one_line_and_the_next_job_still_works(conv, tree, tmp_path, 
     wrong_index = dataclasses.replace(model, index_path=tree["models"]["v1f0"].index_path)
     refine = make_voice_model(tmp_path / "refine.pth", version="v2", sample_rate=32000, vocoder="RefineGAN")
     cases = [
-        (text, model, {}, AudioError), (empty, model, {}, AudioError), (silent, model, {}, AudioError),
-        (tree["song"], wrong_index, {}, RVCError), (tree["song"], refine, {}, RVCError),
-        (tree["song"], model, {"speaker_id": 3}, RVCError), (tree["song"], tmp_path / "missing.pth", {}, RVCError),
+        (text, model, {}, AudioError),
+        (empty, model, {}, AudioError),
+        (silent, model, {}, AudioError),
+        (tree["song"], wrong_index, {}, RVCError),
+        (tree["song"], refine, {}, RVCError),
+        (tree["song"], model, {"speaker_id": 3}, RVCError),
+        (tree["song"], tmp_path / "missing.pth", {}, RVCError),
     ]
     messages = []
     for source, voice_model, extra, kind in cases:
@@ -308,11 +364,18 @@ def test_errors_are_one_line_and_the_next_job_still_works(conv, tree, tmp_path, 
     assert "\n" not in str(info.value) and "no-replay" in str(info.value)
     monkeypatch.setenv("RVC_STUDIO_REPLAY_DIR", str(tree["replay"]))
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
-    result = conv.convert_file(tree["song"], model, tmp_path / "out",
-                               ConversionParams(pitch=-2, output_sample_rate=44100, output_format="flac",
-                                                sample_format="PCM_24", **TORCH))
+    result = conv.convert_file(
+        tree["song"],
+        model,
+        tmp_path / "out",
+        ConversionParams(pitch=-2, output_sample_rate=44100, output_format="flac", sample_format="PCM_24", **TORCH),
+    )
     info = sf.info(str(result.output_path))
-    assert result.output_path.name == "song (v2f0).flac" and (info.samplerate, info.format, info.subtype) == (44100, "FLAC", "PCM_24")
+    assert result.output_path.name == "song (v2f0).flac" and (info.samplerate, info.format, info.subtype) == (
+        44100,
+        "FLAC",
+        "PCM_24",
+    )
     assert abs(info.frames - round(SONG_S * 44100)) <= 2
 
 
@@ -331,7 +394,11 @@ def test_torch_loads_before_mlx(tree) -> None:
         "print(names.index('torch') < names.index('mlx.core'))\n"
     )
     model = tree["models"]["v2f0"].model_path
-    done = subprocess.run([sys.executable, "-c", script, str(model), str(tree["root"] / "cache-order")],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(model), str(tree["root"] / "cache-order")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True"]

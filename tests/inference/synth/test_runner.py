@@ -5,6 +5,7 @@ smaller than the default (many joins), to ``1e-5 x peak`` (only float summation 
 differ); a deliberately too-small overlap must fail that check, so the check has teeth.
 MLX vs torch through ``infer`` with the same seed: ``1e-4 x peak``.
 """
+
 from __future__ import annotations
 
 import threading
@@ -82,8 +83,15 @@ def test_backends_agree_with_the_same_seed(gens) -> None:
 
 
 def test_window_plan_tiles_the_input() -> None:
-    for frames, window, margin in [(10, 4, 3), (100, 20, 13), (101, 20, 13), (47, 20, 13), (300, 7, 5),
-                                   (1200, 1000, 30), (5000, 1000, 30)]:
+    for frames, window, margin in [
+        (10, 4, 3),
+        (100, 20, 13),
+        (101, 20, 13),
+        (47, 20, 13),
+        (300, 7, 5),
+        (1200, 1000, 30),
+        (5000, 1000, 30),
+    ]:
         plan = plan_windows(frames, window, margin)
         assert plan[0][2] == 0 and plan[-1][3] == frames
         for (start, stop, keep_from, keep_to), nxt in zip(plan, plan[1:] + [None]):
@@ -150,7 +158,9 @@ def test_margin_is_enough_for_every_decoder(name) -> None:
     config = _DecoderConfig(rates, kernels)
     margin = decoder_margin(config)
     assert margin <= 20, "a needlessly wide overlap wastes time"
-    dec = GeneratorNSF(192, "1", config.resblock_kernel_sizes, config.resblock_dilation_sizes, rates, 64, kernels, 0, 40000)
+    dec = GeneratorNSF(
+        192, "1", config.resblock_kernel_sizes, config.resblock_dilation_sizes, rates, 64, kernels, 0, 40000
+    )
     mx.random.seed(0)
     dec.update(tree_map(lambda p: mx.random.normal(p.shape) * 0.3, dec.parameters()))
     hop = int(np.prod(rates))
@@ -161,7 +171,9 @@ def test_margin_is_enough_for_every_decoder(name) -> None:
     har = mx.random.normal((1, (frames + 10) * hop, 1)) * 0.1
     full = np.array(dec.decode(longer, har)).reshape(-1)
     window = np.array(dec.decode(longer[:, 5 : 5 + frames], har[:, 5 * hop : (5 + frames) * hop])).reshape(-1)
-    ok, err, peak = _close(window[margin * hop : (margin + 8) * hop], full[(5 + margin) * hop : (13 + margin) * hop], 1e-5)
+    ok, err, peak = _close(
+        window[margin * hop : (margin + 8) * hop], full[(5 + margin) * hop : (13 + margin) * hop], 1e-5
+    )
     assert ok, f"{name}: {err:.3g} vs peak {peak:.3g}"
 
 
@@ -214,5 +226,7 @@ def test_invalid_samples_are_an_error_not_audio(f0_model) -> None:
     features, f0 = _inputs(12)
     half = load_generator(f0_model, backend="mlx", dtype="float16")
     assert np.isfinite(half.infer(features, f0, noise="zero")).all()
-    with pytest.raises(SynthesisError, match=r"v2_40k\.pth produced invalid samples .* mlx backend in float16 \(try float32\)"):
+    with pytest.raises(
+        SynthesisError, match=r"v2_40k\.pth produced invalid samples .* mlx backend in float16 \(try float32\)"
+    ):
         half.infer(features * 1e6, f0, noise="zero")

@@ -6,6 +6,7 @@ variants, training-only ``enc_q`` included; they were checked once against the p
 ``SynthesizerTrnMs*NSFsid*`` classes (same sets, same shapes).
 Numerical tolerances are stated per test; "identical" means bit-equal.
 """
+
 from __future__ import annotations
 
 import math
@@ -82,7 +83,7 @@ def rvc_keys(version: str, rate: int, f0: bool, speakers: int = 1, enc_q: bool =
         ch = 512 >> (i + 1)
         normed(f"dec.ups.{i}", 2 * ch, ch, k, out=ch)  # ConvTranspose1d (in, out, k)
         if f0:
-            stride = math.prod(rates[i + 1:])
+            stride = math.prod(rates[i + 1 :])
             plain(f"dec.noise_convs.{i}", ch, 1, 2 * stride if i + 1 < len(rates) else 1)
         for j, rk in enumerate((3, 7, 11)):
             for n in range(3):
@@ -131,7 +132,8 @@ def test_factory_writes_the_real_keys_in_both_forms(version, rate) -> None:
     with torch.device("meta"):
         enc_q = posterior_encoder(model_config(version, rate, True))
     assert {f"enc_q.{k}": s for k, s in as_gv(enc_q.state_dict()).items()} == {
-        k: s for k, s in real.items() if k.startswith("enc_q.")}
+        k: s for k, s in real.items() if k.startswith("enc_q.")
+    }
 
 
 def test_loading_is_strict_and_drops_only_the_training_parts() -> None:
@@ -153,6 +155,7 @@ def test_loading_is_strict_and_drops_only_the_training_parts() -> None:
 
 
 # -- outputs of full-size random-weight models (short inputs) --------------------------------------
+
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):

@@ -1,4 +1,5 @@
 """The real library offers what the GUI's stand-ins (tests/app/fakes.py) promise it does."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +31,10 @@ def test_library_and_changes_match_the_fakes():
 
 
 def test_importing_the_library_loads_no_heavy_library():
-    code = ("import sys, inference.models.library, inference.cli.models; "
-            "print(sorted(m for m in ('torch', 'faiss', 'mlx', 'numpy', 'PySide6') if m in sys.modules))")
+    code = (
+        "import sys, inference.models.library, inference.cli.models; "
+        "print(sorted(m for m in ('torch', 'faiss', 'mlx', 'numpy', 'PySide6') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -1,4 +1,5 @@
 """Finding model files in folder trees (nothing is opened here: files are placeholders)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,10 +21,17 @@ def rel(unit_files, root: Path) -> list[str]:
 def test_replay_folders_are_one_model_each_searched_recursively(tmp_path):
     models = tmp_path / "models"
     touch(models, "Juice WRLD (RVC v2) 310 Epochs/model.pth", "Juice WRLD (RVC v2) 310 Epochs/model.index")
-    touch(models, "Zoë/unzipped/Zoë v2/G_2333.pth", "Zoë/unzipped/Zoë v2/zoe.pth",
-          "Zoë/unzipped/Zoë v2/D_2333.pth", "Zoë/unzipped/Zoë v2/added_IVF210_Flat_nprobe_1_v2.index",
-          "Zoë/unzipped/Zoë v2/trained_IVF210_Flat_nprobe_1_v2.index", "Zoë/__MACOSX/._zoe.pth",
-          "Zoë/._zoe.pth", "Zoë/notes.txt")
+    touch(
+        models,
+        "Zoë/unzipped/Zoë v2/G_2333.pth",
+        "Zoë/unzipped/Zoë v2/zoe.pth",
+        "Zoë/unzipped/Zoë v2/D_2333.pth",
+        "Zoë/unzipped/Zoë v2/added_IVF210_Flat_nprobe_1_v2.index",
+        "Zoë/unzipped/Zoë v2/trained_IVF210_Flat_nprobe_1_v2.index",
+        "Zoë/__MACOSX/._zoe.pth",
+        "Zoë/._zoe.pth",
+        "Zoë/notes.txt",
+    )
     touch(models, "empty one/readme.md")
     (models / "stray.pth").write_bytes(b"x")  # a file directly in models/ is not a model folder
     units = replay_units(models)
@@ -48,9 +56,17 @@ def test_shallow_model_files_come_first(tmp_path):
 
 
 def test_flat_folder_pairs_files_by_name(tmp_path):
-    touch(tmp_path, "Juice_300e_12345s.pth", "added_IVF1024_Flat_nprobe_1_Juice_v2.index",
-          "Kanye West.pth", "kanye_west.index", "MySinger v2.pth", "trained_IVF10_Flat_nprobe_1_MySinger_v2.index",
-          "unrelated thing.index", "D_1000.pth")
+    touch(
+        tmp_path,
+        "Juice_300e_12345s.pth",
+        "added_IVF1024_Flat_nprobe_1_Juice_v2.index",
+        "Kanye West.pth",
+        "kanye_west.index",
+        "MySinger v2.pth",
+        "trained_IVF10_Flat_nprobe_1_MySinger_v2.index",
+        "unrelated thing.index",
+        "D_1000.pth",
+    )
     units = folder_units(tmp_path)
     assert [u.name for u in units] == ["Juice_300e_12345s", "Kanye West", "MySinger v2"]
     assert all(u.root == tmp_path and u.source == "folder" for u in units)

@@ -1,4 +1,5 @@
 """The faiss header reader against files faiss itself wrote, of several index types."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,14 @@ def _write(path, factory: str, dim: int, n: int, add: bool = True) -> None:
 
 @pytest.mark.parametrize(
     ("factory", "dim", "n", "fourcc"),
-    [("Flat", 256, 300, "IxF2"), ("IVF4,Flat", 768, 400, "IwFl"), ("IVF4,SQ8", 64, 600, "IwSq"),
-     ("PCA16,IVF4,Flat", 32, 300, "IxPT"), ("IDMap,Flat", 48, 10, "IxMp"), ("HNSW8", 24, 50, "IHNf")],
+    [
+        ("Flat", 256, 300, "IxF2"),
+        ("IVF4,Flat", 768, 400, "IwFl"),
+        ("IVF4,SQ8", 64, 600, "IwSq"),
+        ("PCA16,IVF4,Flat", 32, 300, "IxPT"),
+        ("IDMap,Flat", 48, 10, "IxMp"),
+        ("HNSW8", 24, 50, "IHNf"),
+    ],
 )
 def test_width_and_count_match_what_faiss_reads(tmp_path, factory, dim, n, fourcc):
     import faiss
@@ -74,7 +81,8 @@ def test_a_cut_short_index_is_named_incomplete(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content", [b"", b"IwFl", b"not an index at all, just some text here", b"\x00" * 64, "é".encode() * 40],
+    "content",
+    [b"", b"IwFl", b"not an index at all, just some text here", b"\x00" * 64, "é".encode() * 40],
 )
 def test_junk_is_refused_with_the_file_named(tmp_path, content):
     path = tmp_path / "junk.index"

@@ -1,4 +1,5 @@
 """ModelLibrary on fake Replay trees and user folders built from real-format random models."""
+
 from __future__ import annotations
 
 import json
@@ -62,7 +63,12 @@ def test_replay_models_with_awkward_names(fake_home, files, tmp_path):
     # Applio's extra fields come through as the checkpoint reader reports them
     a, info = found["APPLIO Model"], checkpoint.read_model_info(files.applio_v2_48k)
     assert (a.version, a.sample_rate, a.epochs, a.author, a.embedder) == (
-        "v2", 48000, info.epochs, info.author or "", info.embedder_model or "")
+        "v2",
+        48000,
+        info.epochs,
+        info.author or "",
+        info.embedder_model or "",
+    )
     assert a.problems == ["no index file"] and a.ok
 
 
@@ -78,10 +84,11 @@ def test_index_choice_prefers_fitting_filled_added(fake_home, files, tmp_path):
     steps = [
         (added, []),
         (plain, []),
-        (None, ["index added_IVF4_Flat_nprobe_1_voice_v1.index is 256 wide but this is a v2 model (768); "
-                "it is skipped"]),
-        (None, ["index trained_IVF4_Flat_nprobe_1_voice_v2.index holds no vectors (a trained_ file); "
-                "it is skipped"]),
+        (
+            None,
+            ["index added_IVF4_Flat_nprobe_1_voice_v1.index is 256 wide but this is a v2 model (768); it is skipped"],
+        ),
+        (None, ["index trained_IVF4_Flat_nprobe_1_voice_v2.index holds no vectors (a trained_ file); it is skipped"]),
         (None, ["no index file"]),
     ]
     removals = [added, plain, v1_added, trained]
@@ -281,4 +288,5 @@ def test_the_cache_keeps_other_folders_entries_and_forgets_deleted_files(fake_ho
     (mine / "b.pth").unlink()
     ModelLibrary(include_replay=True, cache_path=cache).scan()
     assert list(json.loads(cache.read_text(encoding="utf-8"))["files"]) == [
-        str((replay_models(fake_home) / "A" / "model.pth").resolve())]
+        str((replay_models(fake_home) / "A" / "model.pth").resolve())
+    ]

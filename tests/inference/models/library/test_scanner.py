@@ -1,4 +1,5 @@
 """Turning what the checkpoint reader reports into a VoiceModel (no model files needed)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,13 @@ def blank() -> VoiceModel:
 
 
 @pytest.mark.parametrize(
-    ("info", "epochs"), [({"info": "300epoch"}, 300), ({"info": "12 Epochs"}, 12),
-                         ({"info": "300epoch", "epochs": 7}, 7), ({"info": "trained well"}, None)],
+    ("info", "epochs"),
+    [
+        ({"info": "300epoch"}, 300),
+        ({"info": "12 Epochs"}, 12),
+        ({"info": "300epoch", "epochs": 7}, 7),
+        ({"info": "trained well"}, None),
+    ],
 )
 def test_epochs_from_the_reader_or_rvc_info_text(info, epochs):
     model = blank()
