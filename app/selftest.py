@@ -336,7 +336,8 @@ def run_self_test(checks: Sequence[Check] | None = None, out: TextIO | None = No
     where = f"{platform.system().lower()} {platform.machine()}"
     if failed:
         print(
-            f"self-test: FAILED {'; '.join(failed)} ({len(passed)} of {len(passed) + len(failed)} checks ok, {where}) in {elapsed:.1f} s",
+            f"self-test: FAILED {'; '.join(failed)} ({len(passed)} of {len(passed) + len(failed)} checks ok, "
+            f"{where}) in {elapsed:.1f} s",
             file=out,
         )
         return 1

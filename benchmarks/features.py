@@ -21,6 +21,7 @@ run on this machine, so they compare with each other; absolute numbers are machi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -120,13 +121,13 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
         from inference.features import load_embedder
 
         model = load_embedder(work / "hubert_base.pt")
-        call = lambda: model.extract(audio, arg)  # noqa: E731
+        call = functools.partial(model.extract, audio, arg)
     elif kind == "f0":
         from inference.f0 import F0Estimators, estimate_f0
 
         estimators = F0Estimators(weights_dirs=(work,))  # rmvpe.pt is in work/
         estimators.load(arg)  # the model loads here (nothing for Harvest)
-        call = lambda: estimate_f0(audio, arg, estimators=estimators)  # noqa: E731
+        call = functools.partial(estimate_f0, audio, arg, estimators=estimators)
     elif kind == "retrieval":
         from inference.features.retrieval import load_index
 
@@ -135,7 +136,7 @@ def run_stage(stage: str, work: Path, repeats: int) -> dict:
             os.environ["RVC_STUDIO_FAISS_THREADS"] = threads
         index = load_index(work / f"{version}.index")
         feats = np.load(work / f"feats_{version}.npy")
-        call = lambda: index.blend(feats, 0.75)  # noqa: E731
+        call = functools.partial(index.blend, feats, 0.75)
     else:
         raise SystemExit(f"unknown stage {stage}")
     load = time.perf_counter() - start
@@ -209,7 +210,10 @@ def main() -> None:
         stages = ["embedder:v2", "embedder:v2", "embedder:v1"]  # first row converts + caches
         stages += ["f0:rmvpe"] if info["rmvpe"] else []
         stages += ["f0:fcpe", "f0:harvest", "retrieval:v2", "retrieval:v2@2", "retrieval:v1"]
-        header = f"{'stage':<22}{'import s':>9}{'load s':>8}{'first s':>9}{'run s':>8}{'x realtime':>12}{'RSS base MB':>13}{'peak MB':>9}"
+        header = (
+            f"{'stage':<22}{'import s':>9}{'load s':>8}{'first s':>9}{'run s':>8}{'x realtime':>12}"
+            f"{'RSS base MB':>13}{'peak MB':>9}"
+        )
         print(header)
         print("-" * len(header))
         for i, stage in enumerate(stages):

@@ -232,7 +232,8 @@ def main() -> None:
             for r in rows:
                 print(
                     f"  {r['seconds']:6.1f} s input, {r['pieces']:2d} pieces (longest {r['longest']:.2f} s): peak "
-                    f"{r['peak_mb']:7.0f} MB, growth over warm-up {r['peak_mb'] - r['base_mb']:6.1f} MB ({r['wall']:.0f} s)"
+                    f"{r['peak_mb']:7.0f} MB, growth over warm-up {r['peak_mb'] - r['base_mb']:6.1f} MB "
+                    f"({r['wall']:.0f} s)"
                 )
             growth = [r["peak_mb"] - r["base_mb"] for r in rows]
             print(

@@ -21,6 +21,7 @@ one pass as its pipeline does, and its time is compared with our torch backend's
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
@@ -190,13 +191,13 @@ def main(argv: list[str] | None = None) -> int:
         features, f0 = _inputs(gen_torch.config, args.seconds)
         warm_f, warm_p = _inputs(gen_torch.config, 1.0)
         runs = {
-            "torch": lambda: gen_torch.infer(features, f0, seed=0),
-            "mlx": lambda: gen_mlx.infer(features, f0, seed=0),
+            "torch": functools.partial(gen_torch.infer, features, f0, seed=0),
+            "mlx": functools.partial(gen_mlx.infer, features, f0, seed=0),
             "public-style": _one_pass_run(baseline, features, f0),
         }
         warm = [
-            lambda: gen_torch.infer(warm_f, warm_p, seed=0),
-            lambda: gen_mlx.infer(warm_f, warm_p, seed=0),
+            functools.partial(gen_torch.infer, warm_f, warm_p, seed=0),
+            functools.partial(gen_mlx.infer, warm_f, warm_p, seed=0),
             _one_pass_run(baseline, warm_f, warm_p),
         ]
         if net is not None:
@@ -231,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             label = f"{version} {rate // 1000}k, {args.long:g} s"
             runs = {}
             for gen in (gen_torch, gen_mlx):
-                runs[f"{gen.backend} one pass"] = lambda gen=gen: gen.infer(long_f, long_p, seed=0, window=frames)
-                runs[f"{gen.backend} windowed"] = lambda gen=gen: gen.infer(long_f, long_p, seed=0)
+                runs[f"{gen.backend} one pass"] = functools.partial(gen.infer, long_f, long_p, seed=0, window=frames)
+                runs[f"{gen.backend} windowed"] = functools.partial(gen.infer, long_f, long_p, seed=0)
             runs["public-style torch one pass"] = _one_pass_run(baseline, long_f, long_p, seed=1)
             if net is not None:
                 runs["public RVC one pass"] = _public_run(net, long_f, long_p)

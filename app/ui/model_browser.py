@@ -64,6 +64,9 @@ def tooltip(model: Any) -> str:
     return "<br>".join(lines + details)
 
 
+_NO_PARENT = QModelIndex()  # Qt's "no parent": the default of the models' row and column counts
+
+
 class ModelListModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -74,7 +77,7 @@ class ModelListModel(QAbstractListModel):
         self.models = list(models)
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent: QModelIndex = _NO_PARENT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.models)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):

@@ -39,7 +39,7 @@ class PitchAxis(pg.AxisItem):
         super().__init__(*args, **kwargs)
         self.note_names = True
 
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 - pyqtgraph's override and names
         if self.note_names:
             span = maxVal - minVal
             major = 12 if span > 18 else (4 if span > 8 else 1)

@@ -42,6 +42,9 @@ def reveal_in_finder(path: str) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
 
 
+_NO_PARENT = QModelIndex()  # Qt's "no parent": the default of the models' row and column counts
+
+
 class QueueModel(QAbstractTableModel):
     def __init__(self, queue: BatchQueue, parent=None) -> None:
         super().__init__(parent)
@@ -58,10 +61,10 @@ class QueueModel(QAbstractTableModel):
         if row >= 0:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent: QModelIndex = _NO_PARENT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.queue.jobs)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: QModelIndex = _NO_PARENT) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802

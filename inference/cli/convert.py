@@ -11,6 +11,7 @@ Converted file paths go to stdout, one per line; progress and the summary go to 
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import sys
 import threading
@@ -386,7 +387,9 @@ def run_convert(
         t0 = time.monotonic()
         try:
             result = _in_worker(
-                lambda: converter.convert_file(path, model, out_dir, params, progress=progress.update, cancel=cancel),
+                functools.partial(
+                    converter.convert_file, path, model, out_dir, params, progress=progress.update, cancel=cancel
+                ),
                 cancel,
                 progress,
             )

@@ -99,7 +99,9 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def format_info(model) -> str:
-    size = lambda n: "-" if n is None else f"{n / 1e6:.1f} MB"  # noqa: E731
+    def size(n: int | None) -> str:
+        return "-" if n is None else f"{n / 1e6:.1f} MB"
+
     lines = [
         ("Name", model.name),
         ("Id", model.id),

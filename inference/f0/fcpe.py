@@ -124,7 +124,7 @@ def load_fcpe(device: str = "cpu") -> FCPE:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
         config = ckpt["config_dict"]
         state = ckpt["model"]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged file raises, the user reads one line
         raise F0Error(f"cannot read FCPE weights {path}: {str(exc).splitlines()[0][:200]}") from None
     # Inference: no dropout (torchfcpe's own loader does the same for its bundled model).
     config["model"]["conv_dropout"] = 0.0
@@ -135,6 +135,6 @@ def load_fcpe(device: str = "cpu") -> FCPE:
 
     try:
         model = models_infer.InferCFNaiveMelPE(DotDict(config), state)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - torchfcpe's own errors, named in one line
         raise F0Error(f"cannot build FCPE from {path}: {str(exc).splitlines()[0][:200]}") from None
     return FCPE(model.to(torch.device(device)).eval(), device=device)

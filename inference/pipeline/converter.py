@@ -22,6 +22,7 @@ a failed job leaves the converter as it was.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import tempfile
@@ -181,7 +182,8 @@ class Converter:
             speakers = int(generator.config.spk_embed_dim)
             if not 0 <= params.speaker_id < speakers:
                 raise ConversionError(
-                    f"speaker id {params.speaker_id} is out of range for {name}: it has {speakers} speaker(s) (0-{speakers - 1})"
+                    f"speaker id {params.speaker_id} is out of range for {name}: "
+                    f"it has {speakers} speaker(s) (0-{speakers - 1})"
                 )
             if index_path is not None and params.index_rate > 0:
                 self.indexes.get(index_path).require_dim(int(generator.config.feature_dim))
@@ -298,7 +300,7 @@ class Converter:
         report.pieces = len(pieces)
         for i, piece in enumerate(pieces):
             report.piece = i
-            get = lambda piece=piece: filtered_segment(audio16, piece.lo, piece.hi)  # noqa: E731
+            get = functools.partial(filtered_segment, audio16, piece.lo, piece.hi)
             analysis, body = self._analyse(job, piece, get, source, remember, False, report, cancel)
             audio = (lambda body=body: body) if body is not None else get
             core, _ = self._synthesise(job, piece, i, analysis, audio, report, cancel)
@@ -435,7 +437,10 @@ class Converter:
                 Path(input_path).expanduser(), start_s, end_s, self.chunk, self.analyses.root, cancel
             )
         analysis, body = self._analyse(job, piece, get_segment, source, True, True, report, cancel)
-        audio = lambda: analysis.audio if analysis.audio is not None else get_segment()  # noqa: E731
+
+        def audio() -> np.ndarray:
+            return analysis.audio if analysis.audio is not None else get_segment()
+
         out, f0_target = self._synthesise(job, piece, 0, analysis, audio, report, cancel)
         gen_sr = job.generator.sample_rate
         first = int(round((max(0.0, start_s) - piece.start / 16000) * gen_sr))

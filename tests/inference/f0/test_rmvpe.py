@@ -132,7 +132,7 @@ def test_mel_front_end_matches_librosa():
 
 def _functional_e2e(sd: dict, mel: torch.Tensor) -> torch.Tensor:
     """RVC's E2E written out with torch.nn.functional: mel [1, 128, T] -> salience [1, T, 360]."""
-    F = torch.nn.functional
+    F = torch.nn.functional  # noqa: N806 - the name every torch reader knows
 
     def bn(x, p):
         return F.batch_norm(

@@ -94,12 +94,15 @@ def fairseq_reference(sd: dict, audio: np.ndarray, output_layer: int, heads: int
     for n in range(output_layer):
         p = f"encoder.layers.{n}."
 
-        def proj(name: str, t: torch.Tensor) -> torch.Tensor:
+        def proj(name: str, t: torch.Tensor, p: str = p) -> torch.Tensor:
             return F.linear(t, w[p + f"self_attn.{name}.weight"], w[p + f"self_attn.{name}.bias"])
 
         q = proj("q_proj", x) * hd**-0.5
         k, val = proj("k_proj", x), proj("v_proj", x)
-        split = lambda t: t.view(1, -1, heads, hd).transpose(1, 2)  # noqa: E731
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            return t.view(1, -1, heads, hd).transpose(1, 2)
+
         att = torch.softmax(split(q) @ split(k).transpose(-1, -2) + key_mask, dim=-1) @ split(val)
         x = x + proj("out_proj", att.transpose(1, 2).reshape(1, -1, dim))
         x = F.layer_norm(x, (dim,), w[p + "self_attn_layer_norm.weight"], w[p + "self_attn_layer_norm.bias"])

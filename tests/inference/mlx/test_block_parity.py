@@ -1,8 +1,9 @@
 """Block-level parity: each MLX block against our PyTorch block on the same weights and input.
 
 The torch blocks (``inference.synth.torch``) get weight norm as parametrizations on every
-convolution, as checkpoints store it; their state dict goes through the real converter (``convert_state_dict``: float64 fold, transposes chosen
-by MLX layer type, strict keys) into the MLX block, exactly as a checkpoint does. Weight-norm
+convolution, as checkpoints store it; their state dict goes through the real converter
+(``convert_state_dict``: float64 fold, transposes chosen by MLX layer type, strict keys) into the
+MLX block, exactly as a checkpoint does. Weight-norm
 ``g`` is rescaled away from ``||v||`` so a fold that ignored ``g`` would fail.
 
 Tolerance (fp32): max |mlx - torch| <= 1e-5 x peak + 1e-6 for every block, stated per test

@@ -114,7 +114,10 @@ def test_cut_search_on_filtered_windows_matches_filtering_everything() -> None:
     b, a = signal.butter(5, 48, btype="high", fs=16000)
     audio = _speechlike(5.0, seed=5) + 0.3  # a DC offset only the filter removes
     whole = signal.filtfilt(b, a, audio).astype(np.float32)
-    prepare = lambda x: signal.filtfilt(b, a, x).astype(np.float32)  # noqa: E731
+
+    def prepare(x: np.ndarray) -> np.ndarray:
+        return signal.filtfilt(b, a, x).astype(np.float32)
+
     assert cut_points(audio, SMALL, prepare) == cut_points(whole, SMALL)
 
 
