@@ -5,6 +5,7 @@
   parameter's range, default and step, and the result;
 - :mod:`.chunking`: cutting long inputs at quiet points; :mod:`.steps`: the numeric steps
   (high-pass, protect, RMS mix, peak); :mod:`.cache`: the analysis cache;
+  :mod:`.job`: what one conversion needs, resolved before any work;
   :mod:`.io`: decoding with checks and streaming the output to disk; :mod:`.progress`:
   stage timings and progress.
 """

@@ -8,7 +8,7 @@ Use::
     audio, sr, f0_in, f0_target = conv.preview("song.flac", voice_model, params, 30.0, 40.0)
 
 Steps (RVC_REFERENCE.md §6): decode to 16 kHz mono; cut long inputs at quiet points
-(:mod:`inference.pipeline.chunking`); per piece: high-pass (:mod:`.pipeline_steps`), HuBERT features and
+(:mod:`inference.pipeline.chunking`); per piece: high-pass (:mod:`.steps`), HuBERT features and
 the pitch curve (cached: :mod:`inference.pipeline.cache`), index blend, x2 to 100 frames/s,
 pitch shift, protect, synthesis, RMS mix, trim; then peak-normalise and resample for output.
 
@@ -28,18 +28,18 @@ import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from inference.audio.naming import DEFAULT_TEMPLATE
-from inference.core.errors import RVCError, check_cancel
+from inference.core.errors import check_cancel
 from inference.pipeline import steps
-from inference.pipeline.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache, analysis_key
+from inference.pipeline.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache
 from inference.pipeline.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
 from inference.pipeline.io import filtered_segment, release_memory
+from inference.pipeline.job import ConversionError, PreparedJob, resolve_model, weights_digest
 from inference.pipeline.params import ConversionParams, ConversionResult
 from inference.pipeline.progress import STAGES, Clock, StageProgress
 
@@ -48,45 +48,6 @@ log = logging.getLogger(__name__)
 WRITE_BLOCK = 1 << 18  # samples per block when copying the finished output into its file
 
 __all__ = ["STAGES", "ConversionError", "ConversionParams", "ConversionResult", "Converter"]
-
-
-class ConversionError(RVCError):
-    """A conversion that cannot run as asked (speaker out of range, unusable model, silent input)."""
-
-
-@dataclass
-class _Job:
-    """Everything one conversion needs, resolved and loaded up front (fail before any work)."""
-
-    params: ConversionParams
-    generator: Any
-    index_path: Path | None
-    embedder_path: Path
-    embedder_digest: str
-    f0_digest: str | None  # the pitch model's weights (rmvpe.pt), when it has a file
-    name: str
-    clock: Clock = field(default_factory=Clock)
-
-    @property
-    def version(self) -> str:
-        return str(self.generator.config.version)
-
-    @property
-    def method(self) -> str | None:
-        return self.params.f0_method if self.generator.config.f0 else None
-
-    def analysis_key(self, source: Any, piece: Piece) -> str:
-        # Harvest's track is median-filtered by the radius; the other methods ignore it.
-        radius = int(self.params.filter_radius) if self.method == "harvest" else None
-        return analysis_key(
-            source=source,
-            piece=piece.key(),
-            embedder=self.embedder_digest,
-            version=self.version,
-            f0=self.method,
-            f0_weights=self.f0_digest,
-            radius=radius,
-        )
 
 
 class Converter:
@@ -170,12 +131,12 @@ class Converter:
     def _embedder_digest(self, path: Path) -> str:
         """Content digest of the embedder at ``path`` (part of every analysis key)."""
         # remembered on disk by (path, size, mtime); the device can change the numbers slightly
-        return f"{_weights_digest(path, self.analyses.root)}@{self.device}"
+        return f"{weights_digest(path, self.analyses.root)}@{self.device}"
 
-    def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any], report: StageProgress) -> _Job:
+    def _prepare(self, model: Any, params: ConversionParams | Mapping[str, Any], report: StageProgress) -> PreparedJob:
         params = ConversionParams.coerce(params)
         report.emit(0.0, "Loading")  # the voice model, the index (seconds the first time)
-        model_path, index_path, name = _resolve_model(model)
+        model_path, index_path, name = resolve_model(model)
         clock = Clock()
         with clock("load"):
             generator = self.generator(model_path, params.backend)
@@ -196,14 +157,14 @@ class Converter:
             f0_digest = None
             if generator.config.f0 and params.f0_method == "rmvpe":
                 # missing: fail now; loaded on the first analysis
-                f0_digest = _weights_digest(find_weight("rmvpe", self.weights_dirs), self.analyses.root)
-        return _Job(params, generator, index_path, embedder_path, digest, f0_digest, name, clock)
+                f0_digest = weights_digest(find_weight("rmvpe", self.weights_dirs), self.analyses.root)
+        return PreparedJob(params, generator, index_path, embedder_path, digest, f0_digest, name, clock)
 
     # --- one piece --------------------------------------------------------------------------
 
     def _analyse(
         self,
-        job: _Job,
+        job: PreparedJob,
         piece: Piece,
         get_segment: Callable[[], np.ndarray],
         source: Any,
@@ -251,7 +212,7 @@ class Converter:
 
     def _synthesise(
         self,
-        job: _Job,
+        job: PreparedJob,
         piece: Piece,
         index: int,
         analysis: Analysis,
@@ -292,7 +253,7 @@ class Converter:
         return piece.trim(out, gen.hop), f0_target
 
     def _pieces(
-        self, job: _Job, audio16: np.ndarray, source: Any, report: StageProgress, cancel, remember: bool = False
+        self, job: PreparedJob, audio16: np.ndarray, source: Any, report: StageProgress, cancel, remember: bool = False
     ) -> Iterator[np.ndarray]:
         """The output of each piece of ``audio16``, in order (the pieces tile the input)."""
         with job.clock("decode"):
@@ -458,33 +419,3 @@ class Converter:
         f0_out = None if f0_target is None else f0_target[core].copy()
         report.emit(1.0, "Synthesising")
         return out, out_sr, f0_in, f0_out
-
-
-def _resolve_model(model: Any) -> tuple[Path, Path | None, str]:
-    """``(model_path, index_path, display name)`` of a VoiceModel-like object or a ``.pth`` path."""
-    if isinstance(model, (str, os.PathLike)):
-        path = Path(model).expanduser()
-        return path, None, path.stem
-    model_path = getattr(model, "model_path", None)
-    if not model_path:
-        raise ConversionError(f"not a voice model: {model!r}")
-    name = str(getattr(model, "name", "") or Path(model_path).stem)
-    if getattr(model, "ok", True) is False:
-        problems = "; ".join(getattr(model, "problems", None) or []) or "it cannot be read"
-        raise ConversionError(f"the voice model {name} cannot be used: {problems}")
-    index = getattr(model, "index_path", None)
-    return Path(model_path).expanduser(), Path(index).expanduser() if index else None, name
-
-
-def _weights_digest(path: Path, cache_root: Path | None) -> str:
-    """Content digest of the embedder's weights (a file, or a transformers folder's files)."""
-    from inference.pipeline.cache import file_digest
-
-    if path.is_file():
-        return file_digest(path, cache_root)
-    parts = [
-        f"{p.name}:{file_digest(p, cache_root)}"
-        for p in sorted(path.iterdir())
-        if p.is_file() and p.suffix in (".json", ".bin", ".safetensors")
-    ]
-    return "|".join(parts)
