@@ -226,15 +226,58 @@ def build_main_window(app, files: list[str] | None = None, services: Services | 
     return window
 
 
+def _quit_on_signals(app) -> dict:
+    """SIGINT (Ctrl-C in the terminal that started the app) and SIGTERM close the app as its
+    Quit does: jobs are cancelled, partial files removed. Python runs signal handlers only
+    between bytecodes, so a timer wakes the interpreter while Qt waits for events."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    received: dict = {}
+
+    def on_signal(signum, frame) -> None:
+        received["signum"] = signum
+        app.quit()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return received
+
+
 def run_gui(argv: list[str]) -> int:
+    files = [a for a in argv if not a.startswith("-")]
     app, _reporter = create_application(argv)
-    window = build_main_window(app, [a for a in argv if not a.startswith("-")])
+    from app.instance import SingleInstance
+
+    instance = SingleInstance(paths.data_dir())
+    if not instance.acquire():
+        # Another RVC Studio owns the queue: give it our files and leave (no second queue runs).
+        handed = instance.send(files)
+        log.info(
+            "Another instance (pid %s) is running; handed it %d file(s): %s", instance.owner_pid(), len(files), handed
+        )
+        if not handed:
+            print("RVC Studio is already running, but it did not answer; try again in a moment.", file=sys.stderr)
+            return 1
+        return 0
+    window = build_main_window(app, files)
+    instance.files_received.connect(window.add_files)
+    instance.activate.connect(lambda: (window.showNormal(), window.raise_(), window.activateWindow()))
+    received = _quit_on_signals(app)
     window.show()
     code = app.exec()
+    if "signum" in received:
+        code = 128 + int(received["signum"])
     if not window.services.shutdown():
         # A conversion step that cannot be interrupted is still running: leave now rather than
         # keep the user waiting (its partial output is removed at the next launch).
         log.warning("Exiting with a worker still busy")
+        instance.release()
         logging.shutdown()
         os._exit(code)
+    instance.release()
     return code

@@ -34,9 +34,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_self_test()
     if argv and (argv[0] in CLI_COMMANDS or argv[0] in ("-h", "--help")):
-        from inference.cli import main as cli_main
+        from inference.cli.main import ignore_interrupts
+        from inference.cli.main import main as cli_main
 
-        return cli_main(argv)
+        code = cli_main(argv)
+        ignore_interrupts()  # the command is over: a late Ctrl-C must not interrupt the exit
+        return code
 
     from app.application import run_gui
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,41 +19,11 @@ from PySide6.QtCore import QSettings
 
 from inference.audio.naming import DEFAULT_TEMPLATE as DEFAULT_NAMING_PATTERN
 from inference.core import paths
-from inference.pipeline.params import BACKENDS, DEFAULT_BACKEND, DEFAULT_F0_METHOD, F0_METHODS, OUTPUT_FORMATS, RANGES
+from inference.pipeline.params import BACKENDS, OUTPUT_FORMATS, clean_params
 
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 2
-# The conversion parameters the panel edits; their ranges and defaults are the engine's.
-PANEL_RANGES = tuple(RANGES[name] for name in ("pitch", "index_rate", "protect", "rms_mix_rate"))
-PARAM_DEFAULTS: dict[str, Any] = {
-    **{spec.name: spec.default for spec in PANEL_RANGES},
-    "f0_method": DEFAULT_F0_METHOD,
-    "backend": DEFAULT_BACKEND,
-}
-
-
-def clean_params(values: Any, backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
-    """Parameter values with every key present, each of the right type and in range: a value
-    that is missing, of the wrong type or not finite gets its default, one out of range is
-    clamped into it."""
-    out = dict(PARAM_DEFAULTS, backend=backend if backend in BACKENDS else DEFAULT_BACKEND)
-    values = values if isinstance(values, dict) else {}
-    if values.get("f0_method") in F0_METHODS:
-        out["f0_method"] = values["f0_method"]
-    if values.get("backend") in BACKENDS:
-        out["backend"] = values["backend"]
-    for spec in PANEL_RANGES:
-        value = values.get(spec.name)
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            continue
-        try:
-            number = float(value)
-        except ValueError:
-            continue
-        if math.isfinite(number):
-            out[spec.name] = spec.clamp(number)
-    return out
 
 
 def default_output_folder() -> Path:
@@ -108,7 +77,7 @@ class Settings:
     def _int(self, key: str, default: int) -> int:
         try:
             return int(self._store.value(key, default))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return default
 
     def _bool(self, key: str, default: bool) -> bool:

@@ -87,12 +87,13 @@ def _model(work: Path):
 def run_convert(work: Path, backend: str, region: tuple[float, float]) -> dict:
     """One backend: load, cold conversion, cold and cached region previews."""
     from inference.pipeline import ConversionParams, Converter
+    from inference.pipeline.progress import StageProgress
 
     model = _model(work)
     conv = Converter(cache_dir=work / f"cache-{backend}")
     params = ConversionParams(backend=backend, seed=1)
     t0 = time.perf_counter()
-    prepared = conv._prepare(model, params)  # load the generator, index and pitch model
+    prepared = conv._prepare(model, params, StageProgress(None))  # load the generator, index and pitch model
     conv._load_embedder(prepared.embedder_path)
     conv.estimators.load(params.f0_method)
     load_s = time.perf_counter() - t0

@@ -142,7 +142,7 @@ def test_the_command_line_takes_its_ranges_and_defaults_from_the_one_home(moved_
 
 
 def test_the_settings_clamp_to_the_one_home(moved_ranges):
-    from app.settings import PARAM_DEFAULTS, clean_params
+    from inference.pipeline.params import PARAM_DEFAULTS, clean_params
 
     for name in ("pitch", "index_rate", "protect", "rms_mix_rate"):
         spec = params.RANGES[name]

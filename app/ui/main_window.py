@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("RVC Studio")
         self.resize(1280, 820)
         self._rejected_text = ""
+        self._waiting_for_models: list[str] = []
 
         self.empty_state = EmptyState(self._searched_folders())
         self.browser = ModelBrowser()
@@ -233,6 +234,9 @@ class MainWindow(QMainWindow):
                 first = next((m for m in models if m.ok), None)
                 if first is not None:
                     self.browser.select_model(first.id)
+        if self._waiting_for_models:  # files given before the model list had arrived
+            waiting, self._waiting_for_models = self._waiting_for_models, []
+            self._queue_files(waiting)
 
     def _model_selected(self, model: Any) -> None:
         self.workbench.set_model(model)
@@ -271,6 +275,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self._rejected_text, 15000)
         if not audio:
             return
+        if self.browser.current_model() is None and not self.services.library.loaded:
+            # Launched with files (or files sent by a second launch) before the first scan has
+            # finished: they are queued as soon as the models are known, not dropped.
+            self._waiting_for_models += audio
+            self.workbench.set_file(audio[0])
+            self.statusBar().showMessage("Looking for your voice models…", 10000)
+            return
+        self._queue_files(audio)
+
+    def _queue_files(self, audio: list) -> None:
         model = self.browser.current_model()
         if model is None:
             self.workbench.set_file(audio[0])

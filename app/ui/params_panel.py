@@ -19,8 +19,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.settings import PARAM_DEFAULTS, clean_params
-from inference.pipeline.params import BACKENDS, DEFAULT_BACKEND, F0_METHODS, INDEX_RATE, PITCH, PROTECT, RMS_MIX, Range
+from inference.pipeline.params import (
+    BACKENDS,
+    DEFAULT_BACKEND,
+    F0_METHODS,
+    INDEX_RATE,
+    PARAM_DEFAULTS,
+    PITCH,
+    PROTECT,
+    RMS_MIX,
+    Range,
+    clean_params,
+)
 
 F0_LABELS = {
     "rmvpe": "RMVPE (best for singing)",

@@ -8,7 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -81,11 +81,43 @@ class Job:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Job:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["status"] = JobStatus(values.get("status", "queued"))
-        return cls(**values)
+    def from_json(cls, data: Any) -> Job:
+        """A job read back from the queue file, field by field: a field of the wrong kind gets its
+        default; a record without an input, a model or an output folder raises
+        :class:`~inference.core.records.BadRecord`."""
+        from inference.audio.naming import NamingError, check_template
+        from inference.core import records as r
+        from inference.pipeline.params import OUTPUT_FORMATS, clean_params
+
+        data = r.mapping(data)
+        model_id = r.required_text(data, "model_id")
+        template = r.text(data, "naming_pattern", DEFAULT_TEMPLATE)
+        try:
+            template = check_template(template)
+        except NamingError:
+            template = DEFAULT_TEMPLATE
+        raw_params = data.get("params")
+        return cls(
+            input_path=r.required_text(data, "input_path"),
+            model_id=model_id,
+            model_name=r.text(data, "model_name") or model_id,
+            params=clean_params(
+                raw_params, backend=raw_params.get("backend", "auto") if isinstance(raw_params, dict) else "auto"
+            ),
+            output_dir=r.required_text(data, "output_dir"),
+            naming_pattern=template,
+            output_format=r.choice(data, "output_format", OUTPUT_FORMATS, OUTPUT_FORMATS[0]),
+            id=r.optional_text(data, "id") or uuid.uuid4().hex[:12],
+            status=JobStatus(r.choice(data, "status", tuple(s.value for s in JobStatus), JobStatus.QUEUED.value)),
+            progress=r.number(data, "progress", 0.0, 0.0, 1.0),
+            stage=r.text(data, "stage"),
+            output_path=r.optional_text(data, "output_path"),
+            error=r.optional_text(data, "error"),
+            created_at=r.number(data, "created_at", time.time()),
+            started_at=r.optional_number(data, "started_at"),
+            finished_at=r.optional_number(data, "finished_at"),
+            seconds=r.optional_number(data, "seconds"),
+        )
 
     def reset(self) -> None:
         """Back to waiting, as if never run (retry, or restored after an interrupted run)."""
@@ -126,13 +158,23 @@ class QueueStore:
         except (OSError, ValueError) as exc:
             log.warning("Ignoring unreadable queue file %s: %s", self.path, exc)
             return []
+        from inference.core.records import BadRecord
+
+        items = data.get("jobs") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            log.warning("Ignoring the queue file %s: it holds no list of jobs", self.path)
+            return []
         jobs: list[Job] = []
-        for item in data.get("jobs", []) if isinstance(data, dict) else []:
+        seen: set[str] = set()
+        for item in items:
             try:
                 job = Job.from_json(item)
-            except (TypeError, ValueError) as exc:
-                log.warning("Skipping a bad job in %s: %s", self.path, exc)
+            except BadRecord as exc:
+                log.warning("Dropping a bad job in %s: %s", self.path, exc)
                 continue
+            if job.id in seen:  # two jobs must never share a partial folder
+                job.id = uuid.uuid4().hex[:12]
+            seen.add(job.id)
             if job.status == JobStatus.RUNNING:
                 job.reset()
             jobs.append(job)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import queue
 import shutil
 import threading
@@ -121,10 +120,10 @@ class QueueWorker(QObject):
                 name_template=job.naming_pattern,
             )
             check_cancel(cancel)
-            from inference.audio.naming import unique_path
+            from inference.audio.outputs import publish
 
-            final = unique_path(out_dir, Path(result.output_path).name)
-            os.replace(result.output_path, final)
+            # claimed atomically: another run writing into the same folder gets the next name
+            final = publish(Path(result.output_path), out_dir / Path(result.output_path).name, numbered_if_taken=True)
             job.output_path = str(final)
             job.status = JobStatus.DONE
             job.progress = 1.0

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.audio.files import PYAV_ONLY as _PYAV_ONLY
+from inference.audio.files import not_a_file_reason
 from inference.core.errors import RVCError, check_cancel
 
 log = logging.getLogger(__name__)
@@ -40,15 +41,12 @@ class AudioError(RVCError):
 
 
 def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise AudioError(f"{path}: file not found")
-    if path.is_dir():
+    reason = not_a_file_reason(path)
+    if reason == "is a folder":
         raise AudioError(f"{path}: is a folder, not an audio file")
-    try:
-        size = path.stat().st_size
-    except OSError as error:
-        raise AudioError(f"{path}: cannot be read ({error.strerror or error})") from error
-    if size == 0:
+    if reason is not None:
+        raise AudioError(f"{path}: {reason}")
+    if path.stat().st_size == 0:
         raise AudioError(f"{path}: file is empty")
 
 
@@ -199,8 +197,10 @@ def _decode(
         if tail.shape[0]:
             parts.append(tail)
     data = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
-    if not np.all(np.isfinite(data)):
-        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
+    finite = np.isfinite(data)
+    if not finite.all():  # only float files can hold them; converting them would give noise or silence
+        bad = int(finite.size - np.count_nonzero(finite))
+        raise AudioError(f"{path}: holds invalid samples ({bad} NaN or infinite values); the file is damaged")
     return np.ascontiguousarray(data[:, 0] if mono else data, dtype=np.float32)
 
 

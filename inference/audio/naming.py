@@ -105,13 +105,19 @@ def render_name(
     return f"{stem}.{extension}"
 
 
+def numbered(path: Path, n: int) -> Path:
+    """``path`` itself for ``n`` 1, else ``stem (n).ext`` beside it: how a taken name is numbered."""
+    return path if n <= 1 else path.with_name(f"{path.stem} ({n}){path.suffix}")
+
+
 def unique_path(folder: os.PathLike | str, name: str) -> Path:
-    """``folder/name``, or ``name (2).ext``, ``name (3).ext``... if taken: never an existing path."""
-    folder = Path(folder)
-    candidate = folder / name
-    stem, suffix = Path(name).stem, Path(name).suffix
-    n = 2
-    while candidate.exists() or candidate.is_symlink():
-        candidate = folder / f"{stem} ({n}){suffix}"
+    """``folder/name``, or ``name (2).ext``, ``name (3).ext``... if taken: a name free right now.
+
+    Writers publish with :func:`inference.audio.outputs.publish`, which claims the name
+    atomically (another process may take a free name before the file is complete).
+    """
+    target = Path(folder) / name
+    n = 1
+    while numbered(target, n).exists() or numbered(target, n).is_symlink():
         n += 1
-    return candidate
+    return numbered(target, n)

@@ -1,5 +1,6 @@
-"""Writing audio files: atomic (a temporary file beside the target, renamed into place when
-complete), never over an existing file, never inside Replay's folder.
+"""Writing audio files: through a temporary file beside the target, published only when
+complete (:mod:`inference.audio.outputs`), never over an existing file, never inside Replay's
+folder, and every failure one line that names the folder and the cause.
 
 - :func:`write_audio` writes a whole array; :class:`AudioWriter` streams blocks.
 
@@ -9,21 +10,20 @@ Only numpy is imported at module level; soundfile loads on first use.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
 from inference.audio.decode import AudioError
-from inference.core.filecache import atomic_write
+from inference.audio.outputs import forget_temp, make_temp, publish, write_error
 from inference.core.paths import is_inside_replay
 
 WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 
 
-def _check_target(path: Path, format: str | None, subtype: str) -> str:
+def _check_target(path: Path, format: str | None, subtype: str, exists_ok: bool = False) -> str:
     """Validate a write target; returns soundfile's format name."""
     fmt = (format or path.suffix.lstrip(".") or "wav").lower()
     if fmt not in WRITE_FORMATS:
@@ -34,7 +34,7 @@ def _check_target(path: Path, format: str | None, subtype: str) -> str:
         raise AudioError(f"{path}: FLAC cannot store float samples (use 16 or 24-bit)")
     if is_inside_replay(path):
         raise AudioError(f"{path}: refusing to write inside Replay's folder")
-    if path.exists() or path.is_symlink():
+    if not exists_ok and (path.exists() or path.is_symlink()):
         raise AudioError(f"{path}: already exists (not overwritten)")
     return WRITE_FORMATS[fmt]
 
@@ -52,26 +52,23 @@ def _prepare(audio: np.ndarray, subtype: str) -> np.ndarray:
 def write_audio(
     path: os.PathLike | str, audio: np.ndarray, sr: int, format: str | None = None, subtype: str = "PCM_16"
 ) -> Path:
-    """Write ``audio`` ([N] or [N, C] float) atomically to a new file ``path``; returns the path.
+    """Write ``audio`` ([N] or [N, C] float) to a new file ``path``; returns the path.
 
     ``format`` is ``"wav"`` or ``"flac"`` (default: from the suffix); ``subtype`` is ``"PCM_16"``,
     ``"PCM_24"`` or ``"FLOAT"``. Refuses an existing file and any path inside Replay's folder.
     """
-    import soundfile as sf
-
-    path = Path(path).expanduser()
-    sf_format = _check_target(path, format, subtype)
     data = _prepare(audio, subtype)
-    try:
-        atomic_write(path, lambda tmp: sf.write(str(tmp), data, int(sr), format=sf_format, subtype=subtype))
-    except OSError as error:
-        raise AudioError(f"{path}: cannot be written ({error.strerror or error})") from error
-    return path
+    with AudioWriter(path, sr, format, subtype, channels=1 if data.ndim == 1 else data.shape[1]) as writer:
+        writer.write(data)
+    return writer.path
 
 
 class AudioWriter:
-    """Stream blocks into a new audio file: written to a temporary file beside ``path`` and renamed
-    into place by a successful :meth:`close`; an exception (or :meth:`abort`) deletes it.
+    """Stream blocks into a new audio file: written to a temporary file beside ``path`` and
+    published by a successful :meth:`close`; an exception (or :meth:`abort`) deletes it.
+
+    ``unique``: when ``path`` is taken at the end (another run wrote it meanwhile), publish as
+    ``name (2)``, ``name (3)``... instead of failing; :attr:`path` is then the name used.
 
     >>> with AudioWriter(out, 40000) as w:
     ...     for block in blocks:
@@ -79,14 +76,22 @@ class AudioWriter:
     """
 
     def __init__(
-        self, path: os.PathLike | str, sr: int, format: str | None = None, subtype: str = "PCM_16", channels: int = 1
+        self,
+        path: os.PathLike | str,
+        sr: int,
+        format: str | None = None,
+        subtype: str = "PCM_16",
+        channels: int = 1,
+        *,
+        unique: bool = False,
     ) -> None:
         self.path = Path(path).expanduser()
         self.sample_rate = int(sr)
         self.subtype = subtype
         self.channels = int(channels)
+        self.unique = unique
         self.frames = 0
-        self._format = _check_target(self.path, format, subtype)
+        self._format = _check_target(self.path, format, subtype, exists_ok=unique)
         self._tmp: Path | None = None
         self._file = None
 
@@ -105,15 +110,16 @@ class AudioWriter:
     def open(self) -> None:
         import soundfile as sf
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-            os.close(fd)
-            self._tmp = Path(tmp)
-            self._file = sf.SoundFile(tmp, "w", self.sample_rate, self.channels, self.subtype, format=self._format)
-        except OSError as error:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._tmp = make_temp(folder)
+            self._file = sf.SoundFile(
+                str(self._tmp), "w", self.sample_rate, self.channels, self.subtype, format=self._format
+            )
+        except (OSError, RuntimeError) as error:  # RuntimeError: libsndfile's, without an errno
             self.abort()
-            raise AudioError(f"{self.path}: cannot be written ({error.strerror or error})") from error
+            raise write_error(folder, error) from None
 
     def write(self, block: np.ndarray) -> None:
         """Append ``block`` ([n] for mono, or [n, channels])."""
@@ -122,23 +128,28 @@ class AudioWriter:
         data = _prepare(block, self.subtype)
         if data.ndim == 1 and self.channels != 1:
             raise ValueError(f"expected [n, {self.channels}] blocks, got shape {data.shape}")
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except (OSError, RuntimeError) as error:
+            self.abort()
+            raise write_error(self.path.parent, error, needed=data.nbytes) from None
         self.frames += data.shape[0]
 
     def close(self) -> Path:
-        """Finish the file and rename it into place (refusing to replace one created meanwhile)."""
+        """Finish the file and publish it (never replacing one created meanwhile)."""
         if self._file is None:
             raise RuntimeError("AudioWriter is not open")
         try:
             self._file.close()
             self._file = None
-            if self.path.exists():
-                raise AudioError(f"{self.path}: already exists (not overwritten)")
-            os.replace(self._tmp, self.path)
+            self.path = publish(self._tmp, self.path, numbered_if_taken=self.unique)
             self._tmp = None
-        except OSError as error:
+        except AudioError:
             self.abort()
-            raise AudioError(f"{self.path}: cannot be written ({error.strerror or error})") from error
+            raise
+        except (OSError, RuntimeError) as error:
+            self.abort()
+            raise write_error(self.path.parent, error, needed=0) from None
         except BaseException:
             self.abort()
             raise
@@ -154,4 +165,5 @@ class AudioWriter:
             self._file = None
         if self._tmp is not None:
             self._tmp.unlink(missing_ok=True)
+            forget_temp(self._tmp)
             self._tmp = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import shutil
+import json
 import sys
 import threading
 import time
@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inference.audio.files import expand_inputs
+from inference.cli.main import INTERRUPTS, force_exit, interrupt_code, printable
+from inference.cli.progress import TerminalProgress
 from inference.core.errors import Cancelled, RVCError, without_file
 from inference.pipeline.params import (
     BACKENDS,
@@ -38,6 +40,7 @@ from inference.pipeline.params import (
     Range,
 )
 
+CANCEL_WAIT_S = 10.0  # how long a cancelled conversion may take to stop before the process leaves anyway
 BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}  # the option's words for SAMPLE_FORMATS
 
 
@@ -186,75 +189,12 @@ def register(
         metavar="DIR",
         help="another folder of models to find --model in (repeatable)",
     )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON report on stdout (converted files and failures) instead of one path per line",
+    )
     p.set_defaults(func=lambda args: run_convert(args, converter_factory, params_factory))
-
-
-# ------------------------------------------------------------------------------- progress
-
-
-class TerminalProgress:
-    """Per-file progress on ``stream``: one line redrawn in place on a terminal, plain lines
-    (one per stage) otherwise. Thread-safe: the converter reports from its worker thread."""
-
-    def __init__(self, stream: TextIO, total: int, tty: bool | None = None) -> None:
-        self.stream = stream
-        self.total = total
-        self.tty = stream.isatty() if tty is None else tty
-        self._lock = threading.Lock()
-        self._label = ""
-        self._stage: str | None = None
-        self._last_draw = 0.0
-
-    def start(self, index: int, path: Path) -> None:
-        with self._lock:
-            self._label = f"[{index}/{self.total}] {path.name}"
-            self._stage = None
-            self._last_draw = 0.0
-            if self.tty:
-                self._draw("starting", 0.0)
-            else:
-                self._line(f"{self._label}: starting")
-
-    def update(self, fraction: float, stage: str) -> None:
-        with self._lock:
-            fraction = min(1.0, max(0.0, float(fraction)))
-            if self.tty:
-                now = time.monotonic()
-                if stage != self._stage or now - self._last_draw > 0.1:
-                    self._draw(stage, fraction)
-                    self._last_draw = now
-            elif stage != self._stage:
-                self._line(f"{self._label}: {stage}")
-            self._stage = stage
-
-    def finish(self, text: str) -> None:
-        """End the file's line with ``text`` (``done ...`` or ``FAILED: ...``)."""
-        with self._lock:
-            if self.tty:
-                self.stream.write("\r\033[K")
-            self._line(f"{self._label}: {text}")
-
-    def note(self, text: str) -> None:
-        with self._lock:
-            if self.tty:
-                self.stream.write("\r\033[K")
-            self._line(text)
-
-    def _draw(self, stage: str, fraction: float) -> None:
-        width = shutil.get_terminal_size((80, 20)).columns
-        bar_width = 20
-        filled = int(round(fraction * bar_width))
-        tail = f" {stage:<9} [{'#' * filled}{'-' * (bar_width - filled)}] {fraction * 100:3.0f}%"
-        label = self._label
-        room = max(10, width - len(tail) - 1)
-        if len(label) > room:
-            label = label[: room - 1] + "…"
-        self.stream.write("\r\033[K" + label + tail)
-        self.stream.flush()
-
-    def _line(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
 
 
 # -------------------------------------------------------------------------------- running
@@ -283,19 +223,15 @@ def resolve_model(query: str, models_dirs: Sequence[Path]) -> Any:
 
 
 def check_output_dir(folder: Path) -> Path:
-    """Create ``folder`` if needed; refuse Replay's folder and a path that is a file."""
+    """Create ``folder`` if needed and check it can be written (each file's room is checked
+    before it converts); refuse Replay's folder and a path that is a file."""
+    from inference.audio.outputs import check_folder
     from inference.core.paths import is_inside_replay
 
     folder = folder.expanduser()
     if is_inside_replay(folder):
         raise ConvertError(f"{folder}: is inside Replay's folder; choose another output folder")
-    if folder.exists() and not folder.is_dir():
-        raise ConvertError(f"{folder}: is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ConvertError(f"{folder}: cannot create the output folder ({error.strerror or error})") from None
-    return folder
+    return check_folder(folder)
 
 
 def params_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -319,28 +255,47 @@ def params_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _in_worker(call: Callable[[], Any], cancel: threading.Event, progress: TerminalProgress) -> Any:
-    """Run ``call`` on a worker thread; Ctrl-C here sets ``cancel``, waits for the converter to
-    stop (it honours the event within about a second), then re-raises KeyboardInterrupt.
-    A second Ctrl-C leaves at once (the thread is a daemon)."""
+    """Run ``call`` on a worker thread, so that Ctrl-C (or SIGTERM) reaches the main thread here.
+
+    The first interrupt sets ``cancel`` and waits for the conversion to stop (it checks the event
+    between steps, well within :data:`CANCEL_WAIT_S`), then re-raises it: the output folder is
+    clean and the process exits normally. A second interrupt, or a conversion that does not stop
+    in time, leaves at once through :func:`~inference.cli.main.force_exit` (temporary files
+    removed), never through an interpreter shutdown racing a thread inside torch or MLX.
+
+    The main thread waits on an event, never on ``Thread.join``: Python 3.11's ``join``
+    interrupted by KeyboardInterrupt marks a thread that is still running as stopped, so the
+    process would exit under it (and abort: "terminate called without an active exception").
+    """
     box: dict[str, Any] = {}
+    finished = threading.Event()
 
     def target() -> None:
         try:
             box["result"] = call()
-        except BaseException as error:  # noqa: BLE001 - handed to the main thread
+        except BaseException as error:  # noqa: BLE001 - handed to the main thread, which decides
             box["error"] = error
+        finally:
+            finished.set()
 
     thread = threading.Thread(target=target, name="convert", daemon=True)
     try:
         thread.start()  # inside the try: a Ctrl-C may land while the thread is starting
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
+        while not finished.wait(0.2):
+            pass
+    except INTERRUPTS as interrupt:
         cancel.set()
         progress.note("cancelling…")
-        while thread.is_alive():
-            thread.join(0.2)
+        try:
+            finished.wait(CANCEL_WAIT_S)
+        except INTERRUPTS:
+            pass
+        if not finished.is_set():  # a second interrupt, or stuck in native code: leave now, cleanly
+            progress.finish("cancelled")
+            print("cancelled", file=sys.stderr)
+            force_exit(interrupt_code(interrupt))
         raise
+    thread.join()  # it has finished: this returns at once
     if "error" in box:
         raise box["error"]
     return box["result"]
@@ -361,6 +316,9 @@ def run_convert(
     log = logging.getLogger(__name__)
     stream = stream or sys.stderr
     values = params_values(args)
+    for folder in args.weights_dir:
+        if not folder.expanduser().is_dir():
+            raise ConvertError(f"--weights-dir {folder}: no such folder")
     files, problems = expand_inputs(args.inputs)
     if not files:
         detail = "; ".join(f"{label}: {message}" for label, message in problems)
@@ -379,6 +337,7 @@ def run_convert(
     for label, message in problems:
         progress.note(f"skipped {label}: {message}")
     converted = 0
+    done: list[tuple[Path, Any]] = []
     audio_seconds = 0.0
     started = time.monotonic()
     for index, path in enumerate(files, 1):
@@ -393,7 +352,7 @@ def run_convert(
                 cancel,
                 progress,
             )
-        except KeyboardInterrupt:
+        except INTERRUPTS:
             progress.finish("cancelled")
             raise
         except Cancelled:
@@ -418,7 +377,9 @@ def run_convert(
         converted += 1
         audio_seconds += float(getattr(result, "duration", 0.0) or 0.0)
         progress.finish(f"done in {time.monotonic() - t0:.1f} s -> {result.output_path}")
-        print(result.output_path, flush=True)
+        done.append((path, result))
+        if not args.json:
+            print(printable(result.output_path), flush=True)
 
     total = len(files) + len(problems)
     elapsed = time.monotonic() - started
@@ -431,5 +392,13 @@ def run_convert(
         progress.note(f"{len(failures)} failed:")
         for label, message in failures:
             progress.note(f"  {label}: {message}")
-        return 1
-    return 0
+    if args.json:
+        report = {
+            "converted": [
+                {"input": str(path), "output": str(r.output_path), "seconds": round(float(r.duration), 3)}
+                for path, r in done
+            ],
+            "failed": [{"input": label, "error": message} for label, message in failures],
+        }
+        print(json.dumps(report, ensure_ascii=False, indent=1), flush=True)
+    return 1 if failures else 0

@@ -1,16 +1,27 @@
 """``rvc-studio convert|models|info``: the headless command line.
 
-No traceback ever reaches the terminal. An expected failure (:class:`RVCError`) prints one line
-and exits 1; anything else prints one line naming the log file (which holds the traceback) and
-exits 2; Ctrl-C prints ``cancelled`` and exits 130. Argument errors are argparse's (exit 2).
-This module imports neither Qt nor anything under ``app/``.
+No traceback ever reaches the terminal. The exit codes, documented here and in the README:
+
+- 0: everything asked for was done;
+- 1: some files failed, or an expected failure (:class:`RVCError`): one line each;
+- 2: a usage error (argparse's message) or an unexpected error (one line naming the log file,
+  which holds the traceback);
+- 130: cancelled with Ctrl-C (SIGINT); 143: stopped with SIGTERM. Both print ``cancelled``,
+  leave no partial file behind and exit within a few seconds.
+
+Control characters in what is printed for people (a newline in a file name, say) are escaped,
+so one line stays one line; ``--json`` output is exact. This module imports neither Qt nor
+anything under ``app/``.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -22,7 +33,50 @@ log = logging.getLogger(__name__)
 
 PROG = "rvc-studio"
 LOG_FILE_NAME = "rvc-studio-cli.log"
-EXIT_OK, EXIT_FAILED, EXIT_UNEXPECTED, EXIT_CANCELLED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_UNEXPECTED, EXIT_CANCELLED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+_CONTROL = {**{i: f"\\x{i:02x}" for i in range(32)}, 0x7F: "\\x7f", 10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: stop as Ctrl-C does (a BaseException, like KeyboardInterrupt)."""
+
+
+INTERRUPTS = (KeyboardInterrupt, Terminated)
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters escaped (``\\n``, ``\\x1b``...): one line stays one line."""
+    return str(text).translate(_CONTROL)
+
+
+def interrupt_code(interrupt: BaseException) -> int:
+    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else EXIT_CANCELLED
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+def ignore_interrupts() -> None:
+    """From now on SIGINT and SIGTERM are ignored: nothing interrupts the exit (no traceback from
+    an atexit handler). For the process's own entry points, once a command has ended."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def force_exit(code: int) -> None:
+    """Leave now without waiting for a worker thread stuck in native code: remove this process's
+    temporary files, flush, and ``os._exit`` (a normal exit could abort in a C++ destructor)."""
+    from inference.audio.outputs import remove_live_temp_files
+
+    remove_live_temp_files()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def setup_logging() -> Path | None:
@@ -87,7 +141,7 @@ def main(
     converter_factory: Callable[..., Any] | None = None,
     params_factory: Callable[..., Any] | None = None,
 ) -> int:
-    """Run one command; returns the exit code (0 ok, 1 failed, 2 usage or unexpected, 130 Ctrl-C)."""
+    """Run one command; returns the exit code (see the module docstring)."""
     from inference.core.runtime import prepare_process
 
     prepare_process()
@@ -102,15 +156,18 @@ def main(
         parser.print_help(sys.stderr)
         return EXIT_UNEXPECTED
     log.info("rvc-studio %s", " ".join(argv))
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return int(args.func(args))
-    except (KeyboardInterrupt, Cancelled):
-        log.info("cancelled by the user")
+    except (*INTERRUPTS, Cancelled) as interrupt:
+        log.info("cancelled (%s)", type(interrupt).__name__)
         print("cancelled", file=sys.stderr)
-        return EXIT_CANCELLED
+        return interrupt_code(interrupt)
     except RVCError as error:
         log.info("failed: %s", error)
-        print(f"{PROG}: {one_line(str(error))}", file=sys.stderr)
+        print(f"{PROG}: {printable(str(error))[:400]}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:
         log.exception("unexpected error")
@@ -118,7 +175,12 @@ def main(
         text = one_line(f"{type(error).__name__}: {error}" if str(error) else type(error).__name__, 200)
         print(f"{PROG}: unexpected error: {text}{where}", file=sys.stderr)
         return EXIT_UNEXPECTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    ignore_interrupts()
+    sys.exit(code)

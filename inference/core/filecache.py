@@ -47,24 +47,34 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def file_identity(stat: os.stat_result) -> dict[str, int]:
+    """What changes whenever a file's content can have changed: size, mtime, and the inode and
+    ctime, which no copy tool or ``touch`` can set back (a file replaced by one of the same size
+    and mtime, as ``cp -p`` or ``rsync -t`` leave it, has a new inode or ctime)."""
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "ino": stat.st_ino, "ctime_ns": stat.st_ctime_ns}
+
+
 def remembered_sha256(source: os.PathLike | str, memo_dir: Path, hasher: Callable[[Path], str] = sha256_file) -> str:
-    """sha256 of ``source``, remembered under ``memo_dir`` by (path, size, mtime)."""
+    """sha256 of ``source``, remembered under ``memo_dir`` by its path and :func:`file_identity`.
+
+    Checking costs one ``stat`` and one small read; hashing happens once per content change.
+    """
     source = Path(source).expanduser().resolve()
-    stat = source.stat()
+    identity = file_identity(source.stat())
     memo = memo_dir / (hashlib.sha1(str(source).encode("utf-8")).hexdigest() + ".json")
     try:
         data = json.loads(memo.read_text(encoding="utf-8"))
         if (
-            data.get("path") == str(source)
-            and data.get("size") == stat.st_size
-            and data.get("mtime_ns") == stat.st_mtime_ns
+            isinstance(data, dict)
+            and data.get("path") == str(source)
+            and all(data.get(key) == value for key, value in identity.items())
             and isinstance(data.get("sha256"), str)
         ):
             return data["sha256"]
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError):
         pass
     digest = hasher(source)
-    record = {"path": str(source), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}
+    record = {"path": str(source), **identity, "sha256": digest}
     try:
         atomic_write(memo, lambda p: p.write_text(json.dumps(record), encoding="utf-8"))
     except OSError as error:  # a read-only cache only costs a re-hash next time

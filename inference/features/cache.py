@@ -43,7 +43,7 @@ def cache_root() -> Path:
 
 
 def source_digest(source: Path) -> str:
-    """sha256 of ``source``, remembered by (path, size, mtime) so it is computed once."""
+    """sha256 of ``source``, remembered by path and file identity (size, mtime, inode, ctime) so it is computed once."""
     return filecache.remembered_sha256(source, cache_root() / "sources", sha256_file)
 
 

@@ -50,7 +50,7 @@ def cache_root() -> Path:
 
 
 def source_digest(source: Path) -> str:
-    """The sha256 of ``source``, remembered by (path, size, mtime) so it is computed once."""
+    """The sha256 of ``source``, remembered by path and file identity so it is computed once."""
     return filecache.remembered_sha256(source, cache_root() / "sources", sha256_file)
 
 
@@ -96,11 +96,10 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
     entry = read_entry(digest)
     if entry is not None:
         config_dict, arrays = entry
-        config = ModelConfig.from_dict(config_dict)
-        model = Synthesizer(config)
         try:
-            return config, load_arrays(model, arrays, dtype)
-        except RVCError as error:
+            config = ModelConfig.from_dict(config_dict)
+            return config, load_arrays(Synthesizer(config), arrays, dtype)
+        except Exception as error:  # noqa: BLE001 - a cache entry that does not build is rebuilt, never trusted
             log.warning("MLX cache entry for %s does not fit its model (%s); rebuilding", source.name, error)
     from inference.models.checkpoint import load_checkpoint
 

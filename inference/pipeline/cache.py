@@ -87,7 +87,7 @@ def analysis_key(**parts: Any) -> str:
 
 
 def file_digest(path: os.PathLike | str, cache_root: Path | None) -> str:
-    """sha256 of a file's content, remembered by (path, size, mtime) under ``cache_root``."""
+    """sha256 of a file's content, remembered under ``cache_root`` by path and file identity."""
     if cache_root is None:
         from inference.core.filecache import sha256_file
 

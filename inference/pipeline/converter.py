@@ -46,6 +46,7 @@ from inference.pipeline.progress import STAGES, Clock, StageProgress
 log = logging.getLogger(__name__)
 
 WRITE_BLOCK = 1 << 18  # samples per block when copying the finished output into its file
+BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
 
 __all__ = ["STAGES", "ConversionError", "ConversionParams", "ConversionResult", "Converter"]
 
@@ -283,9 +284,10 @@ class Converter:
     ) -> ConversionResult:
         """Convert one file into ``output_dir``, named by ``name_template`` (the output naming rule
         of :mod:`inference.audio.naming`: a free name, never over an existing file)."""
-        from inference.audio import AudioError, render_name, unique_path
+        from inference.audio import AudioError, audio_info, render_name
+        from inference.audio.outputs import TEMP_PREFIX, TEMP_SUFFIX, check_folder, write_error
         from inference.core.paths import is_inside_replay
-        from inference.pipeline.io import decode_input, publish, stream_output
+        from inference.pipeline.io import decode_input, stream_output, write_scaled
 
         input_path, output_dir = Path(input_path).expanduser(), Path(output_dir).expanduser()
         if is_inside_replay(output_dir):
@@ -301,27 +303,34 @@ class Converter:
             f0=p.f0_method,
             extension=p.output_format,
         )
+        out_sr = int(p.output_sample_rate or job.generator.sample_rate)
+        # Fail before any work when the folder cannot take the output: the raw float32 copy and
+        # the file itself exist together for a moment.
+        duration = audio_info(input_path)[0]
+        needed = int(duration * out_sr * (4 + BYTES_PER_SAMPLE[p.sample_format])) + (1 << 20)
+        check_folder(output_dir, needed)
         report.stage("Decoding")
         with job.clock("decode"):
             audio16, source = decode_input(input_path, self.analyses.root, cancel)
         report.stage("Decoding", 1.0)
-        try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise AudioError(f"cannot create the output folder {output_dir} ({error.strerror or error})") from None
-        out_sr = int(p.output_sample_rate or job.generator.sample_rate)
         total = output_length(audio16.shape[0], job.generator.sample_rate)
-        with tempfile.TemporaryFile(dir=output_dir, prefix=".rvc-studio-", suffix=".raw") as raw:
+        try:
+            raw_file = tempfile.TemporaryFile(dir=output_dir, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX)
+        except OSError as error:
+            raise write_error(output_dir, error, needed) from None
+        with raw_file as raw:
             pieces = self._pieces(job, audio16, source, report, cancel)
-            n_out, peak = stream_output(pieces, total, job.generator.sample_rate, out_sr, raw, job.clock)
+            try:
+                n_out, peak = stream_output(pieces, total, job.generator.sample_rate, out_sr, raw, job.clock)
+            except OSError as error:  # the disk filled up meanwhile
+                raise write_error(output_dir, error, needed) from None
             del pieces, audio16  # only the temporary file is needed now
             report.stage("Writing")
-            target = unique_path(output_dir, name)
             with job.clock("write"):
-                written = publish(
+                written = write_scaled(
                     raw,
                     n_out,
-                    target,
+                    output_dir / name,
                     out_sr,
                     p.output_format,
                     p.sample_format,

@@ -4,7 +4,7 @@
 - :func:`region_input`: only a region (plus context) of a file, for previews.
 - :func:`stream_output`: pieces of output (model rate) -> optional streaming resample -> a raw
   float32 temporary file, tracking the peak, so the whole output is never held in memory.
-- :func:`publish`: the temporary file -> the final wav/flac, scaled, through ``AudioWriter``
+- :func:`write_scaled`: the temporary file -> the final wav/flac, scaled, through ``AudioWriter``
   (temporary name, atomic rename, never overwriting).
 """
 
@@ -25,11 +25,16 @@ FILTER_MARGIN = SAMPLE_RATE  # real audio filtered beyond a segment, so filter e
 
 
 def check_sound(audio16: np.ndarray, name: str) -> None:
-    """Refuse an input with no samples or nothing above -80 dBFS."""
+    """Refuse an input with no samples, with NaN or infinite samples (an array handed in; the decoder
+    refuses files holding them), or nothing above -80 dBFS."""
     from inference.audio import AudioError
 
     if audio16.shape[0] == 0:
         raise AudioError(f"{name}: contains no audio samples")
+    finite = np.isfinite(audio16)
+    if not finite.all():
+        bad = int(audio16.shape[0] - np.count_nonzero(finite))
+        raise AudioError(f"{name}: holds invalid samples ({bad} NaN or infinite values); the file is damaged")
     if not np.any(np.abs(audio16) > SILENCE):
         raise AudioError(f"{name}: is silent (nothing to convert)")
 
@@ -139,25 +144,25 @@ def stream_output(
     resampler = _Resampler(sr_in, sr_out)
     taken = written = 0
     peak = 0.0
-    for block in pieces:
-        with clock("write"):
-            block = block[: max(0, total - taken)]
-            taken += block.shape[0]
-            out = resampler.push(block)
-            if out.size:
-                raw.write(np.ascontiguousarray(out, dtype=np.float32).tobytes())
-                written += out.shape[0]
-                peak = max(peak, float(np.abs(out).max()))
-    with clock("write"):
-        out = resampler.push(np.zeros(0, np.float32), last=True)
+
+    def put(out: np.ndarray) -> None:
+        nonlocal written, peak
         if out.size:
             raw.write(np.ascontiguousarray(out, dtype=np.float32).tobytes())
             written += out.shape[0]
             peak = max(peak, float(np.abs(out).max()))
+
+    for block in pieces:
+        with clock("write"):
+            block = block[: max(0, total - taken)]
+            taken += block.shape[0]
+            put(resampler.push(block))
+    with clock("write"):
+        put(resampler.push(np.zeros(0, np.float32), last=True))
     return written, peak
 
 
-def publish(
+def write_scaled(
     raw: IO[bytes],
     n_samples: int,
     target: Path,
@@ -169,12 +174,15 @@ def publish(
     cancel,
     progress: Callable[[float], None] | None = None,
 ) -> Path:
-    """Copy ``n_samples`` float32 samples from ``raw`` into a new audio file, times ``scale``."""
+    """Copy ``n_samples`` float32 samples from ``raw`` into a new audio file, times ``scale``.
+
+    Published under ``target``'s name, or ``target (2)``... when another run took it meanwhile.
+    """
     from inference.audio import AudioWriter
 
     raw.seek(0)
     done = 0
-    with AudioWriter(target, sr, format=fmt, subtype=subtype) as writer:
+    with AudioWriter(target, sr, format=fmt, subtype=subtype, unique=True) as writer:
         while done < n_samples:
             check_cancel(cancel)
             count = min(block, n_samples - done)

@@ -54,6 +54,38 @@ DEFAULT_F0_METHOD = "rmvpe"
 DEFAULT_BACKEND = "auto"
 
 
+# The parameters the window's panel edits (and the queue stores per job), with their defaults.
+PANEL_RANGES = tuple(RANGES[name] for name in ("pitch", "index_rate", "protect", "rms_mix_rate"))
+PARAM_DEFAULTS: dict[str, Any] = {
+    **{spec.name: spec.default for spec in PANEL_RANGES},
+    "f0_method": DEFAULT_F0_METHOD,
+    "backend": DEFAULT_BACKEND,
+}
+
+
+def clean_params(values: Any, backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
+    """Parameter values with every key present, each of the right type and in range: a value
+    that is missing, of the wrong type or not finite gets its default, one out of range is
+    clamped into it."""
+    out = dict(PARAM_DEFAULTS, backend=backend if backend in BACKENDS else DEFAULT_BACKEND)
+    values = values if isinstance(values, dict) else {}
+    if values.get("f0_method") in F0_METHODS:
+        out["f0_method"] = values["f0_method"]
+    if values.get("backend") in BACKENDS:
+        out["backend"] = values["backend"]
+    for spec in PANEL_RANGES:
+        value = values.get(spec.name)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            out[spec.name] = spec.clamp(number)
+    return out
+
+
 class ParameterError(RVCError):
     """A conversion parameter out of range or of the wrong kind (the message names it)."""
 

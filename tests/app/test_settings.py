@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from app.settings import PARAM_DEFAULTS, SETTINGS_VERSION, Settings, default_output_folder
+from app.settings import SETTINGS_VERSION, Settings, default_output_folder
+from inference.pipeline.params import PARAM_DEFAULTS
 
 
 def test_defaults_on_a_new_store(tmp_path: Path) -> None:

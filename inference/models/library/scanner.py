@@ -79,8 +79,61 @@ def read_index_facts(path: Path) -> dict[str, Any]:
     return {"width": header.width, "ntotal": header.ntotal, "fourcc": header.fourcc}
 
 
+def _is(value: Any, *kinds: type) -> bool:
+    return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+
+
+# What a remembered model fact must be to be trusted (None allowed where the file may lack it).
+_INFO_KINDS: dict[str, tuple[type, ...]] = {
+    "version": (str,),
+    "sample_rate": (int,),
+    "f0": (bool,),
+    "speakers": (int,),
+    "epochs": (int, type(None)),
+    "info": (str, type(None)),
+    "author": (str, type(None)),
+    "embedder_model": (str, type(None)),
+    "vocoder": (str, type(None)),
+    "has_config": (bool,),
+    "dtype": (str, type(None)),
+}
+
+
+def valid_model_facts(facts: Any) -> bool:
+    """True if remembered model facts have every field of the right kind (else they are re-read)."""
+    if not isinstance(facts, dict):
+        return False
+    if "info" in facts:
+        info = facts["info"]
+        return (
+            isinstance(info, dict)
+            and all(_is(info.get(name), *kinds) for name, kinds in _INFO_KINDS.items())
+            and info["version"] in FEATURE_WIDTH
+            and info["speakers"] >= 1
+        )
+    return _is(facts.get("error"), str) and _is(facts.get("unsupported"), bool)
+
+
+def valid_index_facts(facts: Any) -> bool:
+    """True if remembered index facts have every field of the right kind (else they are re-read)."""
+    if not isinstance(facts, dict):
+        return False
+    if "error" in facts:
+        return _is(facts["error"], str)
+    return (
+        _is(facts.get("width"), int)
+        and facts["width"] > 0
+        and _is(facts.get("ntotal"), int)
+        and facts["ntotal"] >= 0
+        and _is(facts.get("fourcc"), str)
+    )
+
+
 def model_facts(ref: FileRef, cache: MetadataCache) -> dict[str, Any]:
     facts = cache.get(ref.path, ref.size, ref.mtime_ns, "pth")
+    if facts is not None and not valid_model_facts(facts):
+        log.info("re-reading %s: its remembered facts do not validate", ref.path)
+        facts = None
     if facts is None:
         facts = read_model_facts(ref.path)
         cache.put(ref.path, ref.size, ref.mtime_ns, "pth", facts)
@@ -89,6 +142,9 @@ def model_facts(ref: FileRef, cache: MetadataCache) -> dict[str, Any]:
 
 def index_facts(ref: FileRef, cache: MetadataCache) -> dict[str, Any]:
     facts = cache.get(ref.path, ref.size, ref.mtime_ns, "index")
+    if facts is not None and not valid_index_facts(facts):
+        log.info("re-reading %s: its remembered facts do not validate", ref.path)
+        facts = None
     if facts is None:
         facts = read_index_facts(ref.path)
         cache.put(ref.path, ref.size, ref.mtime_ns, "index", facts)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from app.settings import PARAM_DEFAULTS
 from app.ui.params_panel import ParamsPanel
+from inference.pipeline.params import PARAM_DEFAULTS
 
 
 def test_slider_and_number_move_together_and_report_changes(qtbot) -> None:

@@ -261,12 +261,12 @@ def test_write_never_overwrites_and_unique_path_counts(tmp_path):
 
 
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    def broken(*args, **kwargs):
-        Path(args[0]).write_bytes(b"half")
+    def broken(self, data):
+        Path(self.name).write_bytes(b"half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(sf, "write", broken)
-    with pytest.raises(AudioError, match="No space left"):
+    monkeypatch.setattr(sf.SoundFile, "write", broken)
+    with pytest.raises(AudioError, match=f"{tmp_path}: not enough space on the disk"):
         write_audio(tmp_path / "out.wav", sine(seconds=0.01), 16000)
     assert list(tmp_path.iterdir()) == []
 

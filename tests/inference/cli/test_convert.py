@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,82 +21,11 @@ import pytest
 import soundfile as sf
 
 from inference import cli
-from inference.audio import DEFAULT_TEMPLATE, load_audio, render_name, unique_path, write_audio
-from inference.cli.convert import TerminalProgress
-from inference.core.errors import check_cancel
+from inference.cli.progress import TerminalProgress
+from tests.support.cli import FakeConverter, run, tone
 from tests.support.voice_models import make_voice_model
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-class FakeConverter:
-    """Stands in for ``inference.pipeline.Converter``: decodes the input, writes it at 16 kHz."""
-
-    def __init__(self, weights_dirs=(), cache_dir=None, *, calls=None, hold=None):
-        self.weights_dirs = weights_dirs
-        self.calls = calls if calls is not None else []
-        self.hold = hold  # an Event: convert_file waits on the cancel event until this is set
-
-    def convert_file(
-        self, input_path, model, output_dir, params, progress=None, cancel=None, name_template=DEFAULT_TEMPLATE
-    ):
-        self.calls.append((Path(input_path), model, params, cancel))
-        audio = load_audio(input_path, sr=16000)
-        for fraction, stage in ((0.0, "decode"), (0.3, "embed"), (0.6, "synth")):
-            check_cancel(cancel)
-            if progress:
-                progress(fraction, stage)
-        if self.hold is not None:
-            self.hold.set()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:  # like the pipeline: checks the event between pieces of work
-                check_cancel(cancel)
-                time.sleep(0.01)
-            raise AssertionError("held conversion never cancelled")
-        out = unique_path(
-            output_dir,
-            render_name(
-                name_template,
-                name=Path(input_path).stem,
-                model=model.name,
-                pitch=params.pitch,
-                f0=params.f0_method,
-                extension=params.output_format,
-            ),
-        )
-        write_audio(out, audio, 16000, format=params.output_format, subtype=params.sample_format)
-        progress(1.0, "write")
-        return SimpleNamespace(output_path=out, duration=len(audio) / 16000, timings={}, sample_rate=16000)
-
-
-def run(argv, capsys, **factories):
-    calls: list = []
-    factories.setdefault("converter_factory", lambda **kw: FakeConverter(**kw, calls=calls))
-    factories.setdefault("params_factory", lambda **kw: SimpleNamespace(**kw))
-    code = cli.main([str(a) for a in argv], **factories)
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "Traceback" not in out
-    return code, out, err, calls
-
-
-def tone(path: Path, seconds: float = 0.2, sr: int = 22050) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    t = np.arange(int(seconds * sr)) / sr
-    sf.write(path, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), sr)
-    return path
-
-
-@pytest.fixture(scope="module")
-def models_dir(tmp_path_factory) -> Path:
-    """A user's model folder with one random-weight v2 model, ``Alice``."""
-    root = tmp_path_factory.mktemp("models")
-    make_voice_model(root / "Alice" / "model.pth", "v2", 40000, True, dtype="float16")
-    return root
-
-
-@pytest.fixture
-def base(tmp_path, models_dir) -> list:
-    return ["--model", "Alice", "--models-dir", models_dir, "-o", tmp_path / "out"]
 
 
 # ------------------------------------------------------------------------------- arguments
@@ -418,21 +346,6 @@ def test_subprocess_failure_is_one_line(tmp_path):
 
 
 # ------------------------------------------------------------ the real pipeline, end to end
-
-
-@pytest.fixture(scope="module")
-def replay_tree(tmp_path_factory) -> Path:
-    """Replay's layout with a random-weight hubert_base.pt and one v2 f0 model with its index
-    (no rmvpe.pt: the test uses Harvest, which needs no weights)."""
-    from tests.support.features import make_index
-    from tests.support.pipeline import make_pipeline_hubert
-
-    replay = tmp_path_factory.mktemp("home") / "Replay" / "com.replay.Replay"
-    (replay / "weights").mkdir(parents=True)
-    make_pipeline_hubert(replay / "weights" / "hubert_base.pt")
-    make_voice_model(replay / "models" / "Singer" / "Singer.pth", "v2", 32000, True, seed=1)
-    make_index(replay / "models" / "Singer" / "added_IVF8_Flat_nprobe_1_Singer_v2.index", 768, 300, seed=0)
-    return replay
 
 
 @pytest.mark.slow

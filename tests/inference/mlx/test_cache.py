@@ -159,3 +159,22 @@ def test_concurrent_writers_never_leave_a_broken_entry(cache_env) -> None:
     assert entry is not None and np.array_equal(np.array(entry[1]["a"]), np.arange(200000, dtype=np.float32))
     leftovers = [p.name for p in cache_env.iterdir() if p.name.endswith(".tmp")]
     assert not leftovers
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"upsample_rates": "ten"}, {"inter_channels": None}, {"sample_rate": [1]}, {"spk_embed_dim": -3}, "x", None],
+)
+def test_a_record_whose_config_does_not_build_is_rebuilt(cache_env, model_file, config) -> None:
+    """A record that parses but holds a config of the wrong kinds (a hand edit, another version)
+    is rebuilt from the model file: the user never sees a TypeError."""
+    _, model = cache.load_synthesizer(model_file)
+    digest = cache.source_digest(model_file)
+    _, meta = cache.entry_paths(digest)
+    record = json.loads(meta.read_text())
+    record["config"] = {**record["config"], **config} if isinstance(config, dict) else config
+    meta.write_text(json.dumps(record))
+    _, rebuilt = cache.load_synthesizer(model_file)
+    a, b = _params(model), _params(rebuilt)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert cache.read_entry(digest) is not None

@@ -111,3 +111,30 @@ def test_inputs_are_identified_by_content(tmp_path) -> None:
     x = np.arange(10, dtype=np.float32)
     assert array_digest(x) == array_digest(x.copy())
     assert len({array_digest(x), array_digest(x.astype(np.float64)), array_digest(x.reshape(2, 5))}) == 3
+
+
+def test_any_arrays_in_a_disk_entry_read_as_a_valid_analysis_or_a_miss(tmp_path) -> None:
+    """Property-based: whatever arrays an entry file holds (wrong names, dtypes, shapes, NaN,
+    pickled objects), reading it gives a valid analysis or nothing, never an exception."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import array_shapes, arrays, scalar_dtypes
+
+    cache = AnalysisCache(tmp_path / "store")
+    key = analysis_key(source=("file", "x"))
+    any_array = arrays(scalar_dtypes(), array_shapes(min_dims=0, max_dims=3, max_side=4))
+    entries = st.dictionaries(st.sampled_from(["features", "f0", "audio", "other"]), any_array, max_size=4)
+
+    @settings(max_examples=80, deadline=None)
+    @given(entries)
+    def check(entry):
+        cache.clear_memory()
+        (tmp_path / "store").mkdir(exist_ok=True)
+        np.savez(tmp_path / "store" / f"{key}.npz", **entry)
+        got = cache.get(key)
+        if got is not None:
+            assert got.features.ndim == 2 and got.features.dtype == np.float32
+            assert np.isfinite(got.features).all()
+            assert got.f0 is None or (got.f0.ndim == 1 and np.isfinite(got.f0).all())
+
+    check()

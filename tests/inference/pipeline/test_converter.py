@@ -73,8 +73,8 @@ def conv(tree):
 
 
 def test_params_are_the_contract_the_gui_uses() -> None:
-    from app.settings import PARAM_DEFAULTS
     from app.workers.engine import Engine
+    from inference.pipeline.params import PARAM_DEFAULTS
 
     p = ConversionParams()
     assert dataclasses.asdict(p) == dict(

@@ -290,3 +290,72 @@ def test_the_cache_keeps_other_folders_entries_and_forgets_deleted_files(fake_ho
     assert list(json.loads(cache.read_text(encoding="utf-8"))["files"]) == [
         str((replay_models(fake_home) / "A" / "model.pth").resolve())
     ]
+
+
+def test_remembered_facts_of_the_wrong_kind_are_re_read_not_trusted(fake_home, files, tmp_path, count_reads):
+    """A cache entry whose facts do not validate (a hand edit, another version) is rescanned:
+    the model stays usable, no TypeError reaches the user."""
+    models = replay_models(fake_home)
+    place(files.v2_40k, models / "Good" / "model.pth")
+    place(files.v2_index, models / "Good" / "added.index")
+    cache = tmp_path / "cache.json"
+    assert [m.ok for m in ModelLibrary(cache_path=cache).scan()] == [True]
+    data = json.loads(cache.read_text())
+    for entry in data["files"].values():
+        if entry["kind"] == "pth":
+            entry["facts"]["info"].update(sample_rate="40k", speakers="one", f0="yes")
+        else:
+            entry["facts"].update(width="768", ntotal=None)
+    cache.write_text(json.dumps(data))
+    count_reads.clear()
+    (model,) = ModelLibrary(cache_path=cache).scan()
+    assert model.ok and model.problems == [] and model.sample_rate == 40000 and model.index_width == 768
+    assert len(count_reads) == 1  # re-read once, and remembered right again
+    count_reads.clear()
+    ModelLibrary(cache_path=cache).scan()
+    assert count_reads == []
+
+
+def test_fresh_facts_of_every_kind_of_file_validate(files):
+    from inference.models.library.scanner import (
+        read_index_facts,
+        read_model_facts,
+        valid_index_facts,
+        valid_model_facts,
+    )
+
+    for path in (
+        files.v2_40k,
+        files.v1_32k_nof0,
+        files.applio_v2_48k,
+        files.training_v2_40k,
+        files.refinegan,
+        files.garbage,
+    ):
+        assert valid_model_facts(read_model_facts(path)), path.name
+    for path in (files.v2_index, files.v1_index, files.trained_v2, files.garbage):
+        assert valid_index_facts(read_index_facts(path)), path.name
+
+
+def test_any_json_in_the_library_cache_reads_safely(tmp_path):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from inference.models.library.cache import MetadataCache
+
+    values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+        max_leaves=10,
+    )
+    path = tmp_path / "cache.json"
+
+    @settings(max_examples=80, deadline=None)
+    @given(st.one_of(values, st.fixed_dictionaries({"version": st.just(1), "files": values})))
+    def check(data):
+        path.write_text(json.dumps(data))
+        cache = MetadataCache(path)
+        facts = cache.get(tmp_path / "x.pth", 1, 2, "pth")
+        assert facts is None or isinstance(facts, dict)
+
+    check()
