@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[3]
 # ------------------------------------------------------------------ Ctrl-C and SIGTERM, for real
 
 
-def _start(replay_tree: Path, tmp_path: Path, seconds: float = 20.0) -> tuple[subprocess.Popen, list[str]]:
+def _start(replay_tree: Path, tmp_path: Path, seconds: float = 8.0) -> tuple[subprocess.Popen, list[str]]:
     """``rvc-studio convert`` on a long input; returns the process and its stderr lines (filled
     by a reader thread)."""
     from tests.support.pipeline import voice
