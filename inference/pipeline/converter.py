@@ -211,6 +211,26 @@ class Converter:
         self.analyses.put(key, analysis, remember=remember)
         return analysis, body
 
+    def _blend(
+        self, job: PreparedJob, piece: Piece, analysis: Analysis, report: StageProgress, cancel
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """What the synthesizer gets for ``piece``: features after the index blend and protect at
+        100 frames/s, and the shifted pitch (None for models without pitch)."""
+        from inference.f0 import shift_f0
+        from inference.features.retrieval import apply_index
+
+        p, n = job.params, piece.n_frames
+        check_cancel(cancel)
+        report.stage("Retrieval")
+        with job.clock("retrieval"):
+            blended = apply_index(analysis.features, job.index_path, p.index_rate, self.indexes)
+            features = steps.to_frame_rate(blended, n)
+            f0_target = None if analysis.f0 is None else shift_f0(analysis.f0, p.pitch)
+            if f0_target is not None and p.protect < 0.5 and blended is not analysis.features:
+                raw = steps.to_frame_rate(analysis.features, n)
+                features = steps.protect_unvoiced(features, raw, f0_target, p.protect)
+        return features, f0_target
+
     def _synthesise(
         self,
         job: PreparedJob,
@@ -222,19 +242,8 @@ class Converter:
         cancel,
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The trimmed output of ``piece`` at the model's rate, and the shifted pitch (or None)."""
-        from inference.f0 import shift_f0
-        from inference.features.retrieval import apply_index
-
         p, gen, n = job.params, job.generator, piece.n_frames
-        check_cancel(cancel)
-        report.stage("Retrieval")
-        with job.clock("retrieval"):
-            blended = apply_index(analysis.features, job.index_path, p.index_rate, self.indexes)
-            features = steps.to_frame_rate(blended, n)
-            f0_target = None if analysis.f0 is None else shift_f0(analysis.f0, p.pitch)
-            if f0_target is not None and p.protect < 0.5 and blended is not analysis.features:
-                raw = steps.to_frame_rate(analysis.features, n)
-                features = steps.protect_unvoiced(features, raw, f0_target, p.protect)
+        features, f0_target = self._blend(job, piece, analysis, report, cancel)
         check_cancel(cancel)
         report.stage("Synthesising")
         with job.clock("synth"):
@@ -395,36 +404,39 @@ class Converter:
         The region's analysis is cached (memory and disk), so changing only the pitch, index
         rate, protect, RMS mix, speaker or backend re-runs retrieval and synthesis alone. The
         pitch curves are in Hz at 100 frames/s from the region's first frame (None for models
-        without pitch).
+        without pitch). :meth:`preview_stream` gives the same audio window by window.
         """
-        from inference.pipeline.io import region_input
+        from inference.pipeline.preview import preview_region
 
-        report = StageProgress(progress, write_share=0.0)
-        job = self._prepare(model, params, report)
-        p = job.params
-        with job.clock("decode"):
-            piece, source, get_segment = region_input(
-                Path(input_path).expanduser(), start_s, end_s, self.chunk, self.analyses.root, cancel
-            )
-        analysis, body = self._analyse(job, piece, get_segment, source, True, True, report, cancel)
+        return preview_region(self, input_path, model, params, start_s, end_s, progress, cancel)
 
-        def audio() -> np.ndarray:
-            return analysis.audio if analysis.audio is not None else get_segment()
+    def preview_stream(
+        self,
+        input_path: os.PathLike | str,
+        model: Any,
+        params: ConversionParams | Mapping[str, Any],
+        start_s: float,
+        end_s: float,
+        **options: Any,
+    ) -> Iterator[Any]:
+        """:class:`~inference.pipeline.preview.PreviewChunk` s of ``[start_s, end_s)`` as they are
+        made (see :func:`inference.pipeline.preview.stream_region` for ``options``)."""
+        from inference.pipeline.preview import stream_region
 
-        out, f0_target = self._synthesise(job, piece, 0, analysis, audio, report, cancel)
-        gen_sr = job.generator.sample_rate
-        first = int(round((max(0.0, start_s) - piece.start / 16000) * gen_sr))
-        length = int(round((end_s - max(0.0, start_s)) * gen_sr))
-        out = out[max(0, first) : max(0, first) + max(1, length)]
-        out_sr = int(p.output_sample_rate or gen_sr)
-        if out_sr != gen_sr:
-            from inference.audio import resample
+        return stream_region(self, input_path, model, params, start_s, end_s, **options)
 
-            out = resample(out, gen_sr, out_sr)
-        peak = float(np.abs(out).max()) if out.size else 0.0
-        out = (out * np.float32(steps.peak_scale(peak))).astype(np.float32)
-        core = slice(piece.pad_frames, piece.pad_frames + piece.core_frames)
-        f0_in = None if analysis.f0 is None else analysis.f0[core].copy()
-        f0_out = None if f0_target is None else f0_target[core].copy()
-        report.emit(1.0, "Synthesising")
-        return out, out_sr, f0_in, f0_out
+    def analyse_region(
+        self,
+        input_path: os.PathLike | str,
+        model: Any,
+        params: ConversionParams | Mapping[str, Any],
+        start_s: float,
+        end_s: float,
+        cancel=None,
+    ) -> None:
+        """Load the model and analyse ``[start_s, end_s)`` into the cache, synthesising nothing:
+        what the window does in the background when a file or a model is chosen, so that the
+        first preview only synthesises."""
+        from inference.pipeline.preview import region_analysis
+
+        region_analysis(self, input_path, model, params, start_s, end_s, StageProgress(None), cancel)

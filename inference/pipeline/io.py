@@ -118,7 +118,7 @@ def release_memory() -> None:
         pass
 
 
-class _Resampler:
+class StreamResampler:
     """Streaming resampler (soxr keeps its state between blocks: exact across them)."""
 
     def __init__(self, sr_in: int, sr_out: int) -> None:
@@ -141,7 +141,7 @@ def stream_output(
 
     Returns ``(samples written, peak)``.
     """
-    resampler = _Resampler(sr_in, sr_out)
+    resampler = StreamResampler(sr_in, sr_out)
     taken = written = 0
     peak = 0.0
 

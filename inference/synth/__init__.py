@@ -9,7 +9,7 @@ Importing this package loads only numpy; torch and mlx load with the first model
 """
 
 from inference.synth.backends import BACKENDS, SynthesisError, resolve_backend
-from inference.synth.runner import DTYPES, SynthRunner, decoder_margin, load_generator, plan_windows
+from inference.synth.runner import DTYPES, SynthRunner, decoder_margin, load_generator, plan_stream, plan_windows
 
 __all__ = [
     "BACKENDS",
@@ -18,6 +18,7 @@ __all__ = [
     "SynthesisError",
     "decoder_margin",
     "load_generator",
+    "plan_stream",
     "plan_windows",
     "resolve_backend",
 ]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +81,22 @@ def plan_windows(n_frames: int, window: int, margin: int) -> list[tuple[int, int
     count = -(-n_frames // window)
     bounds = [round(i * n_frames / count) for i in range(count + 1)]
     return [(max(0, a - margin), min(n_frames, b + margin), a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def plan_stream(n_frames: int, window: int, margin: int, first: int, start: int = 0) -> list[tuple[int, int, int, int]]:
+    """Decoder windows for streaming: like :func:`plan_windows`, but the kept parts begin at frame
+    ``start`` (frames before it are skipped) and the first one is only ``first`` frames long, so
+    the first sound comes after a short window's work; the rest are near-equal, at most ``window``."""
+    start = max(0, min(int(start), n_frames))
+    bounds = [start]
+    if 0 < first and start + first < n_frames:
+        bounds.append(start + int(first))
+    rest = n_frames - bounds[-1]
+    if rest > 0:
+        count = -(-rest // window)
+        base = bounds[-1]
+        bounds += [base + round(i * rest / count) for i in range(1, count + 1)]
+    return [(max(0, a - margin), min(n_frames, b + margin), a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 class SynthRunner:
@@ -139,6 +155,39 @@ class SynthRunner:
         ``noise="random"`` draws the latent and source noise from ``seed`` (None: fresh
         entropy); ``noise="zero"`` uses none. ``window`` overrides the decoder window (frames).
         """
+        state = self._encode(features, f0_hz, speaker_id, seed, noise, cancel)
+        n_frames = state[0].shape[0]
+        plan = plan_windows(n_frames, window or self.window, self.margin)
+        out = np.empty(n_frames * self.hop, dtype=np.float32)
+        for i, (frame, audio) in enumerate(self._decode(state, plan, cancel)):
+            out[frame * self.hop : frame * self.hop + audio.shape[0]] = audio
+            if progress is not None:
+                progress((i + 1) / len(plan))
+        return out
+
+    def stream(
+        self,
+        features: np.ndarray,
+        f0_hz: np.ndarray | None,
+        speaker_id: int = 0,
+        *,
+        seed: int | None = None,
+        noise: str = "random",
+        cancel=None,
+        first: int = 50,
+        start: int = 0,
+        window: int | None = None,
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """The same audio as :meth:`infer`, window by window as it is made: ``(first frame, audio)``
+        in order, from frame ``start``; the first window is ``first`` frames long (the first sound
+        comes sooner). The noise is drawn for the whole input, so a seed gives :meth:`infer`'s
+        samples (to float precision: the windows are cut elsewhere)."""
+        state = self._encode(features, f0_hz, speaker_id, seed, noise, cancel)
+        plan = plan_stream(state[0].shape[0], window or self.window, self.margin, first, start)
+        yield from self._decode(state, plan, cancel)
+
+    def _encode(self, features, f0_hz, speaker_id: int, seed: int | None, noise: str, cancel) -> tuple:
+        """Check the inputs, draw the noise, run the text encoder, flow and sine source once."""
         features, f0 = self._check_inputs(features, f0_hz)
         n_speakers = int(self.config.spk_embed_dim)
         if not 0 <= int(speaker_id) < n_speakers:
@@ -158,26 +207,25 @@ class SynthRunner:
 
             pitch = np.asarray(coarse_f0(f0), dtype=np.int64)
         check_cancel(cancel)
-        impl = self._impl
-        z, g = impl.encode(features, pitch, int(speaker_id), latent_noise)
-        har = None if f0 is None else impl.source(f0, source_noise)
-        plan = plan_windows(n_frames, window or self.window, self.margin)
-        out = np.empty(n_frames * self.hop, dtype=np.float32)
-        for i, (start, stop, keep_from, keep_to) in enumerate(plan):
+        z, g = self._impl.encode(features, pitch, int(speaker_id), latent_noise)
+        har = None if f0 is None else self._impl.source(f0, source_noise)
+        return features, z, g, har
+
+    def _decode(self, state: tuple, plan: list[tuple[int, int, int, int]], cancel) -> Iterator[tuple[int, np.ndarray]]:
+        """``(first kept frame, its audio)`` of each planned window, checked before it leaves."""
+        _features, z, g, har = state
+        hop = self.hop
+        for start, stop, keep_from, keep_to in plan:
             check_cancel(cancel)
-            y = impl.decode(z, har, g, start, stop, self.hop)
-            out[keep_from * self.hop : keep_to * self.hop] = y[
-                (keep_from - start) * self.hop : (keep_to - start) * self.hop
-            ]
-            if progress is not None:
-                progress((i + 1) / len(plan))
-        if not np.isfinite(out).all():  # e.g. float16 overflowing on a GPU: never written as audio
-            hint = " (try float32)" if self.dtype != "float32" else ""
-            raise SynthesisError(
-                f"{self.path.name} produced invalid samples (NaN or infinite) on the "
-                f"{self.backend} backend in {self.dtype}{hint}"
-            )
-        return out
+            y = self._impl.decode(z, har, g, start, stop, hop)
+            audio = np.ascontiguousarray(y[(keep_from - start) * hop : (keep_to - start) * hop], dtype=np.float32)
+            if not np.isfinite(audio).all():  # e.g. float16 overflowing on a GPU: never written as audio
+                hint = " (try float32)" if self.dtype != "float32" else ""
+                raise SynthesisError(
+                    f"{self.path.name} produced invalid samples (NaN or infinite) on the "
+                    f"{self.backend} backend in {self.dtype}{hint}"
+                )
+            yield keep_from, audio
 
 
 def load_generator(path: os.PathLike | str, backend: str = "auto", dtype: str = "float32") -> SynthRunner:

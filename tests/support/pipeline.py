@@ -13,6 +13,8 @@ from unittest import mock
 
 import numpy as np
 
+from inference.pipeline.chunking import ChunkSettings
+
 # embed, ffn, heads, conv channels, final_dim, conv_pos, conv_pos_groups, layers: HuBERT's
 # output widths (768 for v2, 256 through final_proj for v1) with a light inside; 9 layers so
 # v1's layer-9 output exists.
@@ -33,6 +35,11 @@ def make_pipeline_hubert(path: Path, seed: int = 0) -> Path:
     with mock.patch.dict(feature_factories.SIZES, {"pipeline": PIPELINE_HUBERT}):
         feature_factories.make_fairseq_hubert(path, seed=seed, size="pipeline")
     return path
+
+
+PAD = ChunkSettings(x_pad=0.2)  # less padding than RVC's 1 s: same code path, faster tests
+TORCH = dict(backend="torch")
+SONG_S = 1.0
 
 
 def build_replay(root: Path, models: dict[str, tuple[str, int, bool]] = MODELS, index_vectors: int = 600) -> Path:
