@@ -1,6 +1,9 @@
 """The player: original (A) or converted (B) audio, an A/B switch that keeps the playhead
 where it is, play/pause (space bar, wired by the window), and the position for the plots.
 
+B is a file (a finished conversion) or an :class:`~app.ui.stream_player.AudioStream` (a preview
+that may still be being made, played as it grows).
+
 Positions are in seconds on the *original's* time axis: a preview's audio starts at the
 preview region's start, so its own position is offset by that much.
 """
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QToolButton, QWidget
 
@@ -41,6 +44,9 @@ class Player(QWidget):
         self._pending_seek: float | None = None
         self._resume = False
         self._position = 0.0  # absolute seconds, kept while switching sources
+        self._stream = None  # an AudioStream playing the B side, when B is a preview
+        self._poll = QTimer(self, interval=30)  # a stream's playhead, for the slider and plots
+        self._poll.timeout.connect(self._on_stream_position)
 
         self.play_button = QToolButton()
         self.play_button.setToolTip("Play / pause (space bar)")
@@ -80,6 +86,7 @@ class Player(QWidget):
 
     def set_input(self, path: str | None, duration: float = 0.0) -> None:
         """A new original: the converted side is cleared, playback starts at 0."""
+        self._drop_stream()
         self.media.stop()
         self._paths = {INPUT: path, OUTPUT: None}
         self._offsets = {INPUT: 0.0, OUTPUT: 0.0}
@@ -96,11 +103,42 @@ class Player(QWidget):
 
     def set_output(self, path: str | None, offset: float = 0.0) -> None:
         """The converted audio; ``offset`` is where it starts on the original's axis."""
+        was_streaming = self._stream is not None and self._side == OUTPUT and self._stream.is_playing()
+        self._drop_stream()
+        if was_streaming:
+            self.media.stop()
         self._paths[OUTPUT] = path
         self._offsets[OUTPUT] = offset
         if self._side == OUTPUT:
             self._load(OUTPUT, self._position, play=self.is_playing())
         self._update_buttons()
+
+    def set_output_stream(self, stream, offset: float = 0.0) -> None:
+        """A preview being made, as B; ``offset`` is where it starts on the original's axis.
+        Nothing plays until :meth:`play_from` (the window starts it once it will not stall)."""
+        playing_b = self._side == OUTPUT and self.is_playing()
+        self._drop_stream()
+        self._stream = stream
+        stream.ended.connect(self._on_stream_ended)
+        self._paths[OUTPUT] = f"stream:{id(stream)}"
+        self._offsets[OUTPUT] = offset
+        if playing_b:
+            self.media.pause()
+        self._update_buttons()
+
+    @property
+    def stream(self):
+        return self._stream
+
+    def _drop_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.stop()
+            self._stream.ended.disconnect(self._on_stream_ended)
+            self._stream = None
+            self._poll.stop()
+
+    def _stream_side(self, side: str) -> bool:
+        return side == OUTPUT and self._stream is not None
 
     def set_side(self, side: str) -> None:
         """Switch A/B at the current position (playing on if it was playing)."""
@@ -119,6 +157,13 @@ class Player(QWidget):
     def _load(self, side: str, position: float, play: bool) -> None:
         path = self._paths.get(side)
         self._resume = play
+        if self._stream is not None and side == INPUT:
+            self._stream.pause()
+            self._poll.stop()
+        if self._stream_side(side):
+            self.media.pause()
+            self._play_stream(position, play)
+            return
         if not path:
             self.media.setSource(QUrl())
             self._loaded_path = None
@@ -136,10 +181,19 @@ class Player(QWidget):
 
     # -- transport --------------------------------------------------------------------------
     def is_playing(self) -> bool:
+        if self._stream_side(self._side):
+            return self._stream.is_playing()
         return self.media.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
     def toggle_play(self) -> None:
-        if self.is_playing():
+        if self._stream_side(self._side):
+            if self._stream.is_playing():
+                self._stream.pause()
+                self._poll.stop()
+                self._after_stream_change()
+            else:
+                self._play_stream(self._position, True)
+        elif self.is_playing():
             self.media.pause()
         elif self._loaded_path:
             self.media.play()
@@ -148,12 +202,43 @@ class Player(QWidget):
         if side:
             self.set_side(side)
         self.seek(seconds)
-        if self._loaded_path:
+        if self._stream_side(self._side):
+            self._play_stream(self._position, True)
+        elif self._loaded_path:
             self.media.play()
+
+    def _play_stream(self, position: float, play: bool) -> None:
+        self._position = max(0.0, float(position))
+        local = max(0.0, self._position - self._offsets[OUTPUT])
+        if play:
+            self._stream.play(local)
+            self._poll.start()
+        else:
+            self._stream.cue(local)
+        self._after_stream_change()
+
+    def _after_stream_change(self) -> None:
+        self._update_play_icon()
+        self.playing_changed.emit(self.is_playing())
+
+    def _on_stream_position(self) -> None:
+        if self._stream is None:
+            return
+        self._position = self._stream.position() + self._offsets[OUTPUT]
+        self._show_position()
+
+    def _on_stream_ended(self) -> None:
+        self._poll.stop()
+        self._on_stream_position()
+        self._after_stream_change()
 
     def seek(self, seconds: float) -> None:
         """Move the playhead to ``seconds`` on the original's axis."""
         self._position = max(0.0, float(seconds))
+        if self._stream_side(self._side):
+            self._play_stream(self._position, self._stream.is_playing())
+            self.position_changed.emit(self._position)
+            return
         if self._pending_seek is not None:
             self._pending_seek = self._position
         else:
@@ -181,7 +266,12 @@ class Player(QWidget):
     def _on_position(self, ms: int) -> None:
         if self._pending_seek is not None:
             return  # a new source is loading: keep the old position
+        if self._stream_side(self._side):
+            return  # a paused file player's late report: the stream has the playhead
         self._position = ms / 1000.0 + self._offsets[self._side]
+        self._show_position()
+
+    def _show_position(self) -> None:
         self.slider.blockSignals(True)
         self.slider.setValue(int(self._position * 1000))
         self.slider.blockSignals(False)

@@ -46,6 +46,11 @@ class PreviewPanel(QWidget):
         if not ready and reason:
             self.time_label.setText(reason)
 
+    def set_analysed(self) -> None:
+        """The region is analysed in the background: a preview only synthesises (a quiet hint)."""
+        self.time_label.setText("● Ready: the preview starts at once")
+        self.time_label.setToolTip("The song and the model are loaded and this region is analysed")
+
     def set_busy(self, text: str = "Converting the region…") -> None:
         self.busy = True
         self.time_label.setText(text)

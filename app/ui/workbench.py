@@ -2,11 +2,17 @@
 
 It asks workers for everything slow (decoding for the plots, previews) and draws what they
 send back; replies about a file or a preview that is no longer current are dropped.
+
+Work starts before the click: when a song and a model are chosen, the preview worker loads the
+model and analyses the preview region in the background (then the whole song). A preview streams:
+its audio plays as soon as the rest will be ready before the playback needs it, and the plots fill
+in as it arrives. A new pitch while the preview plays restarts it from the playhead.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +24,11 @@ from app.ui.drop_zone import DropZone
 from app.ui.player import OUTPUT, Player
 from app.ui.plots import PlotsPanel
 from app.ui.preview_panel import PreviewPanel
+from app.ui.stream_player import AudioStream, should_start
 from app.workers.files_worker import FilesWorker
 from app.workers.jobs import Job, JobStatus
 from app.workers.preview_worker import PreviewRequest, PreviewResult, PreviewWorker
-from app.workers.waveform import Waveform
+from app.workers.waveform import Waveform, envelope, pitch_curves
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,8 @@ RESYNTH_DELAY_MS = 150  # a dragged pitch slider settles before re-synthesis sta
 class Workbench(QWidget):
     convert_requested = Signal()  # the whole current file, with the current model and params
     open_requested = Signal()  # the drop zone was clicked
+    first_sound = Signal(float)  # seconds from a preview's request to the start of its playback
+    analysis_ready = Signal()  # the background analysis of the current region is done
 
     def __init__(self, files: FilesWorker, preview: PreviewWorker, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +53,13 @@ class Workbench(QWidget):
         self._busy_text = ""
         self._last_preview: PreviewRequest | None = None
         self._output_path: str | None = None
+        self._stream: AudioStream | None = None  # the preview being streamed, and its request
+        self._stream_serial = 0
+        self._stream_started = False
+        self._requested_at = 0.0
+        self._chunk_times: list[tuple[float, float]] = []  # (wall time, seconds of audio made)
+        self._analysed: PreviewRequest | None = None
+        self._prefetched: PreviewRequest | None = None
 
         self.title = QLabel("No song yet", objectName="fileTitle")
         self.subtitle = QLabel("", objectName="hint")
@@ -82,6 +98,8 @@ class Workbench(QWidget):
         files.loaded.connect(self._loaded)
         files.load_failed.connect(self._load_failed)
         preview.finished.connect(self._preview_finished)
+        preview.chunk.connect(self._preview_chunk)
+        preview.analysed.connect(self._analysed_region)
         preview.failed.connect(self._preview_failed)
         preview.progress.connect(self._preview_progress)
         self._update_ready()
@@ -95,6 +113,8 @@ class Workbench(QWidget):
         self.tracked_job = None
         self._last_preview = None
         self._output_path = None
+        self._analysed = self._prefetched = None
+        self._stream, self._stream_serial = None, 0
         self.set_notice("")
         self.plots.clear()
         self.player.set_input(path)
@@ -111,19 +131,25 @@ class Workbench(QWidget):
         self._update_ready()
 
     def set_model(self, model: Any) -> None:
-        if getattr(model, "id", None) != getattr(self.model, "id", None):
+        changed = getattr(model, "id", None) != getattr(self.model, "id", None)
+        if changed:
             self._last_preview = None
             if self.path and self.tracked_job is None:
                 self.plots.clear_output("Press Preview, or convert the whole song")
         self.model = model
         self._update_ready()
+        if changed:
+            self._prefetch()
 
     def set_params(self, values: dict) -> None:
         """New parameter values; re-synthesises the last preview if there is one."""
         changed = values != self.params
+        method_changed = values.get("f0_method") != self.params.get("f0_method")
         self.params = dict(values)
         if changed and self._last_preview is not None:
             self._resynth.start()
+        elif method_changed:
+            self._prefetch()  # another pitch method: another analysis
 
     def track_job(self, job: Job) -> None:
         """Show this job's progress and result for the current file."""
@@ -168,8 +194,13 @@ class Workbench(QWidget):
         if not self.can_preview():
             return None
         start, end = self.plots.region()
-        req = PreviewRequest(self.path, self.model, dict(self.params), start, end)
+        play_from = None
+        if resynth and self.player.side == OUTPUT and self.player.is_playing():
+            position = self.player.position()  # a new pitch while it plays: go on from the playhead
+            play_from = position if start <= position < end - 0.2 else None
+        req = PreviewRequest(self.path, self.model, dict(self.params), start, end, play_from=play_from)
         same = req.same_analysis(self._last_preview)
+        self._requested_at = time.perf_counter()
         req = self.preview_worker.request(req)
         self._latest_serial = req.serial
         self._last_preview = req
@@ -191,6 +222,54 @@ class Workbench(QWidget):
 
     def _region_changed(self, start: float, end: float) -> None:
         self.preview_panel.set_region(start, end)
+        self._prefetch()
+
+    # -- work before the click, and streaming -------------------------------------------------
+    def _prefetch(self) -> None:
+        """Ask for the model to be loaded and the region analysed in the background."""
+        if self.model is None or not getattr(self.model, "ok", True):
+            return
+        if self.path and self.plots.duration <= 0:
+            return  # the region is known once the song is loaded
+        start, end = self.plots.region() if self.path else (0.0, 0.0)
+        req = PreviewRequest(self.path, self.model, dict(self.params), start, end)
+        if self._prefetched is not None and req.same_analysis(self._prefetched):
+            return  # asked for already
+        self._prefetched = self.preview_worker.analyse(req)
+
+    def _analysed_region(self, req: PreviewRequest) -> None:
+        start, end = self.plots.region()
+        current = PreviewRequest(self.path, self.model, dict(self.params), start, end)
+        if req.input_path and current.same_analysis(req):
+            self._analysed = req
+            if not self.preview_panel.busy and self._last_preview is None:  # not over a preview's report
+                self.preview_panel.set_analysed()
+            self.analysis_ready.emit()
+
+    def _preview_chunk(self, req: PreviewRequest, chunk: Any) -> None:
+        if req.serial != self._latest_serial or req.input_path != self.path:
+            return
+        now = time.perf_counter()
+        if req.serial != self._stream_serial:  # the first window of a new preview
+            self._stream_serial, self._stream_started = req.serial, False
+            self._stream = AudioStream(chunk.sample_rate, self)
+            self._stream_offset = chunk.start_s
+            self._chunk_times = [(self._requested_at, 0.0)]
+            self.player.set_output_stream(self._stream, offset=chunk.start_s)
+            if chunk.f0_in is not None:
+                self.plots.set_pitch(pitch_curves(chunk.f0_in, chunk.f0_target, offset=req.start_s))
+        stream = self._stream
+        stream.append(chunk.audio, chunk.last)
+        self._chunk_times.append((now, stream.made_s))
+        self.plots.set_output(envelope(stream.audio(), chunk.sample_rate, offset=self._stream_offset))
+        if not self._stream_started:
+            (t0, s0), (t1, s1) = self._chunk_times[-2 if len(self._chunk_times) > 2 else 0], self._chunk_times[-1]
+            rate = (s1 - s0) / max(1e-6, t1 - t0)
+            to_make = 0.0 if chunk.last else max(0.0, chunk.region_end_s - chunk.end_s)
+            if should_start(stream.made_s, to_make, rate):
+                self._stream_started = True
+                self.player.play_from(self._stream_offset, OUTPUT)
+                self.first_sound.emit(now - self._requested_at)
 
     def _preview_finished(self, result: PreviewResult) -> None:
         req = result.request
@@ -205,9 +284,15 @@ class Workbench(QWidget):
         self.plots.set_output(result.wave)
         if result.f0 is not None:
             self.plots.set_pitch(result.f0)
-        self.player.set_output(result.wav_path, offset=req.start_s)
-        self.player.play_from(req.start_s, OUTPUT)
-        self.preview_panel.set_done(result.seconds, req.end_s - req.start_s, resynth)
+        if not (result.streamed and self._stream_serial == req.serial and self._stream is not None):
+            self.player.set_output(result.wav_path, offset=result.start_s)
+            self.player.play_from(result.start_s, OUTPUT)
+            self.first_sound.emit(time.perf_counter() - self._requested_at)
+        elif not self._stream_started:  # done before the start rule fired (a very short region)
+            self._stream_started = True
+            self.player.play_from(result.start_s, OUTPUT)
+            self.first_sound.emit(time.perf_counter() - self._requested_at)
+        self.preview_panel.set_done(result.seconds, req.end_s - result.start_s, resynth)
 
     def _preview_failed(self, req: PreviewRequest, message: str) -> None:
         if req.serial == self._latest_serial:
@@ -220,6 +305,7 @@ class Workbench(QWidget):
         if purpose == "input" and wave.path == self.path:
             self.plots.set_input(wave)
             self.player.set_duration(wave.duration)
+            self._prefetch()
         elif purpose == "output" and wave.path == self._output_path:
             self.plots.set_output(wave)
             self.player.set_output(wave.path, offset=wave.offset)

@@ -4,6 +4,12 @@ The worker owns one Converter for its whole life, so the analysis of the input (
 pitch) made by the first preview is reused when only the pitch or the mix settings change:
 that re-synthesis is what makes dragging the pitch feel immediate. Requests coalesce: while one
 runs, only the newest waiting request is kept.
+
+Previews stream: each decoder window's audio goes out (``chunk``) as soon as it is made, so the
+window can start playing long before the region is done. Before any click, the window asks for
+``analyse`` requests (a file or a model chosen): the model is loaded and the preview region
+analysed, then the whole file, at the back of the line: any preview request goes first, and one
+about something else cancels the background work.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class PreviewRequest:
     start_s: float
     end_s: float
     serial: int = 0
+    play_from: float | None = None  # a restart at the playhead (a new pitch while playing)
+    kind: str = "preview"  # or "analyse": background work, nothing synthesised
 
     def same_analysis(self, other: PreviewRequest | None) -> bool:
         """True when ``other`` needs the same analysis (only synthesis settings differ)."""
@@ -56,6 +64,8 @@ class PreviewResult:
     f0: PitchCurves | None
     wav_path: str  # what the player plays
     seconds: float  # wall time of this preview
+    start_s: float = 0.0  # where the audio starts on the input's axis (the playhead, for a restart)
+    streamed: bool = False  # its audio went out in chunks first
 
 
 def _unpack(result: Any) -> tuple[np.ndarray, int, Any, Any]:
@@ -75,6 +85,8 @@ class PreviewWorker(QObject):
     finished = Signal(object)  # PreviewResult
     failed = Signal(object, str)  # PreviewRequest, one-line message
     progress = Signal(object, float, str)  # PreviewRequest, fraction done (0..1), stage
+    chunk = Signal(object, object)  # PreviewRequest, inference.pipeline.preview.PreviewChunk
+    analysed = Signal(object)  # an "analyse" PreviewRequest: its region is ready to synthesise
     stopped = Signal()
 
     def __init__(self, engine: Engine, out_dir: Path) -> None:
@@ -84,17 +96,34 @@ class PreviewWorker(QObject):
         self._inbox: queue.Queue = queue.Queue()
         self._lock = threading.Lock()
         self._pending: PreviewRequest | None = None
+        self._background: PreviewRequest | None = None  # the newest analyse request, not yet run
         self._running: PreviewRequest | None = None
         self._cancel = threading.Event()
         self._serials = itertools.count(1)
         self._files = itertools.count(1)
 
     def request(self, req: PreviewRequest) -> PreviewRequest:
-        """Queue ``req`` (any thread). A running preview of something else is cancelled."""
+        """Queue ``req`` (any thread). A running preview is cancelled (its audio is out of date),
+        and so is background work, unless it is this preview's own analysis."""
         with self._lock:
             req.serial = next(self._serials)
             self._pending = req
-            if self._running is not None and not req.same_analysis(self._running):
+            running = self._running
+            if running is not None and (running.kind == "preview" or not req.same_analysis(running)):
+                self._cancel.set()
+        self._inbox.put(True)
+        return req
+
+    def analyse(self, req: PreviewRequest) -> PreviewRequest:
+        """Queue background work (any thread): load ``req.model`` and, with a file, analyse its
+        region and then the whole file. Replaces background work not yet started; cancels running
+        background work about something else."""
+        req.kind = "analyse"
+        with self._lock:
+            req.serial = next(self._serials)
+            self._background = req
+            running = self._running
+            if running is not None and running.kind == "analyse" and not req.same_analysis(running):
                 self._cancel.set()
         self._inbox.put(True)
         return req
@@ -112,18 +141,50 @@ class PreviewWorker(QObject):
             with self._lock:
                 req, self._pending = self._pending, None
                 if req is None:
+                    req, self._background = self._background, None
+                if req is None:
                     continue
                 self._running = req
                 self._cancel = threading.Event()
                 cancel = self._cancel
             try:
-                self._preview(req, cancel)
+                if req.kind == "analyse":
+                    self._analyse(req, cancel)
+                else:
+                    self._preview(req, cancel)
             finally:
                 with self._lock:
                     self._running = None
         self.stopped.emit()
         # End the thread's event loop from inside it (a queued quit would wait for the GUI).
         QThread.currentThread().quit()
+
+    def _analyse(self, req: PreviewRequest, cancel: threading.Event) -> None:
+        """Background work: the model, the region's analysis, then the whole file's. Failures are
+        only logged: the preview the user asks for says what is wrong."""
+        from inference.core.errors import Cancelled
+
+        clock = time.perf_counter()
+        try:
+            converter = self._engine.converter()
+            analyse = getattr(converter, "analyse", None)
+            if analyse is None:
+                return
+            params = self._engine.make_params(req.params)
+            analyse(req.input_path, req.model, params, (req.start_s, req.end_s) if req.input_path else None, cancel)
+            log.info(
+                "Background analysis of %s ready in %.2f s", req.input_path or "the model", time.perf_counter() - clock
+            )
+            self.analysed.emit(req)
+            with self._lock:
+                idle = self._pending is None and self._background is None
+            if idle and req.input_path:  # the whole file, for the conversion; cancelled by any request
+                analyse(req.input_path, req.model, params, None, cancel)
+                log.info("Background analysis of the whole of %s done", req.input_path)
+        except Cancelled:
+            log.info("Background analysis %d cancelled", req.serial)
+        except Exception as exc:  # noqa: BLE001 - background work: the user's next action reports it
+            log.info("Background analysis of %s failed: %s", req.input_path, summarize(exc))
 
     def _preview(self, req: PreviewRequest, cancel: threading.Event) -> None:
         from inference.core.errors import Cancelled, RVCError, without_file
@@ -133,13 +194,23 @@ class PreviewWorker(QObject):
         try:
             converter = self._engine.converter()
             params = self._engine.make_params(req.params)
-            result = converter.preview(
-                req.input_path, req.model, params, req.start_s, req.end_s, progress=self._reporter(req), cancel=cancel
-            )
-            audio, sr, f0_in, f0_target = _unpack(result)
+            start_s, streamed = req.start_s, hasattr(converter, "preview_stream")
+            if streamed:
+                audio, sr, f0_in, f0_target, start_s = self._stream(converter, req, params, cancel)
+            else:
+                result = converter.preview(
+                    req.input_path,
+                    req.model,
+                    params,
+                    req.start_s,
+                    req.end_s,
+                    progress=self._reporter(req),
+                    cancel=cancel,
+                )
+                audio, sr, f0_in, f0_target = _unpack(result)
             seconds = time.perf_counter() - clock
             wav_path = self._write(audio, sr)
-            wave = envelope(audio, sr, offset=req.start_s, path=wav_path)
+            wave = envelope(audio, sr, offset=start_s, path=wav_path)
             curves = pitch_curves(f0_in, f0_target, offset=req.start_s) if f0_in is not None else None
         except Cancelled:
             log.info("Preview %d cancelled", req.serial)
@@ -151,7 +222,32 @@ class PreviewWorker(QObject):
             log.exception("Preview failed")
             self.failed.emit(req, summarize(exc))
             return
-        self.finished.emit(PreviewResult(req, audio, sr, wave, curves, wav_path, seconds))
+        self.finished.emit(PreviewResult(req, audio, sr, wave, curves, wav_path, seconds, start_s, streamed))
+
+    def _stream(self, converter, req: PreviewRequest, params, cancel) -> tuple:
+        """Stream the preview out chunk by chunk; returns the whole of it, peak-normalised as a
+        whole preview is, with its pitch curves and where it starts."""
+        parts, first = [], None
+        for chunk in converter.preview_stream(
+            req.input_path,
+            req.model,
+            params,
+            req.start_s,
+            req.end_s,
+            play_from=req.play_from,
+            progress=self._reporter(req),
+            cancel=cancel,
+        ):
+            self.chunk.emit(req, chunk)
+            parts.append(chunk.audio)
+            first = first or chunk
+        if first is None:
+            raise RuntimeError("the preview stream gave no audio")
+        audio = np.concatenate(parts)
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        if peak > 0.99:
+            audio = (audio * np.float32(0.99 / peak)).astype(np.float32)
+        return audio, first.sample_rate, first.f0_in, first.f0_target, first.start_s
 
     def _reporter(self, req: PreviewRequest):
         """The converter's progress callback: a signal per new percent or stage (not per call)."""

@@ -425,18 +425,17 @@ class Converter:
 
         return stream_region(self, input_path, model, params, start_s, end_s, **options)
 
-    def analyse_region(
+    def analyse(
         self,
-        input_path: os.PathLike | str,
+        input_path: os.PathLike | str | None,
         model: Any,
         params: ConversionParams | Mapping[str, Any],
-        start_s: float,
-        end_s: float,
+        region: tuple[float, float] | None = None,
         cancel=None,
     ) -> None:
-        """Load the model and analyse ``[start_s, end_s)`` into the cache, synthesising nothing:
-        what the window does in the background when a file or a model is chosen, so that the
-        first preview only synthesises."""
-        from inference.pipeline.preview import region_analysis
+        """Load the model and analyse ``region`` (or the whole file; no file: load the model
+        only) into the cache, synthesising nothing: what the window does in the background when
+        a file or a model is chosen."""
+        from inference.pipeline.preview import analyse
 
-        region_analysis(self, input_path, model, params, start_s, end_s, StageProgress(None), cancel)
+        analyse(self, input_path, model, params, region, cancel)

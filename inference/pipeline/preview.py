@@ -1,5 +1,6 @@
 """Previews of a region of a file: whole (:func:`preview_region`) or streamed window by window
-(:func:`stream_region`), so that playback can start long before the region is done.
+(:func:`stream_region`), so that playback can start long before the region is done; and the
+background analysis (:func:`analyse`) that leaves a preview or a conversion only synthesis to do.
 
 Both share the region's cached analysis (:func:`region_analysis`: decoded, embedded and pitched
 once per region, method and embedder); a new pitch, index rate or protect re-runs only the index
@@ -180,3 +181,34 @@ def preview_region(
     f0_in, f0_out = _curves(piece, analysis, f0_target)
     report.emit(1.0, "Synthesising")
     return out, out_sr, f0_in, f0_out
+
+
+def analyse(
+    conv,
+    input_path: os.PathLike | str,
+    model: Any,
+    params: ConversionParams | Mapping[str, Any],
+    region: tuple[float, float] | None,
+    cancel,
+) -> None:
+    """Analyse ``region`` (kept in memory and on disk, for previews) or every piece of the whole
+    file (on disk, for the conversion), loading the model first; nothing is synthesised. With no
+    file, only the model (its generator, converted weights and index) is loaded."""
+    import functools
+
+    from inference.pipeline.chunking import plan_pieces
+    from inference.pipeline.io import decode_input, filtered_segment, release_memory
+
+    report = StageProgress(None)
+    if input_path is None:  # a model chosen, no file yet: load the model (and its index) only
+        conv._prepare(model, params, report)
+        return
+    if region is not None:
+        region_analysis(conv, input_path, model, params, region[0], region[1], report, cancel)
+        return
+    job = conv._prepare(model, params, report)
+    audio16, source = decode_input(Path(input_path).expanduser(), conv.analyses.root, cancel)
+    for piece in plan_pieces(audio16, conv.chunk, steps.highpass):
+        get = functools.partial(filtered_segment, audio16, piece.lo, piece.hi)
+        conv._analyse(job, piece, get, source, False, False, report, cancel)
+        release_memory()

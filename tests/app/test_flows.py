@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QTimer
 
 from app.ui.player import OUTPUT
@@ -65,9 +66,9 @@ def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(
         )
         assert bench.plots.output_hint.textItem.toPlainText() == "Converting the region… 32%"
     fake_converter.slow = {}
+    qtbot.waitUntil(lambda: bench.preview_panel.time_label.text().startswith("Converted 2.0 s of audio in"))
     x, y = bench.plots.f0_target_curve.getOriginalDataset()
     assert abs(x[0] - 0.5) < 1e-9 and np.nanmax(y) == 57.0  # A3, no shift
-    assert bench.preview_panel.time_label.text().startswith("Converted 2.0 s of audio in")
     assert bench.player.side == OUTPUT
     # Dragging the pitch to +12 re-synthesises (no new analysis) and plays again.
     with qtbot.waitSignal(services.preview.finished, timeout=5000) as blocker:
@@ -77,7 +78,9 @@ def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(
     _, y = bench.plots.f0_target_curve.getOriginalDataset()
     assert np.nanmax(y) == 69.0  # A4: the target curve moved up an octave
     converter = fake_converter.instances[-1]
-    assert converter.analyses == 1 and [c[3] for c in converter.calls if c[0] == "preview"] == [0.0, 12.0]
+    analysed_regions = {key[2:] for key in converter.analysed}
+    assert (0.5, 2.5) in analysed_regions and converter.analyses == len(analysed_regions)  # each region once
+    assert [c[3] for c in converter.calls if c[0] == "stream"] == [0.0, 12.0]
     assert bench.player.side == OUTPUT
 
 
@@ -177,3 +180,41 @@ def test_files_dropped_on_the_dock_icon_are_added_together(tmp_path, fake_home) 
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["jobs"] == songs
     assert result["bench"] == songs[0]  # one drop: the first file is shown, all are queued
+
+
+def test_a_preview_plays_while_it_is_made_and_a_new_pitch_restarts_at_the_playhead(
+    qtbot, make_services, song, fake_converter
+) -> None:
+    services = make_services()
+    window = open_window(qtbot, services)
+    bench = window.workbench
+    bench.set_file(str(song))
+    qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
+    qtbot.waitUntil(lambda: bench.preview_panel.time_label.text().startswith("● Ready"), timeout=5000)
+    fake_converter.window_s, fake_converter.step_s = 0.25, 0.12  # 12 windows, each faster than it plays
+    sounds: list[float] = []
+    bench.first_sound.connect(sounds.append)
+    lengths: list[int] = []
+    show = bench.plots.set_output
+    bench.plots.set_output = lambda wave: (lengths.append(len(wave.t)), show(wave))
+    with qtbot.waitSignal(services.preview.finished, timeout=10000):
+        bench.preview_panel.preview_button.click()
+        qtbot.waitUntil(lambda: bool(sounds), timeout=5000)
+        assert bench.player.is_playing() and bench.player.side == OUTPUT  # before the preview is done
+    qtbot.waitUntil(lambda: bench.preview_panel.time_label.text().startswith("Converted 3.0 s"), timeout=5000)
+    assert sounds[0] < 1.0  # the first window's wall time, not the region's
+    assert lengths == sorted(lengths) and len(set(lengths)) > 3  # the output plot filled in as it came
+    qtbot.waitUntil(lambda: bench.player.position() > 0.6, timeout=5000)
+    fake_converter.step_s = 0.01
+    with qtbot.waitSignal(services.preview.finished, timeout=10000) as blocker:
+        window.params.pitch_slider.setValue(5)  # while it plays
+    play_from = blocker.args[0].request.play_from
+    assert play_from is not None and 0.6 < play_from < 3.0
+    assert blocker.args[0].start_s == pytest.approx(play_from, abs=0.01)
+    # A/B keeps the position with a streamed B too
+    qtbot.waitUntil(lambda: bench.player.is_playing(), timeout=5000)
+    before = bench.player.position()
+    bench.player.set_side("input")
+    assert abs(bench.player.position() - before) < 0.2
+    bench.player.set_side(OUTPUT)
+    assert abs(bench.player.position() - before) < 0.3

@@ -110,6 +110,7 @@ class FakeConverter:
 
     step_s = 0.01
     steps = 5
+    window_s = 0.25  # a streamed preview's windows
     fail_with: str | None = None
     slow: dict[str, float] = {}  # input file stem -> step_s for that file only
     instances: list[FakeConverter] = []
@@ -167,6 +168,30 @@ class FakeConverter:
         f0_target = np.where(f0_in > 0, f0_in * 2 ** (pitch / 12), 0.0)
         audio = tone(end_s - start_s, 220.0 * 2 ** (pitch / 12))
         return audio, SR, f0_in, f0_target
+
+    def preview_stream(self, input_path, model, params, start_s, end_s, play_from=None, progress=None, cancel=None):
+        """Like the real one: the preview's audio in windows of ``window_s``, ``step_s`` apart."""
+        from inference.pipeline.preview import PreviewChunk
+
+        audio, sr, f0_in, f0_target = self.preview(input_path, model, params, start_s, end_s, progress, cancel)
+        self.calls[-1] = ("stream", *self.calls[-1][1:], play_from)
+        begin = 0 if play_from is None else int(round((play_from - start_s) * sr))
+        step = int(self.window_s * sr)
+        for lo in range(begin, audio.shape[0], step):
+            check_cancel(cancel)
+            time.sleep(self.slow.get(Path(input_path).stem, self.step_s))
+            last = lo + step >= audio.shape[0]
+            yield PreviewChunk(audio[lo : lo + step], sr, start_s + lo / sr, start_s, end_s, f0_in, f0_target, last)
+
+    def analyse(self, input_path, model, params, region=None, cancel=None) -> None:
+        """Background analysis: a region's is what a preview then skips."""
+        self.calls.append(("analyse", None if input_path is None else str(input_path), model.id, region))
+        if input_path is not None and region is not None:
+            key = (str(input_path), model.id, region[0], region[1])
+            if key not in self.analysed:
+                self.analyses += 1
+                self.analysed.add(key)
+                time.sleep(self.step_s * self.steps)
 
 
 def fake_decoder(path: str, sr: int) -> np.ndarray:

@@ -96,7 +96,11 @@ def test_background_analysis_leaves_only_synthesis_for_the_preview(tree, long_so
     conv = Converter(cache_dir=tree["root"] / "cache-analyse", chunk=PAD)
     params = ConversionParams(seed=1, **TORCH)
     model = tree["models"]["v1f0"]
-    conv.analyse_region(long_song, model, params, 0.5, 2.5)
+    conv.analyse(long_song, model, params, (0.5, 2.5))
     assert conv.stats == {"embed": 1, "f0": 1, "synth": 0}
     conv.preview(long_song, model, ConversionParams(seed=1, pitch=7, **TORCH), 0.5, 2.5)
     assert conv.stats == {"embed": 1, "f0": 1, "synth": 1}  # the click only synthesised
+    conv.analyse(long_song, model, params)  # the whole file, piece by piece (one piece here)
+    assert conv.stats == {"embed": 2, "f0": 2, "synth": 1}
+    conv.convert_file(long_song, model, tree["root"] / "analysed-out", params)
+    assert conv.stats == {"embed": 2, "f0": 2, "synth": 2}  # the conversion found every piece analysed
