@@ -60,6 +60,7 @@ class Workbench(QWidget):
         self._chunk_times: list[tuple[float, float]] = []  # (wall time, seconds of audio made)
         self._analysed: PreviewRequest | None = None
         self._prefetched: PreviewRequest | None = None
+        self._rates: dict[tuple, float] = {}  # (model, backend) -> seconds of audio made per second
 
         self.title = QLabel("No song yet", objectName="fileTitle")
         self.subtitle = QLabel("", objectName="hint")
@@ -246,6 +247,20 @@ class Workbench(QWidget):
                 self.preview_panel.set_analysed()
             self.analysis_ready.emit()
 
+    def _synthesis_rate(self, req: PreviewRequest) -> float:
+        """Seconds of audio made per second, for the start rule: measured between this preview's
+        windows, or, after its first window only, what this model ran at last time (the first
+        window's time includes the region's one-off work and would start playback too late)."""
+        key = (getattr(req.model, "id", req.model), req.params.get("backend"))
+        times = self._chunk_times
+        if len(times) >= 3:
+            (t0, s0), (t1, s1) = times[-2], times[-1]
+            rate = (s1 - s0) / max(1e-6, t1 - t0)
+            self._rates[key] = rate
+            return rate
+        (t0, s0), (t1, s1) = times[0], times[-1]
+        return max((s1 - s0) / max(1e-6, t1 - t0), self._rates.get(key, 0.0))
+
     def _preview_chunk(self, req: PreviewRequest, chunk: Any) -> None:
         if req.serial != self._latest_serial or req.input_path != self.path:
             return
@@ -262,9 +277,8 @@ class Workbench(QWidget):
         stream.append(chunk.audio, chunk.last)
         self._chunk_times.append((now, stream.made_s))
         self.plots.set_output(envelope(stream.audio(), chunk.sample_rate, offset=self._stream_offset))
+        rate = self._synthesis_rate(req)  # measured on every window: the next preview starts sooner
         if not self._stream_started:
-            (t0, s0), (t1, s1) = self._chunk_times[-2 if len(self._chunk_times) > 2 else 0], self._chunk_times[-1]
-            rate = (s1 - s0) / max(1e-6, t1 - t0)
             to_make = 0.0 if chunk.last else max(0.0, chunk.region_end_s - chunk.end_s)
             if should_start(stream.made_s, to_make, rate):
                 self._stream_started = True

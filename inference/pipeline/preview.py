@@ -193,15 +193,20 @@ def analyse(
 ) -> None:
     """Analyse ``region`` (kept in memory and on disk, for previews) or every piece of the whole
     file (on disk, for the conversion), loading the model first; nothing is synthesised. With no
-    file, only the model (its generator, converted weights and index) is loaded."""
+    file, what a preview will need is loaded: the generator (its converted weights), the index,
+    the embedder and the pitch model, so that their loading (and their libraries' imports, which
+    can hold Python's lock for a moment) is over before the first song arrives."""
     import functools
 
     from inference.pipeline.chunking import plan_pieces
     from inference.pipeline.io import decode_input, filtered_segment, release_memory
 
     report = StageProgress(None)
-    if input_path is None:  # a model chosen, no file yet: load the model (and its index) only
-        conv._prepare(model, params, report)
+    if input_path is None:  # a model chosen, no file yet: load everything a preview will need
+        job = conv._prepare(model, params, report)
+        conv._load_embedder(job.embedder_path)
+        if job.method is not None:
+            conv.estimators.load(job.method)
         return
     if region is not None:
         region_analysis(conv, input_path, model, params, region[0], region[1], report, cancel)
