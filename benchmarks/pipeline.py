@@ -241,6 +241,10 @@ def main() -> None:
                 f"  long/short growth difference: {growth[1] - growth[0]:+.1f} MB "
                 f"(the long input's decoded 16 kHz audio alone is {rows[1]['seconds'] * 16000 * 4 / 2**20:.1f} MB)"
             )
+            print(
+                f"  peak memory, long / short input (10x the pieces, as 10 min vs 1 min): "
+                f"{rows[1]['peak_mb'] / rows[0]['peak_mb']:.2f} (target <= 1.5)"
+            )
 
 
 if __name__ == "__main__":
