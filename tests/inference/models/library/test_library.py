@@ -107,7 +107,7 @@ def test_index_choice_prefers_fitting_filled_added(fake_home, files, tmp_path):
 def test_broken_models_are_listed_with_their_reason(fake_home, files, tmp_path):
     models = replay_models(fake_home)
     place(files.garbage, models / "Garbage" / "model.pth")
-    place(files.refinegan, models / "Refine" / "model.pth")
+    place(files.old_refinegan, models / "Refine" / "model.pth")
     (models / "Empty").mkdir()
     place(files.garbage, models / "Only Discriminator" / "D_2333.pth")
     place(files.v2_index, models / "Only Discriminator" / "model.index")
@@ -116,9 +116,26 @@ def test_broken_models_are_listed_with_their_reason(fake_home, files, tmp_path):
     assert not any(m.ok for m in found.values())
     (problem,) = found["Garbage"].problems
     assert problem.startswith("unreadable: ") and "\n" not in problem
-    assert any("RefineGAN" in p for p in found["Refine"].problems)
+    assert found["Refine"].problems == [
+        "unsupported: a RefineGAN model from an older Applio (before August 2025), in a layout that current "
+        "Applio cannot run either"
+    ]
     assert found["Empty"].problems == ["no model file (.pth) in the folder"]
     assert found["Only Discriminator"].problems == ["no model file (.pth) in the folder"]
+
+
+def test_applio_vocoders_are_listed_as_usable(fake_home, files, tmp_path):
+    models = replay_models(fake_home)
+    for name, source in (("Refine", files.refinegan), ("Multi", files.mrf), ("Classic", files.applio_v2_48k)):
+        place(source, models / name / "model.pth")
+        place(files.v2_index, models / name / "added.index")
+    found = by_name(ModelLibrary(cache_path=tmp_path / "cache.json").scan())
+    got = {name: (m.vocoder, m.sample_rate, m.ok, m.problems) for name, m in found.items()}
+    assert got == {
+        "Refine": ("RefineGAN", 32000, True, []),
+        "Multi": ("MRF HiFi-GAN", 40000, True, []),
+        "Classic": ("HiFi-GAN", 48000, True, []),
+    }
 
 
 def test_the_first_model_with_a_config_wins(fake_home, files, tmp_path):
