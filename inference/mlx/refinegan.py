@@ -38,6 +38,7 @@ LRELU_SLOPE = 0.2
 SINC_ZEROS, SINC_ROLLOFF, SINC_BETA = 64, 0.9475937167399596, 14.769656459379492
 NOISE_BLOCK_FRAMES = 16  # AdaIN noise is drawn per 16 frames of each layer
 SOURCE_FRAMES = 1000  # frames of the pyramid's top computed at once (plus its context)
+STAGE_RADIUS = 63  # output samples each side a stage's block reads: input_conv 3 + residual blocks 60
 _MASK64 = (1 << 64) - 1
 
 
@@ -251,16 +252,25 @@ class RefineGANGenerator(nn.Module):
         har, top = source
         return har[:, start * self.upp : stop * self.upp], top[:, start:stop]
 
-    def _adain_noise(self, noise: tuple[int, int] | None, stage: int, samples_per_frame: int):
+    def _adain_noise(self, noise: tuple[int, int] | None, stage: int, start: int):
+        """The AdaIN noise of stage ``stage`` for its output samples from ``start`` of the window on."""
         if noise is None:
             return None
         seed, first_frame = noise
-        start, block = first_frame * samples_per_frame, NOISE_BLOCK_FRAMES * samples_per_frame
+        samples_per_frame = math.prod(self.upsample_rates[: stage + 1])
+        start += first_frame * samples_per_frame
+        block = NOISE_BLOCK_FRAMES * samples_per_frame
 
         def draw(branch: int, which: int, channels: int, length: int) -> mx.array:
             return positional_normal(seed, (stage * 3 + branch) * 2 + which, start, length, channels, block)
 
         return draw
+
+    def stage(self, i: int, x: mx.array, down: mx.array, noise=None, start: int = 0) -> mx.array:
+        """Upsampling stage ``i``: ``x`` (the previous stage's output) and the pyramid level of this
+        stage's rate, ``down``, aligned with it; ``start``: the output's first sample in the window."""
+        y = mx.concatenate([upsample_linear(leaky_relu(x, LRELU_SLOPE), self.upsample_rates[i]), down], axis=2)
+        return self.upsample_conv_blocks[i](y, self._adain_noise(noise, i, start))
 
     def decode(
         self,
@@ -273,8 +283,8 @@ class RefineGANGenerator(nn.Module):
         """Latent ``[B, T, C]`` and :meth:`source`'s output for these frames -> audio ``[B, T*hop, 1]``.
 
         ``noise`` ``(seed, first frame)`` draws the AdaIN noise for a window starting at that
-        frame of the input (None: none). ``chunk`` is accepted for the decoders' common call and
-        unused: each window runs whole.
+        frame of the input (None: none). ``chunk`` (elements of a stage's widest activation, e.g.
+        ``1 << 20``) runs each stage in pieces with enough context to give the same samples.
         """
         if source is None:
             raise ValueError("the RefineGAN decoder needs its source (call source() first)")
@@ -284,9 +294,19 @@ class RefineGANGenerator(nn.Module):
         if g is not None and "cond" in self:
             mel = mel + self.cond(g)
         x = mx.concatenate([mel, top.astype(x.dtype)], axis=2)
-        samples_per_frame = 1
-        for i, (u, block) in enumerate(zip(self.upsample_rates, self.upsample_conv_blocks)):
-            samples_per_frame *= u
-            x = mx.concatenate([upsample_linear(leaky_relu(x, LRELU_SLOPE), u), downs[-1 - i]], axis=2)
-            x = block(x, self._adain_noise(noise, i, samples_per_frame))
+        for i, u in enumerate(self.upsample_rates):
+            down = downs[-1 - i]
+            n_in = x.shape[1]
+            if chunk is None or n_in * u * down.shape[2] * 5 <= 2 * chunk:
+                x = self.stage(i, x, down, noise)
+                continue
+            step = max(1, chunk // (u * down.shape[2] * 5))  # input samples per piece
+            margin = -(-STAGE_RADIUS // u) + 2  # + the linear upsampling's sample, rounded up
+            pieces = []
+            for s0 in range(0, n_in, step):
+                e0 = min(n_in, s0 + step)
+                a, b = max(0, s0 - margin), min(n_in, e0 + margin)
+                y = self.stage(i, x[:, a:b], down[:, a * u : b * u], noise, a * u)
+                pieces.append(y[:, (s0 - a) * u : (e0 - a) * u])
+            x = mx.concatenate(pieces, axis=1)
         return mx.tanh(self.conv_post(leaky_relu(x, LRELU_SLOPE)))
