@@ -10,6 +10,7 @@ import pytest
 
 import inference.models.checkpoint as checkpoint
 from inference.models.library import Changes, LibraryError, ModelLibrary, VoiceModel
+from inference.models.library.cache import CACHE_VERSION
 from tests.support.library import Files
 
 place = Files.place
@@ -214,8 +215,20 @@ def test_a_damaged_cache_is_ignored_and_rewritten(fake_home, files, tmp_path, co
     cache = tmp_path / "cache.json"
     cache.write_text("{not json", encoding="utf-8")
     assert [m.ok for m in ModelLibrary(cache_path=cache).scan()] == [True]
-    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1
+    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == CACHE_VERSION
     assert len(count_reads) == 1
+
+
+def test_facts_from_an_older_reader_are_read_again(fake_home, files, tmp_path, count_reads):
+    """Version 1 of the cache called RefineGAN models unsupported: its entries are not trusted."""
+    model = place(files.refinegan, replay_models(fake_home) / "Robot" / "model.pth").resolve()
+    stat = model.stat()
+    facts = {"error": "unsupported vocoder RefineGAN: only HiFi-GAN models can be converted", "unsupported": True}
+    entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "kind": "pth", "facts": facts}
+    cache = tmp_path / "cache.json"
+    cache.write_text(json.dumps({"version": 1, "files": {str(model): entry}}), encoding="utf-8")
+    (found,) = ModelLibrary(cache_path=cache).scan()
+    assert (found.ok, found.vocoder, count_reads) == (True, "RefineGAN", [model])
 
 
 def test_refresh_reports_added_removed_changed(fake_home, files, tmp_path):
