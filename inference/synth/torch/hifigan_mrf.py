@@ -32,35 +32,43 @@ SOURCE_FRAMES = 2048  # frames of the source built at once: [B, frames*hop, 9] f
 _SPLIT = 4096.0  # the increment's first 12 fractional bits: (j+1) * hi is exact in float32
 
 
-def harmonic_sines(f0: torch.Tensor, upp: int, sampling_rate: int, phases: torch.Tensor | None = None) -> torch.Tensor:
-    """The 9 sines of the MRF source, unvoiced samples zero: ``[B, T]`` Hz -> ``[B, T*upp, 9]``.
-
-    Harmonic ``k`` advances by ``rad_k = (k * f0 / sr) mod 1`` cycles per sample, computed in
-    float32 as the reference does, constant within a frame. Its phase at sample ``j`` of frame
-    ``t`` is the phase at the frame's start (a float64 running sum over frames, reduced mod 1)
-    plus ``(j+1) * rad_k``; that product is split as ``hi + lo`` (``hi`` on a 2^-12 grid, so
-    ``(j+1) * hi`` and its fraction are exact in float32, ``(j+1) * lo`` is below 1/16), which keeps
-    the phase within ~1e-7 cycles of the exact sum at any length. ``phases`` ``[9]`` (cycles) are
-    the initial phases, 0 for the fundamental.
-    """
-    f0 = f0.to(torch.float32)
-    b, t = f0.shape
+def frame_phases(f0: torch.Tensor, upp: int, sampling_rate: int, phases: torch.Tensor | None = None):
+    """``(rad, starts)``, both ``[B, T, 9]`` float32: each harmonic's step per sample in cycles,
+    ``(k * f0 / sr) mod 1`` computed in float32 as the reference does (constant within a frame),
+    and its phase at each frame's first sample: a float64 running sum over the whole input plus
+    the initial ``phases`` ``[9]`` (0 for the fundamental), reduced mod 1."""
     k = torch.arange(1, HARMONICS + 2, dtype=torch.float32)
-    rad = (f0[..., None] * k) / sampling_rate % 1.0  # [B, T, 9]
+    rad = (f0.to(torch.float32)[..., None] * k) / sampling_rate % 1.0
     rad64 = rad.to(torch.float64) * upp
-    starts = torch.cumsum(rad64, dim=1) - rad64  # phase at each frame's first sample
+    starts = torch.cumsum(rad64, dim=1) - rad64
     if phases is not None:
         starts = starts + phases.to(torch.float64)
-    starts = (starts % 1.0).to(torch.float32)
+    return rad, (starts % 1.0).to(torch.float32)
+
+
+def sines(rad: torch.Tensor, starts: torch.Tensor, voiced: torch.Tensor, upp: int) -> torch.Tensor:
+    """Frames of :func:`frame_phases` (and their voicing ``[B, T]``) -> ``[B, T*upp, 9]`` sines.
+
+    The phase at sample ``j`` of a frame is its start plus ``(j+1) * rad``; that product is split
+    as ``hi + lo`` (``hi`` on a 2^-12 grid, so ``(j+1) * hi`` and its fraction are exact in
+    float32, ``(j+1) * lo`` is below 1/16), which keeps the phase within ~1e-7 cycles of the
+    exact sum at any length.
+    """
+    b, t, _ = rad.shape
     hi = torch.round(rad * _SPLIT) / _SPLIT
     lo = rad - hi
     steps = torch.arange(1, upp + 1, dtype=torch.float32)[:, None]  # [upp, 1]
     product = steps * hi[:, :, None, :]
     within = (product - torch.floor(product)) + steps * lo[:, :, None, :]  # [B, T, upp, 9]
     phase = (starts[:, :, None, :] + within) % 1.0
-    sines = torch.sin(phase * (2 * math.pi)) * SINE_AMP
-    voiced = (f0 > 0).to(torch.float32)[:, :, None, None]
-    return (sines * voiced).reshape(b, t * upp, HARMONICS + 1)
+    out = torch.sin(phase * (2 * math.pi)) * SINE_AMP * voiced.to(torch.float32)[:, :, None, None]
+    return out.reshape(b, t * upp, HARMONICS + 1)
+
+
+def harmonic_sines(f0: torch.Tensor, upp: int, sampling_rate: int, phases: torch.Tensor | None = None) -> torch.Tensor:
+    """The 9 sines of the MRF source, unvoiced samples zero: ``[B, T]`` Hz -> ``[B, T*upp, 9]``."""
+    rad, starts = frame_phases(f0, upp, sampling_rate, phases)
+    return sines(rad, starts, f0 > 0, upp)
 
 
 class SourceModuleMRF(nn.Module):
@@ -74,16 +82,22 @@ class SourceModuleMRF(nn.Module):
     def forward(
         self, f0: torch.Tensor, upp: int, noise: torch.Tensor | None = None, phases: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """f0 ``[B, T]`` -> ``[B, T*upp, 1]``; ``noise`` ``[B, T*upp, 1]`` standard normal or None."""
+        """f0 ``[B, T]`` -> ``[B, T*upp, 1]``; ``noise`` ``[B, T*upp, 1]`` standard normal or None.
+
+        The frames' phases are summed over the whole input first; the sines (9 values a sample)
+        are then made :data:`SOURCE_FRAMES` frames at a time.
+        """
         w = self.l_linear.weight
+        rad, starts = frame_phases(f0, upp, self.sampling_rate, phases)
         pieces = []
         for t0 in range(0, f0.shape[1], SOURCE_FRAMES):
-            part = f0[:, t0 : t0 + SOURCE_FRAMES]
-            merged = self.l_linear(harmonic_sines(part, upp, self.sampling_rate, phases).to(w.dtype))
+            part = slice(t0, t0 + SOURCE_FRAMES)
+            voiced = f0[:, part] > 0
+            merged = self.l_linear(sines(rad[:, part], starts[:, part], voiced, upp).to(w.dtype))
             if noise is not None:
-                uv = torch.repeat_interleave((part > 0).to(w.dtype), upp, dim=1)[..., None]
+                uv = torch.repeat_interleave(voiced.to(w.dtype), upp, dim=1)[..., None]
                 amp = (uv * NOISE_STD + (1 - uv) * (SINE_AMP / 3)) * torch.linalg.vector_norm(w)
-                merged = merged + amp * noise[:, t0 * upp : (t0 + part.shape[1]) * upp].to(w.dtype)
+                merged = merged + amp * noise[:, t0 * upp : t0 * upp + uv.shape[1]].to(w.dtype)
             pieces.append(torch.tanh(merged))
         return torch.cat(pieces, dim=1)
 

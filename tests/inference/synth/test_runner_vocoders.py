@@ -120,3 +120,19 @@ def test_refinegan_pyramid_top_in_pieces_equals_one_pass(models, backend, monkey
     reach = port.pyramid_reach(dec.upsample_rates)
     monkeypatch.setattr(port, "pyramid_reach", lambda rates: reach // 10)
     assert not _close(_numpy(gen._impl.source(f0, None)[1]).reshape(-1), whole, 1e-6)[0]
+
+
+@pytest.mark.parametrize("backend", ["torch", "mlx"])
+def test_mrf_source_in_pieces_equals_whole(models, backend, monkeypatch) -> None:
+    """The 9 sines are made in pieces of frames after their phases were summed over the whole
+    input: the same source as in one piece (1e-6 x peak), noise and overtone phases included."""
+    port = __import__(f"inference.{'mlx' if backend == 'mlx' else 'synth.torch'}.hifigan_mrf", fromlist=["x"])
+    gen = load_generator(models["MRF HiFi-GAN"], backend=backend)
+    _, f0 = _inputs(300, seed=6)
+    rng = np.random.default_rng(7)
+    noise, phases = rng.standard_normal(300 * 240, dtype=np.float32), rng.random(8)
+    whole = _numpy(gen._impl.source(f0, noise, phases)).reshape(-1)
+    monkeypatch.setattr(port, "SOURCE_FRAMES", 70)
+    pieces = _numpy(gen._impl.source(f0, noise, phases)).reshape(-1)
+    ok, err, peak = _close(pieces, whole, 1e-6)
+    assert ok, f"{backend}: {err:.3g} vs peak {peak:.3g}"
