@@ -35,7 +35,7 @@ def main(rvc_root: str) -> int:
     torch.rand = lambda *size, **k: torch.zeros(*size, **{n: v for n, v in k.items() if n in ("dtype", "device")})
     from infer.module import models as rvc  # RVC's own code, from the given checkout
 
-    from inference.models.checkpoint import SPEC_CHANNELS, UPSAMPLING, ModelConfig
+    from inference.models.config import SPEC_CHANNELS, UPSAMPLING, ModelConfig
     from inference.synth.torch.convert import build_synthesizer, convert_state_dict, load_arrays, parametrization_keys
     from inference.synth.torch.synthesizers import Synthesizer
 

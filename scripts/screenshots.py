@@ -75,7 +75,15 @@ MODELS = [
     DemoModel("Baritone Ben v2", sample_rate=48000),
     DemoModel("Choir Alto 32k", sample_rate=32000, index_path=None),
     DemoModel("Old Radio Voice (v1)", version="v1"),
-    DemoModel("Robot (RefineGAN)", problems=["unsupported vocoder RefineGAN: only HiFi-GAN models can be converted"]),
+    DemoModel("Robot (RefineGAN)", sample_rate=32000, vocoder="RefineGAN"),
+    DemoModel(
+        "Robot 2025 (RefineGAN)",
+        vocoder="RefineGAN",
+        problems=[
+            "unsupported: a RefineGAN model from an older Applio (before August 2025), in a layout that "
+            "current Applio cannot run either"
+        ],
+    ),
     DemoModel("Juice Style (RVC v2) 310 Epochs", epochs=310),
     DemoModel("Spoken Narrator", f0=False, index_path=None),
 ]

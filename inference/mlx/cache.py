@@ -28,7 +28,7 @@ from inference.core.filecache import sha256_file
 
 log = logging.getLogger(__name__)
 
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: the config names its vocoder (MRF HiFi-GAN, RefineGAN)
 __all__ = [
     "CONVERTER_VERSION",
     "CacheError",
@@ -89,7 +89,7 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
     """
     from inference.mlx.convert import convert_state_dict, load_arrays
     from inference.mlx.synthesizers import Synthesizer
-    from inference.models.checkpoint import ModelConfig
+    from inference.models.config import ModelConfig
 
     source = Path(path).expanduser()
     digest = source_digest(source)

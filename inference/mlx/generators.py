@@ -1,5 +1,7 @@
 """HiFi-GAN decoders ``dec``: the NSF one (sine excitation from f0) and the plain one (no-f0 models).
 
+:class:`UpsamplingDecoder` holds what they share with Applio's MRF HiFi-GAN (``hifigan_mrf``).
+
 Channels-last. Attribute names follow the checkpoint keys (``conv_pre``, ``ups``, ``resblocks``,
 ``noise_convs``, ``m_source.l_linear``, ``conv_post``, ``cond``).
 
@@ -71,65 +73,31 @@ class SourceModuleHnNSF(nn.Module):
         return mx.tanh(self.l_linear(sine.astype(self.l_linear.weight.dtype)))
 
 
-class Generator(nn.Module):
-    """Plain HiFi-GAN (no-f0 models): ``decode(x [B,T,C], g) -> [B, T*hop, 1]``."""
+class UpsamplingDecoder(nn.Module):
+    """What the HiFi-GAN decoders share: ``conv_pre`` (+ ``cond``), upsampling stages run whole or
+    in chunks, ``conv_post``. Subclasses build the layers under their checkpoint's names and say
+    which transposed convolution is stage ``i``'s (:meth:`upsampler`) and what a stage does."""
 
-    def __init__(
-        self,
-        initial_channel: int,
-        resblock: str,
-        resblock_kernel_sizes,
-        resblock_dilation_sizes,
-        upsample_rates,
-        upsample_initial_channel: int,
-        upsample_kernel_sizes,
-        gin_channels: int = 0,
-    ) -> None:
-        super().__init__()
-        self.num_kernels = len(resblock_kernel_sizes)
-        self.upsample_rates = list(upsample_rates)
-        self.upp = math.prod(upsample_rates)
-        self.conv_pre = Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
-        block = ResBlock1 if str(resblock) == "1" else ResBlock2
-        # samples of context each side that the residual blocks of one stage read
-        self.resblock_radius = max(
-            (k - 1) // 2 * (sum(d) + len(d) if block is ResBlock1 else sum(d))
-            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes)
-        )
-        self.ups = []
-        self.resblocks = []
-        ch = upsample_initial_channel
-        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
-            ch = upsample_initial_channel // (2 ** (i + 1))
-            self.ups.append(ConvTranspose1d(ch * 2, ch, k, u, padding=(k - u) // 2))
-            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes):
-                self.resblocks.append(block(ch, rk, rd))
-        self.conv_post = Conv1d(ch, 1, 7, padding=3, bias=False)
-        if gin_channels:
-            self.cond = Conv1d(gin_channels, upsample_initial_channel, 1)
+    upp: int
+    resblock_radius: int  # samples of context each side that the residual blocks of one stage read
 
-    def _resblocks(self, i: int, x: mx.array) -> mx.array:
-        xs = None
-        x_act = leaky_relu(x, LRELU_SLOPE)  # every block starts with it
-        for j in range(self.num_kernels):
-            y = self.resblocks[i * self.num_kernels + j](x, x_act)
-            xs = y if xs is None else xs + y
-        return xs / self.num_kernels
+    def upsampler(self, i: int) -> ConvTranspose1d:
+        raise NotImplementedError
 
     def stage(self, i: int, x: mx.array, har_source: mx.array | None = None) -> mx.array:
-        """Upsampling stage ``i``: ``[B, N, C]`` -> ``[B, N*u, C/2]``; ``har_source`` aligned with ``x``."""
-        return self._resblocks(i, self.ups[i](leaky_relu(x, LRELU_SLOPE)))
+        raise NotImplementedError
 
     def stage_margin(self, i: int) -> int:
         """Input samples of context each side for stage ``i``'s output to be exact in a chunk."""
-        up = self.ups[i]
+        up = self.upsampler(i)
         k = up.weight.shape[1]
         radius = self.resblock_radius + 2  # + the noise convolution's edge
         return -(-(radius + k) // up.stride) + 1
 
     def _run_stages(self, x: mx.array, har_source: mx.array | None, chunk: int | None) -> mx.array:
         samples_per_frame = 1
-        for i, up in enumerate(self.ups):
+        for i in range(len(self.upsample_rates)):
+            up = self.upsampler(i)
             u = up.stride
             n_in = x.shape[1]
             har_step = self.upp // samples_per_frame  # source samples per stage-input sample
@@ -149,6 +117,10 @@ class Generator(nn.Module):
                 x = mx.concatenate(pieces, axis=1)
             samples_per_frame *= u
         return x
+
+    def source_window(self, source: mx.array, start: int, stop: int) -> mx.array:
+        """The part of the source (one value per output sample) that frames ``start .. stop`` decode from."""
+        return source[:, start * self.upp : stop * self.upp]
 
     def _pre(self, x: mx.array, g: mx.array | None) -> mx.array:
         x = self.conv_pre(x)
@@ -173,6 +145,63 @@ class Generator(nn.Module):
         pieces with enough context to give the same samples: smaller working sets, less time.
         """
         return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
+
+
+def resblock_radius(resblock: str, kernel_sizes, dilation_sizes) -> int:
+    """Samples of context each side that one stage's residual blocks read."""
+    return max(
+        (k - 1) // 2 * (sum(d) + len(d) if str(resblock) == "1" else sum(d))
+        for k, d in zip(kernel_sizes, dilation_sizes)
+    )
+
+
+class Generator(UpsamplingDecoder):
+    """Plain HiFi-GAN (no-f0 models): ``decode(x [B,T,C], g) -> [B, T*hop, 1]``."""
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes,
+        resblock_dilation_sizes,
+        upsample_rates,
+        upsample_initial_channel: int,
+        upsample_kernel_sizes,
+        gin_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.upsample_rates = list(upsample_rates)
+        self.upp = math.prod(upsample_rates)
+        self.conv_pre = Conv1d(initial_channel, upsample_initial_channel, 7, padding=3)
+        block = ResBlock1 if str(resblock) == "1" else ResBlock2
+        self.resblock_radius = resblock_radius(resblock, resblock_kernel_sizes, resblock_dilation_sizes)
+        self.ups = []
+        self.resblocks = []
+        ch = upsample_initial_channel
+        for i, (u, k) in enumerate(zip(upsample_rates, upsample_kernel_sizes)):
+            ch = upsample_initial_channel // (2 ** (i + 1))
+            self.ups.append(ConvTranspose1d(ch * 2, ch, k, u, padding=(k - u) // 2))
+            for rk, rd in zip(resblock_kernel_sizes, resblock_dilation_sizes):
+                self.resblocks.append(block(ch, rk, rd))
+        self.conv_post = Conv1d(ch, 1, 7, padding=3, bias=False)
+        if gin_channels:
+            self.cond = Conv1d(gin_channels, upsample_initial_channel, 1)
+
+    def upsampler(self, i: int) -> ConvTranspose1d:
+        return self.ups[i]
+
+    def _resblocks(self, i: int, x: mx.array) -> mx.array:
+        xs = None
+        x_act = leaky_relu(x, LRELU_SLOPE)  # every block starts with it
+        for j in range(self.num_kernels):
+            y = self.resblocks[i * self.num_kernels + j](x, x_act)
+            xs = y if xs is None else xs + y
+        return xs / self.num_kernels
+
+    def stage(self, i: int, x: mx.array, har_source: mx.array | None = None) -> mx.array:
+        """Upsampling stage ``i``: ``[B, N, C]`` -> ``[B, N*u, C/2]``; ``har_source`` aligned with ``x``."""
+        return self._resblocks(i, self.ups[i](leaky_relu(x, LRELU_SLOPE)))
 
 
 class GeneratorNSF(Generator):

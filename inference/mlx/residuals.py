@@ -18,10 +18,14 @@ def _same(kernel_size: int, dilation: int) -> int:
 
 
 class ResBlock1(nn.Module):
-    """Three (dilated conv, conv) pairs, each added back to its input."""
+    """Three (dilated conv, conv) pairs, each added back to its input.
 
-    def __init__(self, channels: int, kernel_size: int = 3, dilation=(1, 3, 5)) -> None:
+    ``slope`` is the leaky ReLU's: 0.1 in HiFi-GAN, 0.2 in RefineGAN's residual blocks.
+    """
+
+    def __init__(self, channels: int, kernel_size: int = 3, dilation=(1, 3, 5), slope: float = LRELU_SLOPE) -> None:
         super().__init__()
+        self.slope = slope
         self.convs1 = [
             Conv1d(channels, channels, kernel_size, padding=_same(kernel_size, d), dilation=d) for d in dilation
         ]
@@ -30,8 +34,8 @@ class ResBlock1(nn.Module):
     def __call__(self, x: mx.array, x_act: mx.array | None = None) -> mx.array:
         """``x_act``: ``leaky_relu(x)`` when the caller has it (a stage's blocks share one input)."""
         for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2)):
-            act = x_act if i == 0 and x_act is not None else leaky_relu(x, LRELU_SLOPE)
-            x = c2(leaky_relu(c1(act), LRELU_SLOPE), add=x)
+            act = x_act if i == 0 and x_act is not None else leaky_relu(x, self.slope)
+            x = c2(leaky_relu(c1(act), self.slope), add=x)
         return x
 
 

@@ -9,6 +9,9 @@ plain containers. Three layouts are understood (RVC_REFERENCE.md §2):
 - training checkpoints (``G_*.pth``) and pretrained bases (``f0G40k.pth``):
   ``{"model": state_dict, "iteration", ...}`` without a config, which is derived from the weights.
 
+The decoder (HiFi-GAN, or Applio's MRF HiFi-GAN and RefineGAN) is told by the weights' keys and
+the ``vocoder`` field (:mod:`inference.models.vocoders`).
+
 :func:`read_model_info` is the light read the model library uses (memory-mapped: weights are
 not read); :func:`load_checkpoint` returns what a synthesizer needs.
 """
@@ -16,7 +19,6 @@ not read); :func:`load_checkpoint` returns what a synthesizer needs.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import re
 import zipfile
@@ -26,22 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from inference.core.errors import RVCError
+from inference.models.config import FEATURE_DIMS, SPEC_CHANNELS, UPSAMPLING, ModelConfig, parse_rate
+from inference.models.vocoders import (
+    HIFIGAN,
+    REFINEGAN,
+    SUPPORTED_VOCODERS,
+    UPSAMPLER_KEYS,
+    canonical,
+    config_problem,
+    layout_problem,
+    vocoder_from_keys,
+)
 
-SUPPORTED_VOCODERS = ("HiFi-GAN",)
-
-# Upsampling of each (version, rate) the public implementation trains (§2's table). The kernel
-# sizes are stored in the weights, the rates (strides) are not: they are looked up here.
-UPSAMPLING: dict[tuple[str, int], tuple[tuple[int, ...], tuple[int, ...]]] = {
-    ("v1", 32000): ((10, 4, 2, 2, 2), (16, 16, 4, 4, 4)),
-    ("v1", 40000): ((10, 10, 2, 2), (16, 16, 4, 4)),
-    ("v1", 48000): ((10, 6, 2, 2, 2), (16, 16, 4, 4, 4)),
-    ("v2", 32000): ((10, 8, 2, 2), (20, 16, 4, 4)),
-    ("v2", 40000): ((10, 10, 2, 2), (16, 16, 4, 4)),
-    ("v2", 48000): ((12, 10, 2, 2), (24, 20, 4, 4)),
-}
 TRAINING_ONLY_PREFIXES = ("enc_q.",)  # the posterior encoder: training checkpoints only
-SPEC_CHANNELS = {32000: 513, 40000: 1025, 48000: 1025}
-FEATURE_DIMS = {"v1": 256, "v2": 768}
 
 
 class CheckpointError(RVCError):
@@ -50,60 +49,6 @@ class CheckpointError(RVCError):
 
 class UnsupportedModelError(CheckpointError):
     """A readable voice model this app cannot synthesize with (another vocoder, say)."""
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The generator's hyper-parameters (the checkpoint's ``config`` list, named)."""
-
-    version: str
-    sample_rate: int
-    f0: bool
-    spec_channels: int = 1025
-    segment_size: int = 32
-    inter_channels: int = 192
-    hidden_channels: int = 192
-    filter_channels: int = 768
-    n_heads: int = 2
-    n_layers: int = 6
-    kernel_size: int = 3
-    p_dropout: float = 0.0
-    resblock: str = "1"
-    resblock_kernel_sizes: tuple[int, ...] = (3, 7, 11)
-    resblock_dilation_sizes: tuple[tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
-    upsample_rates: tuple[int, ...] = (10, 10, 2, 2)
-    upsample_initial_channel: int = 512
-    upsample_kernel_sizes: tuple[int, ...] = (16, 16, 4, 4)
-    spk_embed_dim: int = 109
-    gin_channels: int = 256
-
-    @property
-    def feature_dim(self) -> int:
-        """Width of the content features the model takes: 256 (v1) or 768 (v2)."""
-        return FEATURE_DIMS[self.version]
-
-    @property
-    def hop(self) -> int:
-        """Output samples per feature frame (the product of the upsampling rates)."""
-        return math.prod(self.upsample_rates)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in names}
-        return cls(**_normalised(values))
-
-    @classmethod
-    def from_list(cls, values: list | tuple, version: str, f0: bool) -> ModelConfig:
-        """From the checkpoint's 18-entry ``config`` list (the last is the rate: ``"40k"`` or 40000)."""
-        if len(values) != 18:
-            raise ValueError(f"config has {len(values)} entries, expected 18")
-        names = [f.name for f in dataclasses.fields(cls)][3:]  # after version, sample_rate, f0
-        fields = dict(zip(names, values[:17]))
-        return cls(version=version, sample_rate=parse_rate(values[17]), f0=f0, **_normalised(fields))
 
 
 @dataclass
@@ -119,57 +64,10 @@ class ModelInfo:
     info: str = ""
     author: str | None = None
     embedder_model: str | None = None
-    vocoder: str = "HiFi-GAN"
+    vocoder: str = HIFIGAN
     has_config: bool = True
     dtype: str = "float32"
     size_bytes: int = 0
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _normalised(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    for key in ("resblock_kernel_sizes", "upsample_rates", "upsample_kernel_sizes"):
-        if key in out:
-            out[key] = tuple(int(v) for v in out[key])
-    if "resblock_dilation_sizes" in out:
-        out["resblock_dilation_sizes"] = tuple(tuple(int(d) for d in row) for row in out["resblock_dilation_sizes"])
-    if "resblock" in out:
-        out["resblock"] = str(out["resblock"])
-    for key in (
-        "spec_channels",
-        "segment_size",
-        "inter_channels",
-        "hidden_channels",
-        "filter_channels",
-        "n_heads",
-        "n_layers",
-        "kernel_size",
-        "upsample_initial_channel",
-        "spk_embed_dim",
-        "gin_channels",
-    ):
-        if key in out:
-            out[key] = int(out[key])
-    if "p_dropout" in out:
-        out["p_dropout"] = float(out["p_dropout"])
-    return out
-
-
-def parse_rate(value: Any) -> int:
-    """``"40k"`` / ``"40000"`` / ``40000`` -> 40000."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a sample rate: {value!r}")
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value).strip().lower()
-    if text.endswith("k"):
-        return int(float(text[:-1]) * 1000)
-    return int(float(text))
 
 
 # -- opening files -------------------------------------------------------------------------------
@@ -239,10 +137,12 @@ def _version_from_weights(state: dict[str, Any]) -> str | None:
     return {256: "v1", 768: "v2"}.get(shape[1])
 
 
-def _ups_kernels(state: dict[str, Any]) -> tuple[int, ...]:
+def _ups_kernels(state: dict[str, Any], vocoder: str = HIFIGAN) -> tuple[int, ...]:
+    """Kernel sizes of the decoder's transposed convolutions (RefineGAN has none)."""
+    prefix = UPSAMPLER_KEYS.get(vocoder)
     kernels = []
     i = 0
-    while (shape := _weight_shape(state, f"dec.ups.{i}.weight")) is not None:
+    while prefix and (shape := _weight_shape(state, f"{prefix}.{i}.weight")) is not None:
         kernels.append(shape[-1])
         i += 1
     return tuple(kernels)
@@ -255,19 +155,27 @@ def _rate_hint(name: str, meta: Mapping[str, Any]) -> int | None:
                 return parse_rate(meta[key])
             except (TypeError, ValueError):
                 pass
-    match = re.search(r"(32|40|48)k", name.lower())
+    match = re.search(r"(24|32|40|48)k", name.lower())
     return int(match.group(1)) * 1000 if match else None
 
 
-def derive_config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> ModelConfig:
-    """The config of a checkpoint stored without one, read off the weights (§2)."""
+def derive_config(state: dict[str, Any], meta: Mapping[str, Any], name: str, vocoder: str | None = None) -> ModelConfig:
+    """The config of a checkpoint stored without one, read off the weights (§2).
+
+    HiFi-GAN and MRF decoders store their kernel sizes, which tell most rates apart; RefineGAN's
+    weights are the same at every rate, so the posterior encoder's width, ``sr`` or the file name
+    must say it.
+    """
     version = _version_from_weights(state)
     if version is None:
         raise CheckpointError(f"{name}: no config, and enc_p.emb_phone.weight is missing or not 256/768 wide")
+    vocoder = vocoder or vocoder_from_keys(state) or HIFIGAN
     f0 = "enc_p.emb_pitch.weight" in state or any(k.startswith("dec.m_source.") for k in state)
-    kernels = _ups_kernels(state)
+    kernels = _ups_kernels(state, vocoder)
     spec = _weight_shape(state, "enc_q.pre.weight")
-    candidates = [rate for (v, rate), (_, k) in UPSAMPLING.items() if v == version and k == kernels]
+    candidates = [
+        rate for (v, rate), (_, k) in UPSAMPLING.items() if v == version and (vocoder == REFINEGAN or k == kernels)
+    ]
     if spec is not None and len(spec) == 3:
         candidates = [r for r in candidates if SPEC_CHANNELS[r] == spec[1]]
     hint = _rate_hint(name, meta)
@@ -278,12 +186,13 @@ def derive_config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> 
             "matches no known sample rate"
             if not candidates
             else (
-                "fits both "
-                + " and ".join(f"{r // 1000}k" for r in candidates)
-                + "; put the rate in the file name (e.g. 48k)"
+                ("fits both " if len(candidates) == 2 else "fits ")
+                + ", ".join(f"{r // 1000}k" for r in candidates[:-1])
+                + f" and {candidates[-1] // 1000}k; put the rate in the file name (e.g. 48k)"
             )
         )
-        raise CheckpointError(f"{name}: no config, and its upsampling (kernels {list(kernels)}) {what}")
+        upsampling = "its RefineGAN decoder" if vocoder == REFINEGAN else f"its upsampling (kernels {list(kernels)})"
+        raise CheckpointError(f"{name}: no config, and {upsampling} {what}")
     rate = candidates[0]
     rates, kernel_sizes = UPSAMPLING[(version, rate)]
     speakers = _weight_shape(state, "emb_g.weight")
@@ -295,24 +204,46 @@ def derive_config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> 
         upsample_rates=rates,
         upsample_kernel_sizes=kernel_sizes,
         spk_embed_dim=speakers[0] if speakers else 109,
+        vocoder=vocoder,
     )
 
 
-def _config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> tuple[ModelConfig, bool]:
+def _whole_rates(raw: list | tuple, name: str) -> None:
+    """Applio's short-lived 44.1 kHz configs had a rate of 2.205: refused, never rounded."""
+    rates = raw[12] if len(raw) == 18 else None
+    if isinstance(rates, (list, tuple)) and any(isinstance(u, float) and not float(u).is_integer() for u in rates):
+        raise UnsupportedModelError(
+            f"{name}: upsampling rates {list(rates)} are not whole numbers (Applio's withdrawn 44.1 kHz "
+            "models); it cannot be converted"
+        )
+
+
+def _config(state: dict[str, Any], meta: Mapping[str, Any], name: str, vocoder: str) -> tuple[ModelConfig, bool]:
     """``(config, had_config)``; the weights have the last word on version, f0 and speakers."""
     raw = meta.get("config")
     if not isinstance(raw, (list, tuple)):
-        return derive_config(state, meta, name), False
+        config, had = derive_config(state, meta, name, vocoder), False
+    else:
+        config, had = _stored_config(state, meta, name, vocoder, raw), True
+    if (problem := config_problem(config.vocoder, config.f0, config.upsample_rates)) is not None:
+        raise UnsupportedModelError(f"{name}: {problem}")
+    return config, had
+
+
+def _stored_config(
+    state: dict[str, Any], meta: Mapping[str, Any], name: str, vocoder: str, raw: list | tuple
+) -> ModelConfig:
     version = _version_from_weights(state) or str(meta.get("version", "v1"))
     if version not in FEATURE_DIMS:
         raise CheckpointError(f"{name}: unknown model version {version!r} (expected v1 or v2)")
     stored_f0 = meta.get("f0", 1)
     f0 = "enc_p.emb_pitch.weight" in state if state else bool(int(stored_f0))
+    _whole_rates(raw, name)
     try:
-        config = ModelConfig.from_list(list(raw), version, f0)
+        config = ModelConfig.from_list(list(raw), version, f0, vocoder)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{name}: unreadable config ({error})") from None
-    kernels = _ups_kernels(state)
+    kernels = _ups_kernels(state, vocoder)
     if kernels and kernels != config.upsample_kernel_sizes:
         raise CheckpointError(
             f"{name}: its config says upsampling kernels {list(config.upsample_kernel_sizes)} "
@@ -321,7 +252,29 @@ def _config(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> tuple[
     speakers = _weight_shape(state, "emb_g.weight")
     if speakers and speakers[0] != config.spk_embed_dim:
         config = dataclasses.replace(config, spk_embed_dim=speakers[0])
-    return config, True
+    return config
+
+
+def _vocoder(state: dict[str, Any], meta: Mapping[str, Any], name: str) -> str:
+    """The decoder the file holds: its keys, checked against Applio's ``vocoder`` field when present."""
+    stored = _text(meta, "vocoder")
+    from_keys = vocoder_from_keys(state)
+    vocoder = from_keys or HIFIGAN
+    if stored is not None:
+        named = canonical(stored)
+        if named is None:  # checked first: another vocoder's weights need not fit ours at all
+            raise UnsupportedModelError(
+                f"{name}: unsupported vocoder {stored}: only {', '.join(SUPPORTED_VOCODERS[:-1])} "
+                f"and {SUPPORTED_VOCODERS[-1]} models can be converted"
+            )
+        if from_keys is not None and from_keys != named:
+            raise CheckpointError(f"{name}: its vocoder field says {named} but its weights are a {from_keys} decoder")
+        vocoder = named
+    if from_keys is not None:
+        problem = layout_problem(vocoder, state, lambda layer: _weight_shape(state, layer))
+        if problem is not None:
+            raise UnsupportedModelError(f"{name}: {problem}")
+    return vocoder
 
 
 def _epochs(meta: Mapping[str, Any]) -> int | None:
@@ -338,11 +291,6 @@ def _text(meta: Mapping[str, Any], key: str) -> str | None:
     return str(value) if isinstance(value, (str, int, float)) and str(value).strip() else None
 
 
-def _squash(name: str) -> str:
-    """``"HiFi-GAN"``, ``"hifigan"``, ``"HiFi GAN"`` -> ``"hifigan"``."""
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def _structure(path: Path) -> Any:
     """The checkpoint's object graph with tensor shapes only: torch-free when the file allows."""
     from inference.models.structure import MetaUnavailable, read_structure
@@ -357,15 +305,8 @@ def _read(path: os.PathLike | str, mmap: bool, light: bool = False) -> tuple[Mod
     path = Path(path).expanduser()
     data = _structure(path) if light else _torch_load(path, mmap)
     state, meta, layout = _split(data, path.name)
-    vocoder = _text(meta, "vocoder") or "HiFi-GAN"
-    known = {_squash(v): v for v in SUPPORTED_VOCODERS}
-    vocoder = known.get(_squash(vocoder), vocoder)  # "hifigan" is reported as "HiFi-GAN"
-    if vocoder not in SUPPORTED_VOCODERS:
-        # checked before the config: another vocoder's weights need not fit ours at all
-        raise UnsupportedModelError(
-            f"{path.name}: unsupported vocoder {vocoder}: only HiFi-GAN models can be converted"
-        )
-    config, had_config = _config(state, meta, path.name)
+    vocoder = _vocoder(state, meta, path.name)  # "hifigan" is reported as "HiFi-GAN"
+    config, had_config = _config(state, meta, path.name, vocoder)
     probe = state.get("enc_p.emb_phone.weight")
     dtype = str(probe.dtype).replace("torch.", "") if _is_tensor(probe) else "float32"
     info = ModelInfo(
@@ -378,7 +319,7 @@ def _read(path: os.PathLike | str, mmap: bool, light: bool = False) -> tuple[Mod
         info=str(meta.get("info", "") or ""),
         author=_text(meta, "author"),
         embedder_model=_text(meta, "embedder_model"),
-        vocoder=vocoder,
+        vocoder=config.vocoder,
         has_config=had_config,
         dtype=dtype,
         size_bytes=path.stat().st_size,

@@ -1,9 +1,9 @@
 """The two synthesis backends behind :class:`~inference.synth.runner.SynthRunner`.
 
 Each backend loads a voice model and offers the same three calls on its own arrays:
-``encode`` (text encoder and reversed flow, once per input), ``source`` (the NSF sine excitation,
-once per input) and ``decode`` (the HiFi-GAN decoder on one window). ``auto`` picks MLX on Apple
-Silicon and torch elsewhere.
+``encode`` (text encoder and reversed flow, once per input), ``source`` (the decoder's sine
+excitation, once per input) and ``decode`` (the decoder on one window). ``auto`` picks MLX on
+Apple Silicon and torch elsewhere.
 """
 
 from __future__ import annotations
@@ -73,16 +73,18 @@ class _MLXBackend:
         mx.eval(z, g)
         return z, g
 
-    def source(self, f0, noise):
+    def source(self, f0, noise, phases=None):
         mx = self.mx
         noise_mx = None if noise is None else mx.array(noise[None, :, None])
-        har = self.model.dec.source(mx.array(f0[None].astype(np.float32)), noise_mx)
+        extra = {} if phases is None else {"phases": phases}  # the MRF source's overtone phases
+        har = self.model.dec.source(mx.array(f0[None].astype(np.float32)), noise_mx, **extra)
         mx.eval(har)
         return har
 
-    def decode(self, z, har, g, start: int, stop: int, hop: int) -> np.ndarray:
-        window_har = None if har is None else har[:, start * hop : stop * hop]
-        y = self.model.dec.decode(z[:, start:stop], window_har, g, chunk=self.chunk)
+    def decode(self, z, har, g, start: int, stop: int, seed: int | None = None) -> np.ndarray:
+        window_har = None if har is None else self.model.dec.source_window(har, start, stop)
+        extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
+        y = self.model.dec.decode(z[:, start:stop], window_har, g, chunk=self.chunk, **extra)
         return np.array(y.astype(self.mx.float32)).reshape(-1)
 
 
@@ -108,17 +110,19 @@ class _TorchBackend:
             noise_t = None if noise is None else torch.from_numpy(noise[None]).to(self.dtype)
             return self.model.encode(phone, pitch_t, torch.tensor([sid]), noise_t)
 
-    def source(self, f0, noise):
+    def source(self, f0, noise, phases=None):
         torch = self.torch
         with torch.inference_mode():
             noise_t = None if noise is None else torch.from_numpy(noise[None, :, None])
-            return self.model.dec.source(torch.from_numpy(f0[None].astype(np.float32)), noise_t)
+            extra = {} if phases is None else {"phases": torch.from_numpy(phases)}  # the MRF overtones'
+            return self.model.dec.source(torch.from_numpy(f0[None].astype(np.float32)), noise_t, **extra)
 
-    def decode(self, z, har, g, start: int, stop: int, hop: int) -> np.ndarray:
+    def decode(self, z, har, g, start: int, stop: int, seed: int | None = None) -> np.ndarray:
         torch = self.torch
         with torch.inference_mode():
-            window_har = None if har is None else har[:, :, start * hop : stop * hop]
-            y = self.model.dec.decode(z[:, :, start:stop], window_har, g)
+            window_har = None if har is None else self.model.dec.source_window(har, start, stop)
+            extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
+            y = self.model.dec.decode(z[:, :, start:stop], window_har, g, **extra)
             return y.float().numpy().reshape(-1)
 
 

@@ -18,14 +18,18 @@ reads an RVC voice model (``.pth``) and returns a :class:`SynthRunner`:
   (ignored, and may be None, for models without f0). Returns mono float32 audio at
   ``SynthRunner.sample_rate``, ``T * hop`` samples long. ``progress(fraction)`` is called as the
   decoder advances; a set ``cancel`` event raises :class:`inference.core.errors.Cancelled`.
-- Random draws (the 0.66666-scaled latent noise, the sine source's additive noise) are made in
-  numpy from ``seed`` and handed to the backend, so a seed gives the same audio on every run
-  and ``noise="zero"`` is fully deterministic (both backends agree to float precision).
+- Random draws (the 0.66666-scaled latent noise, the sine source's additive noise, the MRF
+  source's overtone phases) are made in numpy from ``seed`` and handed to the backend, so a
+  seed gives the same audio on every run and ``noise="zero"`` is fully deterministic (both
+  backends agree to float precision). RefineGAN's AdaIN noise, drawn inside its decoder at
+  every layer, is drawn by the backend from a seed taken from ``seed``, in blocks keyed by
+  position: reproducible and the same in any window, but not the same numbers on both backends.
 
 Long inputs: the text encoder and flow run once over the whole input (attention is global),
-the sine source runs once (its phase is a running sum), and only the HiFi-GAN decoder, which
-is purely convolutional, runs in windows that overlap by more than its receptive field, so the
-stitched output equals one long pass while staying in the fast, cache-friendly regime.
+the sine source runs once (its phase is a running sum; RefineGAN's source also computes the
+top of its pyramid, whose kernels reach far, once), and only the decoder, which is purely
+convolutional, runs in windows that overlap by more than its receptive field, so the stitched
+output equals one long pass while staying in the fast, cache-friendly regime.
 """
 
 from __future__ import annotations
@@ -46,15 +50,57 @@ log = logging.getLogger(__name__)
 DTYPES = ("float32", "float16", "bfloat16")
 # Decoder windows in frames (100 per second), not counting the overlap; measured on 2 cores.
 DEFAULT_WINDOW = {"mlx": 1000, "torch": 150}
+MRF_OVERTONES = 8  # the MRF source's harmonics above f0, each starting at a random phase
+# RefineGAN's sinc decimation (torchaudio's "kaiser_best"): the kernel reaches this many zero
+# crossings each side, at a cutoff of ROLLOFF times the lower Nyquist rate
+SINC_ZEROS, SINC_ROLLOFF = 64, 0.9475937167399596
+
+
+def sinc_width(ratio: int) -> int:
+    """Input samples RefineGAN's decimation by ``ratio`` reads on its left (``+ ratio - 1`` on its right)."""
+    return math.ceil(SINC_ZEROS * ratio / SINC_ROLLOFF)
+
+
+def refinegan_margin(config) -> int:
+    """Frames of context each side that a window of the RefineGAN decoder needs.
+
+    Its source's pyramid top (the frame-rate level, whose kernels reach ~80 frames) comes
+    precomputed for the whole input (``dec.source``), so a window reads: from the output back
+    through ``conv_post`` (3 samples), each stage's parallel residual block (``input_conv`` 3 +
+    residual blocks 60 samples, at its output rate) and linear upsampling (1 input sample), to
+    the latent through ``mel_conv`` (3 frames), and at each stage to the pyramid level it
+    concatenates, which reads the source through the levels below: each one's sinc kernel
+    (``width + ratio - 1`` samples on its longer side) and 7-tap convs. Rounded up, plus one.
+    """
+    rates = list(config.upsample_rates)
+    ratios = rates[::-1]  # the pyramid's decimations, bottom up
+    level_rate = [math.prod(rates)]  # samples per frame of each level
+    for r in ratios:
+        level_rate.append(level_rate[-1] // r)
+    reach = [3 / level_rate[0]]  # level 0: pre_conv
+    for i, r in enumerate(ratios[:3]):
+        reach.append(reach[-1] + (sinc_width(r) + r - 1) / level_rate[i] + 3 / level_rate[i + 1])
+    rate = level_rate[0]
+    radius = 3 / rate  # conv_post
+    worst = 0.0
+    for i in reversed(range(len(rates))):
+        radius += 63 / rate  # stage i's block, at its output rate; it reads pyramid level 3 - i
+        worst = max(worst, radius + reach[3 - i])
+        rate //= rates[i]
+        radius += 1 / rate  # the stage's linear upsampling
+    return math.ceil(max(worst, radius + 3)) + 1
 
 
 def decoder_margin(config) -> int:
-    """Frames of context each side that the HiFi-GAN decoder needs (its receptive-field radius).
+    """Frames of context each side that the decoder needs (its receptive-field radius).
 
-    Walks the decoder backwards, in samples at each stage's rate: ``conv_post`` (radius 3), each
-    stage's residual blocks, the noise convolution's edge (2 samples), the transposed conv's
-    kernel mapped to the input rate, and ``conv_pre`` (3 frames). Rounded up generously.
+    HiFi-GAN and MRF HiFi-GAN (the same stages): walks the decoder backwards, in samples at each
+    stage's rate: ``conv_post`` (radius 3), each stage's residual blocks, the noise
+    convolution's edge (2 samples), the transposed conv's kernel mapped to the input rate, and
+    ``conv_pre`` (3 frames). Rounded up generously. RefineGAN: :func:`refinegan_margin`.
     """
+    if getattr(config, "vocoder", "HiFi-GAN") == "RefineGAN":
+        return refinegan_margin(config)
     radius = 3
     kernels = config.resblock_kernel_sizes
     dilations = config.resblock_dilation_sizes
@@ -114,6 +160,7 @@ class SynthRunner:
         self.path = path
         self.sample_rate: int = int(self.config.sample_rate)
         self.hop: int = int(self.config.hop)
+        self.vocoder: str = getattr(self.config, "vocoder", "HiFi-GAN")
         self.margin: int = decoder_margin(self.config)
         self.window: int = window or DEFAULT_WINDOW[self.backend]
 
@@ -195,12 +242,16 @@ class SynthRunner:
         if noise not in ("random", "zero"):
             raise SynthesisError(f"noise must be 'random' or 'zero', got {noise!r}")
         n_frames = features.shape[0]
-        latent_noise = source_noise = None
+        latent_noise = source_noise = phases = decoder_seed = None
         if noise == "random":
             rng = np.random.default_rng(seed)
             latent_noise = rng.standard_normal((int(self.config.inter_channels), n_frames), dtype=np.float32)
             if f0 is not None:
                 source_noise = rng.standard_normal(n_frames * self.hop, dtype=np.float32)
+            if self.vocoder == "MRF HiFi-GAN":
+                phases = rng.random(MRF_OVERTONES)
+            if self.vocoder == "RefineGAN":
+                decoder_seed = int(rng.integers(1 << 62))
         pitch = None
         if f0 is not None:
             from inference.f0 import coarse_f0
@@ -208,16 +259,16 @@ class SynthRunner:
             pitch = np.asarray(coarse_f0(f0), dtype=np.int64)
         check_cancel(cancel)
         z, g = self._impl.encode(features, pitch, int(speaker_id), latent_noise)
-        har = None if f0 is None else self._impl.source(f0, source_noise)
-        return features, z, g, har
+        har = None if f0 is None else self._impl.source(f0, source_noise, phases)
+        return features, z, g, har, decoder_seed
 
     def _decode(self, state: tuple, plan: list[tuple[int, int, int, int]], cancel) -> Iterator[tuple[int, np.ndarray]]:
         """``(first kept frame, its audio)`` of each planned window, checked before it leaves."""
-        _features, z, g, har = state
+        _features, z, g, har, decoder_seed = state
         hop = self.hop
         for start, stop, keep_from, keep_to in plan:
             check_cancel(cancel)
-            y = self._impl.decode(z, har, g, start, stop, hop)
+            y = self._impl.decode(z, har, g, start, stop, decoder_seed)
             audio = np.ascontiguousarray(y[(keep_from - start) * hop : (keep_to - start) * hop], dtype=np.float32)
             if not np.isfinite(audio).all():  # e.g. float16 overflowing on a GPU: never written as audio
                 hint = " (try float32)" if self.dtype != "float32" else ""

@@ -8,6 +8,7 @@ queue view's paint; the reported crashes (``progress: "abc"``, ``input_path: 5``
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -135,6 +136,7 @@ def test_the_queue_view_paints_any_loaded_job(qtbot, tmp_path, items) -> None:
 
 # -- the settings file --------------------------------------------------------------------------
 
+_EXAMPLES = itertools.count()
 SETTING_KEYS = [
     "library/folders",
     "library/last_model",
@@ -168,8 +170,8 @@ def test_any_value_in_the_settings_file_reads_as_its_kind(tmp_path, values) -> N
     from app.settings import Settings
     from inference.pipeline.params import PARAM_DEFAULTS
 
-    path = tmp_path / "settings.ini"
-    path.unlink(missing_ok=True)
+    # a new file per example: Qt shares one cache among the QSettings of a path in a process
+    path = tmp_path / f"settings-{next(_EXAMPLES)}.ini"
     store = QSettings(str(path), QSettings.Format.IniFormat)
     for key, value in values.items():
         store.setValue(key, value)

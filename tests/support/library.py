@@ -19,6 +19,8 @@ class Files:
         self.applio_v2_48k = root / "applio_v2_48k.pth"
         self.training_v2_40k = root / "training_v2_40k.pth"
         self.refinegan = root / "refinegan.pth"
+        self.mrf = root / "mrf.pth"
+        self.old_refinegan = root / "old_refinegan.pth"
         self.garbage = root / "garbage.pth"
         self.v2_index = root / "v2.index"
         self.v1_index = root / "v1.index"
@@ -46,7 +48,7 @@ class Files:
 def make_library_files(root: Path) -> Files:
     """Every kind of file the library tests need, written under ``root``."""
     from tests.support.features import make_index
-    from tests.support.voice_models import make_voice_model
+    from tests.support.voice_models import make_old_refinegan, make_voice_model
 
     f = Files(root)
     half = {"dtype": "float16"}  # as RVC saves them
@@ -54,7 +56,9 @@ def make_library_files(root: Path) -> Files:
     make_voice_model(f.v1_32k_nof0, "v1", 32000, False, seed=2, **half)
     make_voice_model(f.applio_v2_48k, "v2", 48000, True, layout="applio", seed=3, **half)
     make_voice_model(f.training_v2_40k, "v2", 40000, True, layout="training", seed=4)
-    make_voice_model(f.refinegan, "v2", 40000, True, layout="applio", vocoder="RefineGAN", seed=5, **half)
+    make_voice_model(f.refinegan, "v2", 32000, True, layout="applio", vocoder="RefineGAN", seed=5)
+    make_voice_model(f.mrf, "v2", 40000, True, layout="applio", vocoder="MRF HiFi-GAN", seed=9)
+    make_old_refinegan(f.old_refinegan, 40000, seed=10)
     f.garbage.write_bytes(os.urandom(2048))
     make_index(f.v2_index, dim=768, n_vectors=200, seed=6, nlist=4)
     make_index(f.v1_index, dim=256, n_vectors=200, seed=7, nlist=4)

@@ -1,10 +1,11 @@
 """Random-weight RVC voice models in the exact formats users have (RVC_REFERENCE.md §2).
 
-``make_voice_model`` takes the key names and shapes of our generator for a (version, rate, f0)
-variant, draws weights from a seed and saves them as RVC, Applio or a training run would: the
-same keys, config list, metadata and dtypes. No real model can be downloaded here; these stand
-in for them. Helpers at the end write the broken files users also have (corrupt, a zip that is
-not a model, a pickle that tries to run code).
+``make_voice_model`` takes the key names and shapes of our generator for a (version, rate, f0,
+vocoder) variant, draws weights from a seed and saves them as RVC, Applio or a training run
+would: the same keys, config list, metadata and dtypes (Applio's as its ``extract_model`` writes
+them, its MRF HiFi-GAN and RefineGAN decoders included). No real model can be downloaded here;
+these stand in for them. Helpers at the end write the broken files users also have (corrupt, a
+zip that is not a model, a pickle that tries to run code, a RefineGAN from an older Applio).
 
 Weights follow PyTorch's default initialisation (uniform within ``1/sqrt(fan_in)``, embeddings
 standard normal), so the audio is finite and far from silent. Weight-norm ``g`` is the norm of
@@ -15,14 +16,16 @@ from __future__ import annotations
 
 import datetime
 import functools
+import hashlib
 import math
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from inference.models.checkpoint import SPEC_CHANNELS, UPSAMPLING, ModelConfig
+from inference.models.config import SPEC_CHANNELS, UPSAMPLING, ModelConfig
 
 G_SUFFIX, V_SUFFIX = ".parametrizations.weight.original0", ".parametrizations.weight.original1"
 WN_FORMS = {
@@ -57,17 +60,21 @@ def config_list(version: str, sample_rate: int, sr_as: str = "str") -> list:
     ]
 
 
-def model_config(version: str = "v2", sample_rate: int = 40000, f0: bool = True, speakers: int = 1) -> ModelConfig:
-    config = ModelConfig.from_list(config_list(version, sample_rate), version, f0)
+def model_config(
+    version: str = "v2", sample_rate: int = 40000, f0: bool = True, speakers: int = 1, vocoder: str = "HiFi-GAN"
+) -> ModelConfig:
+    config = ModelConfig.from_list(config_list(version, sample_rate), version, f0, vocoder)
     return ModelConfig.from_dict({**config.to_dict(), "spk_embed_dim": speakers})
 
 
 @functools.lru_cache(maxsize=16)
-def _skeleton(version: str, sample_rate: int, f0: bool, speakers: int, with_enc_q: bool) -> tuple:
+def _skeleton(
+    version: str, sample_rate: int, f0: bool, speakers: int, with_enc_q: bool, vocoder: str = "HiFi-GAN"
+) -> tuple:
     """``((key, shape), ...)`` of the generator (parametrization key form), built once per variant."""
     from inference.synth.torch.convert import build_synthesizer
 
-    config = model_config(version, sample_rate, f0, speakers)
+    config = model_config(version, sample_rate, f0, speakers, vocoder)
     with torch.no_grad(), torch.device("meta"):  # shapes only: no memory, no initialisation
         state = build_synthesizer(config).state_dict()
         shapes = [(k, tuple(v.shape)) for k, v in state.items()]
@@ -142,9 +149,10 @@ def generator_state(
     seed: int = 0,
     weight_norm: str = "gv",
     with_enc_q: bool = False,
+    vocoder: str = "HiFi-GAN",
 ) -> dict[str, torch.Tensor]:
     """A random generator state dict with the real key names (float32)."""
-    state = _fill(_skeleton(version, int(sample_rate), bool(f0), int(speakers), bool(with_enc_q)), seed)
+    state = _fill(_skeleton(version, int(sample_rate), bool(f0), int(speakers), bool(with_enc_q), vocoder), seed)
     g_suffix, v_suffix = WN_FORMS[weight_norm]
     out = {}
     for key, value in state.items():
@@ -159,7 +167,7 @@ def make_voice_model(
     sample_rate: int = 40000,
     f0: bool = True,
     *,
-    dtype: str = "float32",
+    dtype: str | None = None,
     weight_norm: str = "gv",
     sr_as: str = "str",
     with_config: bool = True,
@@ -172,20 +180,30 @@ def make_voice_model(
 ) -> Path:
     """Write a random-weight voice model to ``path`` and return it.
 
-    ``layout``: ``"rvc"`` (RVC's small model), ``"applio"`` (its extra metadata, ``sr`` as an
-    int), ``"training"`` (``G_*.pth``: the whole generator with ``enc_q`` under ``"model"``, no
-    config). ``dtype`` is the stored precision (RVC saves float16). ``extra`` is merged into
-    the saved dict last (a key set to None is removed). ``zip_format=False`` writes PyTorch's
-    legacy (pre-1.6, non-zip) format, which old models still use.
+    ``layout``: ``"rvc"`` (RVC's small model), ``"applio"`` (the dict Applio's ``extract_model``
+    saves: its fields in its order, ``sr`` as an int, no ``info``), ``"training"`` (``G_*.pth``:
+    the whole generator with ``enc_q`` under ``"model"``, no config). ``vocoder`` picks the
+    decoder's weights (``"HiFi-GAN"``, ``"MRF HiFi-GAN"``, ``"RefineGAN"``); Applio's files and
+    any given ``vocoder`` also store it as the ``vocoder`` field. ``dtype`` is the stored
+    precision (default float16 for Applio's, as it saves them, else float32; RVC saves float16).
+    ``extra`` is merged into the saved dict last (a key set to None is removed).
+    ``zip_format=False`` writes PyTorch's legacy (pre-1.6, non-zip) format, which old models use.
     """
     if layout not in ("rvc", "applio", "training"):
         raise ValueError(f"unknown layout {layout!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = generator_state(
-        version, sample_rate, f0, speakers=speakers, seed=seed, weight_norm=weight_norm, with_enc_q=layout == "training"
+        version,
+        sample_rate,
+        f0,
+        speakers=speakers,
+        seed=seed,
+        weight_norm=weight_norm,
+        with_enc_q=layout == "training",
+        vocoder=vocoder or "HiFi-GAN",
     )
-    target = getattr(torch, dtype)
+    target = getattr(torch, dtype or ("float16" if layout == "applio" else "float32"))
     state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
     if layout == "training":
         data: dict[str, Any] = {
@@ -194,9 +212,9 @@ def make_voice_model(
             "learning_rate": 1e-4,
             "optimizer": {"state": {}, "param_groups": []},
         }
+    elif layout == "applio":
+        data = applio_fields(state, path.stem, version, sample_rate, f0, vocoder or "HiFi-GAN", speakers)
     else:
-        if layout == "applio":
-            sr_as = "int"
         data = {
             "weight": state,
             "info": "300epoch",
@@ -206,20 +224,10 @@ def make_voice_model(
         }
         if with_config:
             data["config"] = config_list(version, sample_rate, sr_as)
-        if layout == "applio":
-            data.update(
-                epoch=300,
-                step=12345,
-                model_name=path.stem,
-                author="RVC Studio tests",
-                embedder_model="contentvec",
-                vocoder=vocoder or "HiFi-GAN",
-                speakers_id=speakers,
-                creation_date=datetime.datetime(2026, 1, 2).isoformat(),
-                overtrain_info="None",
-            )
-        elif vocoder is not None:
+        if vocoder is not None:
             data["vocoder"] = vocoder
+    if not with_config:
+        data.pop("config", None)
     for key, value in (extra or {}).items():
         if value is None:
             data.pop(key, None)
@@ -227,6 +235,32 @@ def make_voice_model(
             data[key] = value
     torch.save(data, path, _use_new_zipfile_serialization=zip_format)
     return path
+
+
+def applio_fields(
+    state: dict[str, torch.Tensor], name: str, version: str, rate: int, f0: bool, vocoder: str, speakers: int
+) -> dict[str, Any]:
+    """The dict Applio's ``extract_model`` saves (rvc/train/process/extract_model.py, 2026), in its
+    order: ``model_hash`` is its hash of the run's name and numbers, not of the weights."""
+    config = config_list(version, rate, "int")
+    epoch, step = 300, 12345
+    data: dict[str, Any] = OrderedDict()
+    data["weight"] = state
+    data["config"] = config
+    data["epoch"] = epoch
+    data["step"] = step
+    data["sr"] = rate
+    data["f0"] = bool(f0)
+    data["version"] = version
+    data["creation_date"] = datetime.datetime(2026, 1, 2, 3, 4, 5, 678901).isoformat()
+    data["model_hash"] = hashlib.sha256(f"{name}-{epoch}-{step}-{rate}-{version}-{config}".encode()).hexdigest()
+    data["dataset_length"] = 1234.5
+    data["model_name"] = name
+    data["author"] = "RVC Studio tests"
+    data["embedder_model"] = "contentvec"
+    data["speakers_id"] = speakers
+    data["vocoder"] = vocoder
+    return data
 
 
 # -- broken files ---------------------------------------------------------------------------------
@@ -279,4 +313,31 @@ def make_malicious_model(path: Path | str, marker: Path | str, *, zip_format: bo
         "payload": _RunsCode(Path(marker)),
     }
     torch.save(data, path, _use_new_zipfile_serialization=zip_format)  # False: PyTorch's legacy format
+    return path
+
+
+def make_old_refinegan(path: Path | str, sample_rate: int = 40000, seed: int = 0) -> Path:
+    """A RefineGAN model as Applio saved them from March to August 2025 (its "Gen C" layout):
+    ``pre_conv`` 1 -> 256 at the sample rate and strided ``downsample_blocks`` 1 -> 512/2^(i+2)
+    (kernel 2 * the rates still to come), where the current layout has 1 -> 16 and 16*2^i ->
+    32*2^i with kernel 7; the other keys are as now. Current Applio cannot load it either."""
+    path = Path(path)
+    state = generator_state("v2", sample_rate, True, seed=seed, vocoder="RefineGAN")
+    gen = torch.Generator().manual_seed(seed)
+    rates = UPSAMPLING[("v2", sample_rate)][0]
+
+    def normed(name: str, *v: int) -> None:
+        weight = torch.rand(v, generator=gen) - 0.5
+        state[f"{name}.weight_v"] = weight
+        state[f"{name}.weight_g"] = weight.square().sum(dim=(1, 2), keepdim=True).sqrt()
+        state[f"{name}.bias"] = torch.zeros(v[0])
+
+    normed("dec.pre_conv", 256, 1, 7)
+    for i in range(4):
+        stride = math.prod(rates[i + 1 :])
+        normed(f"dec.downsample_blocks.{i}", 128 >> i, 1, 2 * stride if stride > 1 else 1)
+    state = {k: v.half() for k, v in state.items()}
+    data = applio_fields(state, path.stem, "v2", sample_rate, True, "RefineGAN", 1)
+    data["creation_date"] = datetime.datetime(2025, 5, 6, 7, 8, 9).isoformat()
+    torch.save(data, path)
     return path

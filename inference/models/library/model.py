@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from inference.core.errors import RVCError
-from inference.models.checkpoint import FEATURE_DIMS
+from inference.models.config import FEATURE_DIMS
 
 # The width of the features each model version takes, hence of the index it can use.
 FEATURE_WIDTH = FEATURE_DIMS

@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from inference.models.checkpoint import SUPPORTED_VOCODERS
 from inference.models.library.cache import MetadataCache
 from inference.models.library.discover import FileRef, Unit
 from inference.models.library.index_header import IndexHeaderError, read_index_header
 from inference.models.library.model import FEATURE_WIDTH, VoiceModel
+from inference.models.vocoders import SUPPORTED_VOCODERS
 
 log = logging.getLogger(__name__)
 

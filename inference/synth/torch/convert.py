@@ -28,11 +28,18 @@ import numpy as np
 from inference.core.runtime import import_torch
 from inference.models.state import WeightsMismatchError, check_names, fold_state_dict
 
-# The layers RVC's checkpoints store with weight norm (``weight_g``/``weight_v``).
-WEIGHT_NORMED = re.compile(
-    r"dec\.ups\.\d+|dec\.resblocks\.\d+\.convs[12]?\.\d+"
-    r"|flow\.flows\.\d+\.enc\.(?:in_layers\.\d+|res_skip_layers\.\d+|cond_layer)"
-)
+# The layers checkpoints store with weight norm (``weight_g``/``weight_v``), per vocoder.
+_FLOW_NORMED = r"flow\.flows\.\d+\.enc\.(?:in_layers\.\d+|res_skip_layers\.\d+|cond_layer)"
+WEIGHT_NORMED = {
+    "HiFi-GAN": re.compile(r"dec\.ups\.\d+|dec\.resblocks\.\d+\.convs[12]?\.\d+|" + _FLOW_NORMED),
+    "MRF HiFi-GAN": re.compile(
+        r"dec\.(?:conv_pre|conv_post|upsamples\.\d+|mrfs\.\d+\.\d+\.layers\.\d+\.conv[12])|" + _FLOW_NORMED
+    ),
+    "RefineGAN": re.compile(
+        r"dec\.(?:pre_conv|mel_conv|conv_post|downsample_blocks\.\d+"
+        r"|upsample_conv_blocks\.\d+\.blocks\.\d+\.1\.convs[12]\.\d+)|" + _FLOW_NORMED
+    ),
+}
 
 
 def convert_state_dict(state_dict: Mapping[str, Any], model) -> dict[str, np.ndarray]:
@@ -79,8 +86,9 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
 
 
 def build_synthesizer(config):
-    """A random-weight :class:`Synthesizer` in the checkpoints' layout: the :data:`WEIGHT_NORMED`
-    layers carry weight norm as parametrizations (``...parametrizations.weight.original0/1``)."""
+    """A random-weight :class:`Synthesizer` in the checkpoints' layout: the config's vocoder's
+    :data:`WEIGHT_NORMED` layers carry weight norm as parametrizations
+    (``...parametrizations.weight.original0/1``)."""
     import_torch()
     from torch.nn.utils.parametrizations import weight_norm
 
@@ -88,7 +96,7 @@ def build_synthesizer(config):
 
     model = Synthesizer(config)
     for name, module in list(model.named_modules()):
-        if WEIGHT_NORMED.fullmatch(name):
+        if WEIGHT_NORMED[config.vocoder].fullmatch(name):
             weight_norm(module)
     return model
 

@@ -3,8 +3,8 @@
 The twin of :mod:`inference.mlx.synthesizers`. One class covers them; the variant follows from
 the config (``feature_dim`` and ``f0``). The public names are kept in :data:`VARIANTS` for
 messages and logs. Top-level attributes follow the checkpoint: ``enc_p`` (text encoder),
-``flow`` (reversed coupling flow), ``dec`` (HiFi-GAN, NSF for f0 models), ``emb_g`` (speaker
-embedding). ``enc_q`` (posterior encoder) is training-only.
+``flow`` (reversed coupling flow), ``dec`` (HiFi-GAN, NSF for f0 models, or the config's Applio
+vocoder), ``emb_g`` (speaker embedding). ``enc_q`` (posterior encoder) is training-only.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from torch import nn
 
 from inference.synth.torch.encoders import TextEncoder
 from inference.synth.torch.generators import Generator, GeneratorNSF
+from inference.synth.torch.hifigan_mrf import HiFiGANMRFGenerator
+from inference.synth.torch.refinegan import RefineGANGenerator
 from inference.synth.torch.residuals import ResidualCouplingBlock
 
 VARIANTS = {
@@ -24,6 +26,38 @@ VARIANTS = {
 }
 
 LATENT_NOISE_SCALE = 0.66666
+
+
+def build_decoder(c):
+    """``dec`` for the config's vocoder: RVC's HiFi-GAN (NSF for f0 models), or Applio's MRF
+    HiFi-GAN or RefineGAN (f0 models only), built as Applio's ``Synthesizer`` builds them."""
+    vocoder = getattr(c, "vocoder", "HiFi-GAN")
+    if vocoder == "RefineGAN":  # its channels are fixed; of the config it reads only these
+        return RefineGANGenerator(int(c.sample_rate), c.upsample_rates, c.inter_channels, c.gin_channels)
+    if vocoder == "MRF HiFi-GAN":
+        return HiFiGANMRFGenerator(
+            c.inter_channels,
+            c.upsample_initial_channel,
+            c.upsample_rates,
+            c.upsample_kernel_sizes,
+            c.resblock_kernel_sizes,
+            c.resblock_dilation_sizes,
+            c.gin_channels,
+            int(c.sample_rate),
+        )
+    if vocoder != "HiFi-GAN":
+        raise ValueError(f"unknown vocoder {vocoder!r}")
+    args = (
+        c.inter_channels,
+        c.resblock,
+        c.resblock_kernel_sizes,
+        c.resblock_dilation_sizes,
+        c.upsample_rates,
+        c.upsample_initial_channel,
+        c.upsample_kernel_sizes,
+        c.gin_channels,
+    )
+    return GeneratorNSF(*args, sr=int(c.sample_rate)) if c.f0 else Generator(*args)
 
 
 class Synthesizer(nn.Module):
@@ -50,17 +84,7 @@ class Synthesizer(nn.Module):
             c.kernel_size,
             f0=self.f0,
         )
-        dec_args = (
-            c.inter_channels,
-            c.resblock,
-            c.resblock_kernel_sizes,
-            c.resblock_dilation_sizes,
-            c.upsample_rates,
-            c.upsample_initial_channel,
-            c.upsample_kernel_sizes,
-            c.gin_channels,
-        )
-        self.dec = GeneratorNSF(*dec_args, sr=int(c.sample_rate)) if self.f0 else Generator(*dec_args)
+        self.dec = build_decoder(c)
         self.flow = ResidualCouplingBlock(c.inter_channels, c.hidden_channels, 5, 1, 3, gin_channels=c.gin_channels)
         self.emb_g = nn.Embedding(c.spk_embed_dim, c.gin_channels)
 

@@ -2,8 +2,9 @@
 
 RVC's small model (fp16, ``weight_g``/``weight_v``, ``sr`` "40k"), the same with
 ``parametrizations.weight.original0/1`` and ``sr`` as an int, Applio's layout, training
-checkpoints without a config (derived from the weights), unsupported vocoders, and the broken
-or hostile files users meet: each gives a one-line CheckpointError naming the file.
+checkpoints without a config (derived from the weights), Applio's three vocoders (told by
+their keys), unsupported vocoders and layouts, and the broken or hostile files users meet: each
+gives a one-line CheckpointError naming the file.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tests.support.voice_models import (
     make_corrupt_model,
     make_malicious_model,
     make_non_model_zip,
+    make_old_refinegan,
     make_voice_model,
     model_config,
 )
@@ -196,19 +198,88 @@ def _tiny(path: Path, **data) -> Path:
     return path
 
 
-@pytest.mark.parametrize("vocoder", ["RefineGAN", "MRF HiFi-GAN"])
+@pytest.mark.parametrize("vocoder", ["BigVGAN", "HiFi-GAN v3"])
 def test_unsupported_vocoder_is_named(tmp_path, vocoder) -> None:
-    path = _tiny(tmp_path / "applio_refine.pth", vocoder=vocoder)
+    path = _tiny(tmp_path / "applio_other.pth", vocoder=vocoder)
     for reader in (read_model_info, load_checkpoint):
         with pytest.raises(UnsupportedModelError) as error:
             reader(path)
-        assert f"unsupported vocoder {vocoder}" in _one_line(error, "applio_refine.pth")
+        assert _one_line(error, "applio_other.pth") == (
+            f"applio_other.pth: unsupported vocoder {vocoder}: only HiFi-GAN, MRF HiFi-GAN and RefineGAN "
+            "models can be converted"
+        )
 
 
-def test_factory_vocoder_model_is_refused(tmp_path) -> None:
-    path = make_voice_model(tmp_path / "refine.pth", "v1", 32000, False, layout="applio", vocoder="RefineGAN")
-    with pytest.raises(UnsupportedModelError, match="refine.pth: unsupported vocoder RefineGAN"):
+def test_older_refinegan_layout_is_refused_in_one_line(tmp_path) -> None:
+    path = make_old_refinegan(tmp_path / "robot.pth")
+    for reader in (read_model_info, load_checkpoint):
+        with pytest.raises(UnsupportedModelError) as error:
+            reader(path)
+        assert _one_line(error, "robot.pth") == (
+            "robot.pth: a RefineGAN model from an older Applio (before August 2025), in a layout that current "
+            "Applio cannot run either"
+        )
+    state = torch.load(path, weights_only=True)["weight"]  # the older layouts' own keys say it too
+    state = {k: v for k, v in state.items() if not k.startswith(("dec.pre_conv", "dec.downsample_blocks"))}
+    state["dec.source_conv.weight"] = torch.zeros(16, 1, 7)
+    torch.save({"weight": state, "config": config_list("v2", 40000), "version": "v2"}, tmp_path / "older.pth")
+    with pytest.raises(UnsupportedModelError, match="older.pth: a RefineGAN model from an older Applio"):
+        read_model_info(tmp_path / "older.pth")
+
+
+@pytest.mark.parametrize("vocoder", ["MRF HiFi-GAN", "RefineGAN"])
+def test_applio_vocoders_are_read_and_told_by_their_keys(tmp_path, vocoder) -> None:
+    applio = make_voice_model(tmp_path / "a.pth", "v2", 32000, layout="applio", vocoder=vocoder, seed=1)
+    config, state, info = load_checkpoint(applio)
+    assert (config.vocoder, info.vocoder, config.hop, config.upsample_rates) == (vocoder, vocoder, 320, (10, 8, 2, 2))
+    result = build_synthesizer(config).load_state_dict(parametrization_keys(state), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    # no vocoder field (RVC's layout, or a field spelled otherwise): the keys say which it is
+    unnamed = make_voice_model(tmp_path / "u.pth", "v2", 32000, vocoder=vocoder, extra={"vocoder": None}, seed=1)
+    assert read_model_info(unnamed).vocoder == vocoder
+    spelled = vocoder.lower().replace("-", "").replace(" ", "_")
+    other = make_voice_model(tmp_path / "s.pth", "v2", 32000, vocoder=vocoder, extra={"vocoder": spelled})
+    assert read_model_info(other).vocoder == vocoder
+    # a field that contradicts the weights is a broken file, said in one line
+    wrong = make_voice_model(tmp_path / "w.pth", "v2", 32000, extra={"vocoder": vocoder})
+    with pytest.raises(CheckpointError) as error:
+        read_model_info(wrong)
+    message = f"w.pth: its vocoder field says {vocoder} but its weights are a HiFi-GAN decoder"
+    assert _one_line(error, "w.pth") == message
+
+
+@pytest.mark.parametrize("vocoder", ["MRF HiFi-GAN", "RefineGAN"])
+def test_training_checkpoints_carry_no_vocoder_field(tmp_path, vocoder) -> None:
+    """G_*.pth: the keys tell the decoder; MRF's kernels tell the rate, RefineGAN's weights do
+    not (the same at every rate): enc_q's width narrows it to 24k or 32k, the name decides."""
+    path = make_voice_model(tmp_path / "G_2333.pth", "v2", 32000, layout="training", vocoder=vocoder, seed=2)
+    assert "vocoder" not in torch.load(path, weights_only=True)
+    if vocoder == "MRF HiFi-GAN":
+        assert load_checkpoint(path)[0] == model_config("v2", 32000, vocoder=vocoder)
+        return
+    with pytest.raises(CheckpointError) as error:
         read_model_info(path)
+    assert _one_line(error, "G_2333.pth") == (
+        "G_2333.pth: no config, and its RefineGAN decoder fits both 24k and 32k; put the rate in the file "
+        "name (e.g. 48k)"
+    )
+    path.rename(tmp_path / "G_32k_2333.pth")
+    config, _, info = load_checkpoint(tmp_path / "G_32k_2333.pth")
+    assert config == model_config("v2", 32000, vocoder=vocoder) and not info.has_config
+
+
+def test_what_applio_cannot_build_is_refused(tmp_path) -> None:
+    no_f0 = make_voice_model(tmp_path / "nof0.pth", "v2", 40000, False, layout="applio", vocoder="RefineGAN")
+    with pytest.raises(UnsupportedModelError, match="nof0.pth: a RefineGAN model without pitch guidance"):
+        read_model_info(no_f0)
+    withdrawn = _tiny(tmp_path / "mrf44k.pth", vocoder="MRF HiFi-GAN")
+    data = torch.load(withdrawn, weights_only=True)
+    data["config"][12] = [10, 10, 2.205, 2]
+    data["config"][17] = 44100
+    torch.save(data, withdrawn)
+    with pytest.raises(UnsupportedModelError) as error:
+        read_model_info(withdrawn)
+    assert "[10, 10, 2.205, 2] are not whole numbers" in _one_line(error, "mrf44k.pth")
 
 
 def test_hifigan_spelled_otherwise_is_supported(tmp_path) -> None:

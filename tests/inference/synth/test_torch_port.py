@@ -1,15 +1,13 @@
 """Our PyTorch generator (``inference.synth.torch``): checkpoint keys, loading, folding, outputs.
 
-The expected keys and shapes are written out here from the public architecture
-(RVC_REFERENCE.md §2), independently of the model code, for all 12 (version, rate) x f0
-variants, training-only ``enc_q`` included; they were checked once against the public
-``SynthesizerTrnMs*NSFsid*`` classes (same sets, same shapes).
+The expected keys and shapes are written out in ``tests/support/checkpoint_keys.py`` from the
+public architecture (RVC_REFERENCE.md §2), independently of the model code, for all 12
+(version, rate) x f0 variants, training-only ``enc_q`` included; they were checked once against
+the public ``SynthesizerTrnMs*NSFsid*`` classes (same sets, same shapes).
 Numerical tolerances are stated per test; "identical" means bit-equal.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -28,91 +26,12 @@ from inference.synth.torch.convert import (  # noqa: E402
     parametrization_keys,
 )
 from inference.synth.torch.synthesizers import Synthesizer  # noqa: E402
+from tests.support.checkpoint_keys import TABLE, as_gv, rvc_keys  # noqa: E402
 from tests.support.voice_models import generator_state, make_voice_model, model_config, posterior_encoder  # noqa: E402
 
-# (version, rate) -> (upsample_rates, upsample_kernel_sizes), the reference table
-TABLE = {
-    ("v1", 32000): ((10, 4, 2, 2, 2), (16, 16, 4, 4, 4)),
-    ("v1", 40000): ((10, 10, 2, 2), (16, 16, 4, 4)),
-    ("v1", 48000): ((10, 6, 2, 2, 2), (16, 16, 4, 4, 4)),
-    ("v2", 32000): ((10, 8, 2, 2), (20, 16, 4, 4)),
-    ("v2", 40000): ((10, 10, 2, 2), (16, 16, 4, 4)),
-    ("v2", 48000): ((12, 10, 2, 2), (24, 20, 4, 4)),
-}
 VARIANTS = [(v, r, f0) for (v, r) in TABLE for f0 in (True, False)]
 IDS = [f"{v}-{r // 1000}k-{'f0' if f0 else 'nof0'}" for v, r, f0 in VARIANTS]
 FRAMES = 20
-
-
-def rvc_keys(version: str, rate: int, f0: bool, speakers: int = 1, enc_q: bool = False) -> dict[str, tuple]:
-    """Key -> shape of a real RVC checkpoint's generator (``weight_g``/``weight_v`` form)."""
-    rates, kernels = TABLE[(version, rate)]
-    keys: dict[str, tuple] = {}
-
-    def plain(name, *weight, bias=True):
-        keys[name + ".weight"] = tuple(weight)
-        if bias:
-            keys[name + ".bias"] = (weight[0],)
-
-    def normed(name, *v, out=None):  # g has one value per v's first axis
-        keys[name + ".weight_g"] = (v[0], 1, 1)
-        keys[name + ".weight_v"] = tuple(v)
-        keys[name + ".bias"] = (out or v[0],)
-
-    def wavenet(name, layers, gin):
-        normed(f"{name}.cond_layer", 2 * 192 * layers, gin, 1)
-        for i in range(layers):
-            normed(f"{name}.in_layers.{i}", 384, 192, 5)
-            normed(f"{name}.res_skip_layers.{i}", 384 if i < layers - 1 else 192, 192, 1)
-
-    plain("enc_p.emb_phone", 192, 256 if version == "v1" else 768)
-    if f0:
-        keys["enc_p.emb_pitch.weight"] = (256, 192)
-    enc = "enc_p.encoder"
-    for i in range(6):
-        for c in "qkvo":
-            plain(f"{enc}.attn_layers.{i}.conv_{c}", 192, 192, 1)
-        keys[f"{enc}.attn_layers.{i}.emb_rel_k"] = keys[f"{enc}.attn_layers.{i}.emb_rel_v"] = (1, 21, 96)
-        for n in (1, 2):
-            keys[f"{enc}.norm_layers_{n}.{i}.gamma"] = keys[f"{enc}.norm_layers_{n}.{i}.beta"] = (192,)
-        plain(f"{enc}.ffn_layers.{i}.conv_1", 768, 192, 3)
-        plain(f"{enc}.ffn_layers.{i}.conv_2", 192, 768, 3)
-    plain("enc_p.proj", 384, 192, 1)
-    plain("dec.conv_pre", 512, 192, 7)
-    for i, k in enumerate(kernels):
-        ch = 512 >> (i + 1)
-        normed(f"dec.ups.{i}", 2 * ch, ch, k, out=ch)  # ConvTranspose1d (in, out, k)
-        if f0:
-            stride = math.prod(rates[i + 1 :])
-            plain(f"dec.noise_convs.{i}", ch, 1, 2 * stride if i + 1 < len(rates) else 1)
-        for j, rk in enumerate((3, 7, 11)):
-            for n in range(3):
-                normed(f"dec.resblocks.{3 * i + j}.convs1.{n}", ch, ch, rk)
-                normed(f"dec.resblocks.{3 * i + j}.convs2.{n}", ch, ch, rk)
-    keys["dec.conv_post.weight"] = (1, 512 >> len(rates), 7)
-    plain("dec.cond", 512, 256, 1)
-    if f0:
-        plain("dec.m_source.l_linear", 1, 1)
-    for f in (0, 2, 4, 6):
-        plain(f"flow.flows.{f}.pre", 192, 96, 1)
-        wavenet(f"flow.flows.{f}.enc", 3, 256)
-        plain(f"flow.flows.{f}.post", 96, 192, 1)
-    keys["emb_g.weight"] = (speakers, 256)
-    if enc_q:
-        plain("enc_q.pre", 192, 513 if rate == 32000 else 1025, 1)
-        wavenet("enc_q.enc", 16, 256)
-        plain("enc_q.proj", 384, 192, 1)
-    return keys
-
-
-def as_gv(state) -> dict[str, tuple]:
-    renames = ((".parametrizations.weight.original0", ".weight_g"), (".parametrizations.weight.original1", ".weight_v"))
-    out = {}
-    for key, value in state.items():
-        for old, new in renames:
-            key = key.replace(old, new)
-        out[key] = tuple(value.shape)
-    return out
 
 
 @pytest.mark.parametrize("version,rate,f0", VARIANTS, ids=IDS)

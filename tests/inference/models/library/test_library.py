@@ -10,6 +10,7 @@ import pytest
 
 import inference.models.checkpoint as checkpoint
 from inference.models.library import Changes, LibraryError, ModelLibrary, VoiceModel
+from inference.models.library.cache import CACHE_VERSION
 from tests.support.library import Files
 
 place = Files.place
@@ -107,7 +108,7 @@ def test_index_choice_prefers_fitting_filled_added(fake_home, files, tmp_path):
 def test_broken_models_are_listed_with_their_reason(fake_home, files, tmp_path):
     models = replay_models(fake_home)
     place(files.garbage, models / "Garbage" / "model.pth")
-    place(files.refinegan, models / "Refine" / "model.pth")
+    place(files.old_refinegan, models / "Refine" / "model.pth")
     (models / "Empty").mkdir()
     place(files.garbage, models / "Only Discriminator" / "D_2333.pth")
     place(files.v2_index, models / "Only Discriminator" / "model.index")
@@ -116,9 +117,26 @@ def test_broken_models_are_listed_with_their_reason(fake_home, files, tmp_path):
     assert not any(m.ok for m in found.values())
     (problem,) = found["Garbage"].problems
     assert problem.startswith("unreadable: ") and "\n" not in problem
-    assert any("RefineGAN" in p for p in found["Refine"].problems)
+    assert found["Refine"].problems == [
+        "unsupported: a RefineGAN model from an older Applio (before August 2025), in a layout that current "
+        "Applio cannot run either"
+    ]
     assert found["Empty"].problems == ["no model file (.pth) in the folder"]
     assert found["Only Discriminator"].problems == ["no model file (.pth) in the folder"]
+
+
+def test_applio_vocoders_are_listed_as_usable(fake_home, files, tmp_path):
+    models = replay_models(fake_home)
+    for name, source in (("Refine", files.refinegan), ("Multi", files.mrf), ("Classic", files.applio_v2_48k)):
+        place(source, models / name / "model.pth")
+        place(files.v2_index, models / name / "added.index")
+    found = by_name(ModelLibrary(cache_path=tmp_path / "cache.json").scan())
+    got = {name: (m.vocoder, m.sample_rate, m.ok, m.problems) for name, m in found.items()}
+    assert got == {
+        "Refine": ("RefineGAN", 32000, True, []),
+        "Multi": ("MRF HiFi-GAN", 40000, True, []),
+        "Classic": ("HiFi-GAN", 48000, True, []),
+    }
 
 
 def test_the_first_model_with_a_config_wins(fake_home, files, tmp_path):
@@ -197,8 +215,20 @@ def test_a_damaged_cache_is_ignored_and_rewritten(fake_home, files, tmp_path, co
     cache = tmp_path / "cache.json"
     cache.write_text("{not json", encoding="utf-8")
     assert [m.ok for m in ModelLibrary(cache_path=cache).scan()] == [True]
-    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1
+    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == CACHE_VERSION
     assert len(count_reads) == 1
+
+
+def test_facts_from_an_older_reader_are_read_again(fake_home, files, tmp_path, count_reads):
+    """Version 1 of the cache called RefineGAN models unsupported: its entries are not trusted."""
+    model = place(files.refinegan, replay_models(fake_home) / "Robot" / "model.pth").resolve()
+    stat = model.stat()
+    facts = {"error": "unsupported vocoder RefineGAN: only HiFi-GAN models can be converted", "unsupported": True}
+    entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "kind": "pth", "facts": facts}
+    cache = tmp_path / "cache.json"
+    cache.write_text(json.dumps({"version": 1, "files": {str(model): entry}}), encoding="utf-8")
+    (found,) = ModelLibrary(cache_path=cache).scan()
+    assert (found.ok, found.vocoder, count_reads) == (True, "RefineGAN", [model])
 
 
 def test_refresh_reports_added_removed_changed(fake_home, files, tmp_path):

@@ -31,8 +31,12 @@ def test_epochs_from_the_reader_or_rvc_info_text(info, epochs):
 
 def test_unsupported_vocoder_and_version_make_a_model_unusable():
     model = blank()
-    _fill(model, {"version": "v2", "sample_rate": 40000, "vocoder": "RefineGAN"})
-    assert (model.ok, model.problems) == (False, ["unsupported vocoder RefineGAN"])
+    _fill(model, {"version": "v2", "sample_rate": 40000, "vocoder": "BigVGAN"})
+    assert (model.ok, model.problems) == (False, ["unsupported vocoder BigVGAN"])
+    for vocoder in ("HiFi-GAN", "MRF HiFi-GAN", "RefineGAN"):  # Applio's three are usable
+        model = blank()
+        _fill(model, {"version": "v2", "sample_rate": 32000, "vocoder": vocoder})
+        assert (model.ok, model.problems, model.vocoder) == (True, [], vocoder)
     model = blank()
     _fill(model, {"version": "v3", "sample_rate": 40000, "vocoder": None})
     assert (model.ok, model.problems, model.vocoder) == (False, ["unsupported model version 'v3'"], "HiFi-GAN")
