@@ -193,9 +193,12 @@ def check_transformers(ctx: Context) -> str:
     """A tiny randomly initialised HuBERT runs on 0.1 s of audio (no download)."""
     import torch
     import transformers
-    from transformers import HubertConfig, HubertModel
 
-    config = HubertConfig(
+    from inference.features.embedder import hubert_classes
+
+    config_class, model_class = hubert_classes()
+
+    config = config_class(
         hidden_size=16,
         num_hidden_layers=1,
         num_attention_heads=2,
@@ -207,7 +210,7 @@ def check_transformers(ctx: Context) -> str:
         num_conv_pos_embedding_groups=2,
     )
     torch.manual_seed(0)
-    model = HubertModel(config).eval()
+    model = model_class(config).eval()
     with torch.inference_mode():
         hidden = model(torch.from_numpy(ctx.tone[None, :1600])).last_hidden_state
     # Frames after the two convolutions: (1600 - 10) // 5 + 1 = 319, then (319 - 3) // 2 + 1 = 159.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,23 @@ log = logging.getLogger(__name__)
 V1_LAYER = 9  # RVC's output_layer for v1 models (256-dim after final_proj)
 MIN_SAMPLES = 400  # the conv stack's receptive field: shorter input gives no frame
 _VERSIONS = ("v1", "v2")
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def hubert_classes() -> tuple[Any, Any]:
+    """``(HubertConfig, HubertModel)``, imported from their own modules under a lock.
+
+    ``from transformers import X`` goes through transformers' lazy top-level module, which is
+    not safe when two threads (a preview's warm-up and a queued job) import at once: one of
+    them can get "cannot import name 'HubertConfig'". Importing the concrete submodules is
+    covered by Python's per-module import locks; the lock keeps the first import single.
+    """
+    with _IMPORT_LOCK:
+        from transformers.models.hubert.configuration_hubert import HubertConfig
+        from transformers.models.hubert.modeling_hubert import HubertModel
+    return HubertConfig, HubertModel
 
 
 class Embedder:
@@ -85,7 +103,8 @@ def _first_layers(model: Any, layers: int) -> Any | None:
     v1 path stops at layer 9 too). None when the model is not that kind or too shallow.
     """
     import torch
-    from transformers import HubertModel
+
+    _, model_class = hubert_classes()
 
     config = model.config
     if config.do_stable_layer_norm or config.num_hidden_layers < layers:
@@ -93,7 +112,7 @@ def _first_layers(model: Any, layers: int) -> Any | None:
     shallow_config = copy.deepcopy(config)
     shallow_config.num_hidden_layers = layers
     with torch.device("meta"):
-        shallow = HubertModel(shallow_config)
+        shallow = model_class(shallow_config)
     keep = {
         k: v
         for k, v in model.state_dict().items()
@@ -140,12 +159,12 @@ def build(config_kwargs: dict[str, Any], tensors: dict[str, Any], device: str, s
     from inference.core.runtime import import_torch
 
     torch = import_torch()
-    from transformers import HubertConfig, HubertModel
+    config_class, model_class = hubert_classes()
 
     dev = _torch_device(device)
-    config = HubertConfig(**config_kwargs)
+    config = config_class(**config_kwargs)
     with torch.device("meta"):
-        model = HubertModel(config)
+        model = model_class(config)
     style = _pos_conv_style(model)
     fp32 = {k: v.to(torch.float32) for k, v in tensors.items()}
     for old, new in (
@@ -187,12 +206,12 @@ def _load_fairseq(path: Path, device: str) -> Embedder:
     log.info("Converting the fairseq embedder %s (once; cached afterwards)", path)
     state = read_checkpoint(path)
     config_kwargs = hubert_config(state, path)
-    from transformers import HubertConfig, HubertModel
+    config_class, model_class = hubert_classes()
 
     from inference.core.runtime import import_torch
 
     with import_torch().device("meta"):
-        style = _pos_conv_style(HubertModel(HubertConfig(**config_kwargs)))
+        style = _pos_conv_style(model_class(config_class(**config_kwargs)))
     try:
         tensors = convert_state(state["model"], style)
     except EmbedderLoadError as error:
@@ -215,9 +234,9 @@ def _load_transformers_folder(folder: Path, device: str) -> Embedder:
         raise EmbedderLoadError(f"{config_path} is not a readable config ({error})") from None
     if not isinstance(config, dict) or config.get("model_type", "hubert") != "hubert":
         raise EmbedderLoadError(f"{config_path} does not describe a HuBERT model")
-    from transformers import HubertConfig
+    config_class, _ = hubert_classes()
 
-    known = set(HubertConfig().to_dict())
+    known = set(config_class().to_dict())
     kwargs = {k: v for k, v in config.items() if k in known and k not in ("architectures", "transformers_version")}
     kwargs.update(mask_time_prob=0.0, mask_feature_prob=0.0, layerdrop=0.0)
     weights = folder / "model.safetensors"

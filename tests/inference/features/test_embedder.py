@@ -403,3 +403,38 @@ def test_real_size_checkpoint_smoke(tmp_path, cache_dir):
     full = {k: p.data_ptr() for k, p in embedder.model.named_parameters()}
     shallow = dict(embedder._v1_model.named_parameters())
     assert len(shallow) > 100 and all(full[k] == p.data_ptr() for k, p in shallow.items())
+
+
+_THREADED_LOAD = """
+import sys, threading
+from pathlib import Path
+from inference.features import load_embedder
+errors = []
+def load():
+    try:
+        load_embedder(Path(sys.argv[1]))
+    except Exception as error:
+        errors.append(repr(error))
+threads = [threading.Thread(target=load) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(errors)
+sys.exit(1 if errors else 0)
+"""
+
+
+def test_embedders_load_on_several_threads_at_once_in_a_fresh_process(tiny_ckpt, cache_dir):
+    # A preview's warm-up and a queued job can import transformers at the same moment; through
+    # transformers' lazy top-level module one of them used to fail ("cannot import name
+    # 'HubertConfig'"). It needs a process where transformers was never imported.
+    import subprocess
+    import sys
+
+    path, _ = tiny_ckpt
+    env = {**os.environ, "RVC_STUDIO_CACHE_DIR": str(cache_dir.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADED_LOAD, str(path)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
