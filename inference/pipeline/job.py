@@ -46,8 +46,10 @@ class PreparedJob:
 
     def analysis_key(self, source: Any, piece: Piece) -> str:
         # Harvest's track is median-filtered by the radius; the other methods ignore it.
+        from inference.audio.formant import is_active
+
         radius = int(self.params.filter_radius) if self.method == "harvest" else None
-        return analysis_key(
+        parts = dict(
             source=source,
             piece=piece.key(),
             embedder=self.embedder_digest,
@@ -56,6 +58,9 @@ class PreparedJob:
             f0_weights=self.f0_digest,
             radius=radius,
         )
+        if is_active(self.params.formant_timbre):  # the analysis is of the shifted input
+            parts["formant"] = (float(self.params.formant_timbre), float(self.params.formant_quefrency))
+        return analysis_key(**parts)
 
 
 def resolve_model(model: Any) -> tuple[Path, Path | None, str]:
