@@ -96,6 +96,10 @@ def moved_ranges():
         "rms_mix_rate": (0.2, 0.8, 0.1),
         "filter_radius": (1, 5, 1),
         "speaker_id": (2, None, 1),
+        "autotune": (0.1, 0.9, 0.1),
+        "formant_timbre": (0.6, 1.8, 0.1),
+        "formant_quefrency": (1.0, 12.0, 0.5),
+        "bitrate": (64, 256, 64),
     }
     for name, (low, high, step) in moved.items():
         spec = params.RANGES[name]
@@ -115,6 +119,10 @@ OPTIONS = {
     "rms_mix_rate": "--rms-mix",
     "filter_radius": "--filter-radius",
     "speaker_id": "--speaker",
+    "autotune": "--autotune",
+    "formant_timbre": "--formant-timbre",
+    "formant_quefrency": "--formant-quefrency",
+    "bitrate": "--bitrate",
 }
 
 
@@ -144,7 +152,7 @@ def test_the_command_line_takes_its_ranges_and_defaults_from_the_one_home(moved_
 def test_the_settings_clamp_to_the_one_home(moved_ranges):
     from inference.pipeline.params import PARAM_DEFAULTS, clean_params
 
-    for name in ("pitch", "index_rate", "protect", "rms_mix_rate"):
+    for name in ("pitch", "index_rate", "protect", "rms_mix_rate", "autotune", "formant_timbre", "formant_quefrency"):
         spec = params.RANGES[name]
         assert PARAM_DEFAULTS[name] == spec.default
         assert clean_params({name: spec.high + 5})[name] == spec.high
