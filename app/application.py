@@ -136,9 +136,11 @@ class Services:
         self.shut_down = False
 
     def weights_changed(self) -> None:
-        """The weights folder changed: the next conversion builds new converters."""
+        """The weights folder changed: the next conversion builds new converters, and the
+        library looks for the models' own embedders again."""
         for engine in self.engines:
             engine.reset()
+        self.library.weights_changed()
 
     def shutdown(self, timeout_s: float = 1.8) -> bool:
         """Cancel what runs, stop every thread; returns True if all ended within ``timeout_s``."""
@@ -196,6 +198,7 @@ def build_services(
         paths.cache_dir() / "library.json",
         library_factory,
         poll_interval_ms or POLL_INTERVAL_MS,
+        weights_dirs=weights_dirs,
     )
     queue = BatchQueue(queue_engine, QueueStore(paths.data_dir()))
     preview = PreviewWorker(preview_engine, paths.cache_dir() / "previews")

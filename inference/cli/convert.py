@@ -66,7 +66,7 @@ def register(
         type=Path,
         default=[],
         metavar="DIR",
-        help="a folder holding hubert_base.pt / rmvpe.pt (repeatable; Replay's is searched first)",
+        help="a folder holding hubert_base.pt / rmvpe.pt or embedders (repeatable; Replay's is searched first)",
     )
     p.add_argument(
         "--models-dir",
@@ -99,11 +99,12 @@ def _real_params(**kwargs: Any) -> Any:
     return ConversionParams(**kwargs)
 
 
-def resolve_model(query: str, models_dirs: Sequence[Path]) -> Any:
-    """The VoiceModel named by ``query`` (name, id, or a .pth path with its index beside it)."""
+def resolve_model(query: str, models_dirs: Sequence[Path], weights_dirs: Sequence[Path] = ()) -> Any:
+    """The VoiceModel named by ``query`` (name, id, or a .pth path with its index beside it);
+    refused when unusable (its own embedder missing from ``weights_dirs`` and the other places)."""
     from inference.models.library import ModelLibrary
 
-    model = ModelLibrary(folders=list(models_dirs), include_replay=True).find(query)
+    model = ModelLibrary(folders=list(models_dirs), include_replay=True, weights_dirs=list(weights_dirs)).find(query)
     if not model.ok:
         raise ConvertError(f"model {model.name} cannot be used: {'; '.join(model.problems) or 'unreadable'}")
     return model
@@ -194,7 +195,7 @@ def run_convert(
         detail = "; ".join(f"{label}: {message}" for label, message in problems)
         raise ConvertError(f"no audio files to convert ({detail})" if detail else "no audio files to convert")
     out_dir = check_output_dir(args.output)
-    model = resolve_model(args.model, args.models_dir)
+    model = resolve_model(args.model, args.models_dir, args.weights_dir)
     if model.speakers and args.speaker >= model.speakers:
         raise ConvertError(
             f"--speaker {args.speaker}: model {model.name} has {model.speakers} speaker(s) (0 to {model.speakers - 1})"

@@ -41,7 +41,7 @@ from inference.pipeline import steps
 from inference.pipeline.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache
 from inference.pipeline.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
 from inference.pipeline.io import filtered_segment, release_memory
-from inference.pipeline.job import ConversionError, PreparedJob, resolve_model, weights_digest
+from inference.pipeline.job import ConversionError, PreparedJob, embedder_weights, resolve_model, weights_digest
 from inference.pipeline.params import ConversionParams, ConversionResult
 from inference.pipeline.progress import STAGES, Clock, StageProgress
 
@@ -116,7 +116,8 @@ class Converter:
         return generator
 
     def embedder(self) -> Any:
-        """The HuBERT embedder found in the weights folders (loaded once, kept)."""
+        """The default (HuBERT / ContentVec) embedder found in the weights folders (loaded once,
+        kept). A conversion uses its model's own embedder (``PreparedJob.embedder_path``)."""
         from inference.models.weights import find_weight
 
         return self._load_embedder(find_weight("hubert", self.weights_dirs))
@@ -153,7 +154,7 @@ class Converter:
                 index_path = None
             from inference.models.weights import find_weight
 
-            embedder_path = find_weight("hubert", self.weights_dirs)  # loaded on the first analysis
+            embedder_path = embedder_weights(model_path, name, self.weights_dirs)  # loaded on the first analysis
             digest = self._embedder_digest(embedder_path)
             f0_digest = None
             if generator.config.f0 and params.f0_method == "rmvpe":

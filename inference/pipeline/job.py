@@ -91,3 +91,18 @@ def weights_digest(path: Path, cache_root: Path | None) -> str:
         if p.is_file() and p.suffix in (".json", ".bin", ".safetensors")
     ]
     return "|".join(parts)
+
+
+def embedder_weights(model_path: Path, name: str, weights_dirs) -> Path:
+    """The weights of the model's own embedder (:mod:`inference.models.embedders`); never another
+    one: its features would make the model sound broken. The error names the model and says
+    where to get the embedder."""
+    from inference.models.checkpoint import read_model_info
+    from inference.models.embedders import EmbedderNotFoundError, embedder_of, find_embedder
+
+    info = read_model_info(model_path)  # the checkpoint's metadata only: milliseconds
+    ref = embedder_of(info.embedder_model, info.embedder_model_custom)
+    try:
+        return find_embedder(ref, weights_dirs)
+    except EmbedderNotFoundError as error:
+        raise type(error)(f"{name} {error}") from None

@@ -56,7 +56,9 @@ class Changes:
 class FakeLibrary:
     """Models are whatever ``FakeLibrary.models`` holds (shared, so a test can change it)."""
 
-    def __init__(self, models: list[FakeModel], folders=(), include_replay=True, cache_path=None) -> None:
+    def __init__(
+        self, models: list[FakeModel], folders=(), include_replay=True, cache_path=None, weights_dirs=()
+    ) -> None:
         self.models = models
         self.folders = [Path(f) for f in folders]
         self._seen: list[str] = []

@@ -18,7 +18,7 @@ from inference.core.paths import is_inside_replay
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: models' embedder_model_custom
 MAX_ENTRIES = 20_000  # past this, files not seen in the last scan are forgotten even if present
 
 

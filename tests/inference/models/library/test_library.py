@@ -10,6 +10,7 @@ import pytest
 
 import inference.models.checkpoint as checkpoint
 from inference.models.library import Changes, LibraryError, ModelLibrary, VoiceModel
+from inference.models.library.cache import CACHE_VERSION
 from tests.support.library import Files
 
 place = Files.place
@@ -197,7 +198,7 @@ def test_a_damaged_cache_is_ignored_and_rewritten(fake_home, files, tmp_path, co
     cache = tmp_path / "cache.json"
     cache.write_text("{not json", encoding="utf-8")
     assert [m.ok for m in ModelLibrary(cache_path=cache).scan()] == [True]
-    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == 1
+    assert json.loads(cache.read_text(encoding="utf-8"))["version"] == CACHE_VERSION
     assert len(count_reads) == 1
 
 
