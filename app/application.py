@@ -124,8 +124,11 @@ class Services:
     """Everything the window uses that is not a widget: settings, the library, the queue and
     the workers with their threads. Built in :func:`build_services`, passed to the window."""
 
-    def __init__(self, settings, library, queue, preview, preview_thread, files, files_thread, engines) -> None:
+    def __init__(
+        self, settings, library, queue, preview, preview_thread, files, files_thread, engines, presets=None
+    ) -> None:
         self.settings = settings
+        self.presets = presets  # inference.pipeline.presets.PresetStore: the saved parameter sets
         self.library = library
         self.queue = queue
         self.preview = preview
@@ -211,8 +214,18 @@ def build_services(
     files_thread = start_worker_thread(files, "files")
     library.models_changed.connect(queue.set_models)
     library.start()
+    from inference.pipeline.presets import PresetStore
+
     return Services(
-        settings, library, queue, preview, preview_thread, files, files_thread, [queue_engine, preview_engine]
+        settings,
+        library,
+        queue,
+        preview,
+        preview_thread,
+        files,
+        files_thread,
+        [queue_engine, preview_engine],
+        PresetStore(paths.data_dir()),
     )
 
 

@@ -171,7 +171,14 @@ def test_the_parameter_panel_takes_its_ranges_from_the_one_home(qapp, moved_rang
         pitch.step,
     )
     assert (panel.pitch_slider.minimum(), panel.pitch_slider.maximum()) == (pitch.low, pitch.high)
-    for widget, name in ((panel.index_rate, "index_rate"), (panel.protect, "protect"), (panel.rms_mix, "rms_mix_rate")):
+    for widget, name in (
+        (panel.index_rate, "index_rate"),
+        (panel.protect, "protect"),
+        (panel.rms_mix, "rms_mix_rate"),
+        (panel.autotune, "autotune"),
+        (panel.formant, "formant_timbre"),
+        (panel.quefrency, "formant_quefrency"),
+    ):
         spec = params.RANGES[name]
         assert (widget.spin.minimum(), widget.spin.maximum()) == pytest.approx((spec.low, spec.high)), name
         assert widget.spin.singleStep() == pytest.approx(spec.step)
@@ -181,6 +188,21 @@ def test_the_parameter_panel_takes_its_ranges_from_the_one_home(qapp, moved_rang
     combo = panel.backend
     assert tuple(combo.itemData(i) for i in range(combo.count())) == params.BACKENDS
     panel.deleteLater()
+
+
+def test_the_settings_dialog_takes_the_bit_rate_from_the_one_home(qapp, fake_home, moved_ranges):
+    from app.settings import Settings
+    from app.ui.settings_dialog import SettingsDialog
+    from inference.core import paths
+
+    dialog = SettingsDialog(Settings(), paths.replay_models_dir(), paths.replay_weights_dir())
+    spec = params.RANGES["bitrate"]
+    assert (dialog.bitrate.minimum(), dialog.bitrate.maximum(), dialog.bitrate.singleStep()) == (
+        spec.low,
+        spec.high,
+        spec.step,
+    )
+    dialog.deleteLater()
 
 
 def test_the_engine_checks_the_same_ranges(moved_ranges):

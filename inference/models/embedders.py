@@ -238,20 +238,22 @@ def find_embedder(ref: EmbedderRef, extra_dirs: Sequence[os.PathLike | str] = ()
         raise UnknownEmbedderError(
             f"needs the embedder {ref.name!r}, which RVC Studio does not know (it knows {known} and custom folders)"
         )
+    default_missing = ""
     if ref.is_default:
         try:
             found = find_weight("hubert", extra_dirs)
             # a weights folder that is itself another embedder's folder is not ContentVec
             if found.name not in {s.folder for s in CATALOGUE.values()} - {CATALOGUE[DEFAULT_EMBEDDER].folder}:
                 return found
-        except WeightsNotFoundError:
-            pass  # Applio's contentvec folder or the Hugging Face cache may hold it
+        except WeightsNotFoundError as error:
+            default_missing = str(error)  # Applio's contentvec folder or the Hugging Face cache may hold it
     searched = places(extra_dirs)
     for folder in searched:
         for candidate in _candidates(ref, folder):
             if _is_folder(candidate):
                 return candidate
-    raise EmbedderNotFoundError(missing_message(ref, searched))
+    # the default's own message names hubert_base.pt, the file Replay's users have
+    raise EmbedderNotFoundError(default_missing or missing_message(ref, searched))
 
 
 def missing_message(ref: EmbedderRef, searched: Sequence[Path]) -> str:

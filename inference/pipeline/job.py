@@ -105,4 +105,6 @@ def embedder_weights(model_path: Path, name: str, weights_dirs) -> Path:
     try:
         return find_embedder(ref, weights_dirs)
     except EmbedderNotFoundError as error:
+        if ref.is_default:  # the HuBERT every RVC model uses: the message says what is missing
+            raise
         raise type(error)(f"{name} {error}") from None

@@ -21,6 +21,7 @@ from inference.f0 import F0_METHODS
 from inference.synth.backends import BACKENDS
 
 OUTPUT_FORMATS = (*WRITE_FORMATS, *ENCODED_FORMATS)  # wav, flac (soundfile); mp3, m4a, ogg (PyAV)
+LOSSY_FORMATS = tuple(ENCODED_FORMATS)  # the ones a bit rate applies to
 SAMPLE_FORMATS = WRITE_SUBTYPES
 OUTPUT_RATES = (8000, 192000)
 

@@ -177,3 +177,20 @@ def test_files_dropped_on_the_dock_icon_are_added_together(tmp_path, fake_home) 
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["jobs"] == songs
     assert result["bench"] == songs[0]  # one drop: the first file is shown, all are queued
+
+
+def test_the_output_format_and_bit_rate_of_settings_reach_the_conversion(
+    qtbot, make_services, song, fake_converter, fake_home
+) -> None:
+    services = make_services()
+    services.settings.output_format, services.settings.output_bitrate = "m4a", 256
+    services.settings.naming_pattern = "{model} - {name}"
+    window = open_window(qtbot, services)
+    window.params.autotune.spin.setValue(0.5)
+    drop_on(window, [song])
+    qtbot.waitUntil(
+        lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.DONE, timeout=10000
+    )
+    params = next(c for c in fake_converter.instances[-1].calls if c[0] == "convert")[3]
+    assert (params["output_format"], params["bitrate"], params["autotune"]) == ("m4a", 256, 0.5)
+    assert (fake_home / "out" / "Alice (RVC v2) 300 Epochs - My Song.m4a").exists()

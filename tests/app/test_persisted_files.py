@@ -30,6 +30,7 @@ FIELDS = [
     "output_dir",
     "naming_pattern",
     "output_format",
+    "bitrate",
     "id",
     "status",
     "progress",

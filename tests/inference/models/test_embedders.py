@@ -106,8 +106,10 @@ def test_a_missing_embedder_says_where_it_looked_and_how_to_get_it(tmp_path: Pat
 def test_another_embedders_folder_is_never_taken_for_contentvec(tmp_path: Path) -> None:
     folder = tmp_path / "japanese_hubert_base"
     transformers_folder(folder, 1)
-    with pytest.raises(EmbedderNotFoundError, match="contentvec"):
+    with pytest.raises(EmbedderNotFoundError, match="needs the contentvec embedder"):
         find_embedder(EmbedderRef("contentvec"), [folder])  # chosen as the weights folder itself
+    with pytest.raises(EmbedderNotFoundError, match="Could not find the HuBERT embedder .hubert_base.pt"):
+        find_embedder(EmbedderRef("contentvec"), [tmp_path / "empty"])  # Replay's users know that file
     assert find_embedder(EmbedderRef("japanese-hubert-base"), [tmp_path]) == folder
 
 
