@@ -33,6 +33,13 @@ class ConvertError(RVCError):
     """A problem with the command's inputs, model or output folder."""
 
 
+class UnusableModelError(ConvertError):
+    """The model named cannot be used; its problems (a missing embedder: where it was looked
+    for and where to get it) are the message, never cut."""
+
+    max_line = 0
+
+
 # ------------------------------------------------------------------------------- arguments
 
 
@@ -106,7 +113,7 @@ def resolve_model(query: str, models_dirs: Sequence[Path], weights_dirs: Sequenc
 
     model = ModelLibrary(folders=list(models_dirs), include_replay=True, weights_dirs=list(weights_dirs)).find(query)
     if not model.ok:
-        raise ConvertError(f"model {model.name} cannot be used: {'; '.join(model.problems) or 'unreadable'}")
+        raise UnusableModelError(f"model {model.name} cannot be used: {'; '.join(model.problems) or 'unreadable'}")
     return model
 
 

@@ -113,6 +113,8 @@ ALIASES = {"hubert": DEFAULT_EMBEDDER, "hubertbase": DEFAULT_EMBEDDER, "contentv
 class EmbedderNotFoundError(WeightsNotFoundError):
     """A model's own embedder is not on this machine (the message says where to get it)."""
 
+    max_line = 0  # every place searched and where to get it are the message: never cut
+
 
 class UnknownEmbedderError(EmbedderNotFoundError):
     """A model names an embedder this app does not know."""

@@ -80,3 +80,39 @@ def test_name_format_bitrate_autotune_and_formant_reach_the_conversion(tmp_path,
 def test_bad_values_are_usage_errors(tmp_path, base, capsys, extra, message) -> None:
     code, err, _, calls = convert(tmp_path, base, capsys, *extra)
     assert code == 2 and message in err and calls == []
+
+
+def test_a_model_without_its_own_embedder_is_one_whole_line(tmp_path, capsys) -> None:
+    from tests.support.embedders import transformers_folder
+    from tests.support.voice_models import make_voice_model
+
+    models = tmp_path / "models"
+    make_voice_model(models / "Kenji" / "model.pth", layout="applio", extra={"embedder_model": "korean-hubert-base"})
+    argv = ["convert", tone(tmp_path / "a.wav"), "-m", "Kenji", "--models-dir", models, "-o", tmp_path / "out"]
+    code, _, err, calls = run([*argv, "--weights-dir", tmp_path], capsys)
+    assert code == 1 and calls == [] and err.count("\n") == 1 and not (tmp_path / "out" / "a (Kenji).wav").exists()
+    assert "model Kenji cannot be used: needs the korean-hubert-base embedder; not found in" in err
+    page = "https://huggingface.co/IAHispano/Applio/tree/main/Resources/embedders/korean_hubert_base"
+    assert page in err and err.rstrip().endswith("rvc/models/embedders/korean_hubert_base)")  # never cut
+    code, out, _, _ = run(["models", "--folder", models, "--no-replay"], capsys)
+    assert "korean-hubert-base" in out.splitlines()[1] and "(unusable)" in out
+    transformers_folder(tmp_path / "korean_hubert_base", seed=1)
+    code, out, err, calls = run([*argv, "--weights-dir", tmp_path], capsys)
+    assert code == 0 and len(calls) == 1, err
+    code, out, _, _ = run(["info", "Kenji", "--folder", models, "--no-replay", "--weights-dir", tmp_path], capsys)
+    assert "Embedder:    korean-hubert-base" in out and "Usable:      yes" in out
+
+
+def test_the_presets_command_lists_and_imports(tmp_path, capsys, presets) -> None:
+    import json
+
+    applio = tmp_path / "m2f.json"
+    applio.write_text(json.dumps({"formant_qfrency": 1.0, "formant_timbre": 1.2}))
+    code, out, err, _ = run(["presets", "--import", applio, tmp_path / "gone.json"], capsys)
+    assert code == 1 and "gone.json: file not found" in err and "imported" in err
+    assert out.splitlines() == [
+        "Up: pitch 12, index_rate 0.3, autotune 0.5, formant_timbre 1.2, f0_method fcpe",
+        "m2f: formant_timbre 1.2, formant_quefrency 1",
+    ]
+    code, out, _, _ = run(["presets", "--json"], capsys)
+    assert code == 0 and json.loads(out)["m2f"] == {"formant_quefrency": 1.0, "formant_timbre": 1.2}
