@@ -33,6 +33,12 @@ HOMES = {
     "unique_path": "inference/audio/naming.py",
     "render_name": "inference/audio/naming.py",
     "format_pitch": "inference/audio/naming.py",
+    "check_template": "inference/audio/naming.py",
+    "ENCODED_FORMATS": "inference/audio/encode.py",
+    "PRESET_FIELDS": "inference/pipeline/presets.py",
+    "autotune_f0": "inference/f0/__init__.py",
+    "formant_shift": "inference/audio/formant.py",
+    "embedder_of": "inference/models/embedders.py",
 }
 # literal spellings of a fact that must not appear outside its home
 SPELLINGS = {

@@ -157,7 +157,9 @@ def embedder_of(embedder_model: str | None, embedder_model_custom: str | None = 
     by_squash = {_squash(name): name for name in CATALOGUE} | ALIASES
     if squashed in by_squash:
         return EmbedderRef(by_squash[squashed])
-    if "/" in raw or "\\" in raw or raw.lower() == CUSTOM:  # Applio writes a custom embedder's folder
+    if raw.lower() == CUSTOM:  # "custom" without the folder it was loaded from
+        return EmbedderRef(CUSTOM)
+    if "/" in raw or "\\" in raw:  # Applio writes a custom embedder's folder
         name = re.split(r"[\\/]", raw.rstrip("\\/"))[-1]
         return EmbedderRef(CUSTOM, name or None) if name and name not in (".", "..") else EmbedderRef(raw)
     return EmbedderRef(raw)
@@ -235,6 +237,8 @@ def find_embedder(ref: EmbedderRef, extra_dirs: Sequence[os.PathLike | str] = ()
     Raises :class:`EmbedderNotFoundError` saying where it looked and how to get it, or
     :class:`UnknownEmbedderError` for a name not in the catalogue.
     """
+    if ref.name == CUSTOM and not ref.custom:
+        raise UnknownEmbedderError("needs a custom embedder, and the model file does not say which one")
     if ref.spec is None and not ref.custom:
         known = ", ".join(CATALOGUE)
         raise UnknownEmbedderError(

@@ -35,6 +35,7 @@ from tests.support.voice_models import make_voice_model
         ("C:\\Applio\\rvc\\models\\embedders\\embedders_custom\\jp2\\", None, EmbedderRef("custom", "jp2")),
         ("custom", "rvc/models/embedders/embedders_custom/x", EmbedderRef("custom", "x")),
         ("wavlm-large", None, EmbedderRef("wavlm-large")),
+        ("custom", None, EmbedderRef("custom")),
     ],
 )
 def test_what_a_checkpoint_names(recorded, custom, expected) -> None:
@@ -101,6 +102,8 @@ def test_a_missing_embedder_says_where_it_looked_and_how_to_get_it(tmp_path: Pat
         find_embedder(EmbedderRef("custom", "my-vec"), [tmp_path])
     with pytest.raises(UnknownEmbedderError, match="'wavlm-large', which RVC Studio does not know"):
         find_embedder(EmbedderRef("wavlm-large"), [tmp_path])
+    with pytest.raises(UnknownEmbedderError, match="needs a custom embedder, and the model file does not say which"):
+        find_embedder(EmbedderRef("custom"), [tmp_path])
 
 
 def test_another_embedders_folder_is_never_taken_for_contentvec(tmp_path: Path) -> None:
