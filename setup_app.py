@@ -241,6 +241,7 @@ PACKAGES = [
     "av",
     "pyworld",
     "torchfcpe",
+    "stftpitchshift",
 ]
 # Namespace packages (no __init__.py; mlx and mlx-metal share the folder): py2app's
 # ``packages`` cannot look them up, so the build command copies them whole itself.

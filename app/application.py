@@ -124,8 +124,11 @@ class Services:
     """Everything the window uses that is not a widget: settings, the library, the queue and
     the workers with their threads. Built in :func:`build_services`, passed to the window."""
 
-    def __init__(self, settings, library, queue, preview, preview_thread, files, files_thread, engines) -> None:
+    def __init__(
+        self, settings, library, queue, preview, preview_thread, files, files_thread, engines, presets=None
+    ) -> None:
         self.settings = settings
+        self.presets = presets  # inference.pipeline.presets.PresetStore: the saved parameter sets
         self.library = library
         self.queue = queue
         self.preview = preview
@@ -136,9 +139,11 @@ class Services:
         self.shut_down = False
 
     def weights_changed(self) -> None:
-        """The weights folder changed: the next conversion builds new converters."""
+        """The weights folder changed: the next conversion builds new converters, and the
+        library looks for the models' own embedders again."""
         for engine in self.engines:
             engine.reset()
+        self.library.weights_changed()
 
     def shutdown(self, timeout_s: float = 1.8) -> bool:
         """Cancel what runs, stop every thread; returns True if all ended within ``timeout_s``."""
@@ -196,6 +201,7 @@ def build_services(
         paths.cache_dir() / "library.json",
         library_factory,
         poll_interval_ms or POLL_INTERVAL_MS,
+        weights_dirs=weights_dirs,
     )
     queue = BatchQueue(queue_engine, QueueStore(paths.data_dir()))
     preview = PreviewWorker(preview_engine, paths.cache_dir() / "previews")
@@ -208,8 +214,18 @@ def build_services(
     files_thread = start_worker_thread(files, "files")
     library.models_changed.connect(queue.set_models)
     library.start()
+    from inference.pipeline.presets import PresetStore
+
     return Services(
-        settings, library, queue, preview, preview_thread, files, files_thread, [queue_engine, preview_engine]
+        settings,
+        library,
+        queue,
+        preview,
+        preview_thread,
+        files,
+        files_thread,
+        [queue_engine, preview_engine],
+        PresetStore(paths.data_dir()),
     )
 
 

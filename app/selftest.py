@@ -3,8 +3,9 @@
 Run from a checkout (``python -m app.main --self-test``) or inside the built bundle
 (``"RVC Studio.app/Contents/MacOS/RVC Studio" --self-test``, see ``make app-smoke``). In the
 bundle this is what proves py2app copied everything the app loads at run time: MLX with its
-Metal library, torch, faiss, libsndfile, FFmpeg (PyAV and Qt's multimedia plugin), the
-transformers model code, pyworld, the FCPE weights shipped in ``torchfcpe``, the Qt plugins.
+Metal library, torch, faiss, libsndfile, FFmpeg (PyAV, with its MP3/AAC/Opus encoders, and Qt's
+multimedia plugin), stftpitchshift, the transformers model code, pyworld, the FCPE weights shipped
+in ``torchfcpe``, the Qt plugins.
 
 Each check does a tiny real computation and compares it with a value known in advance, so a
 library that imports but is broken (a missing dylib loaded lazily, a missing metallib) fails.
@@ -165,6 +166,30 @@ def check_av(ctx: Context) -> str:
     return f"av {av.__version__}"
 
 
+def check_encoders(ctx: Context) -> str:
+    """PyAV's bundled FFmpeg encodes mp3, m4a and ogg (Opus) through our writer, and they decode
+    back to the tone's length (within one codec frame)."""
+    from inference.audio import load_audio
+    from inference.audio.encode import ENCODED_FORMATS, EncodedWriter
+
+    for fmt, codec in ENCODED_FORMATS.items():
+        with EncodedWriter(ctx.tmp / f"tone.{fmt}", SAMPLE_RATE, fmt) as writer:
+            writer.write(ctx.tone)
+        decoded = load_audio(writer.path, sr=None)
+        expected = len(ctx.tone) * writer.sample_rate / SAMPLE_RATE
+        _expect(abs(decoded.shape[0] - expected) <= codec.frame, f"{fmt} decoded to {decoded.shape[0]} samples")
+    return "encoders " + "/".join(ENCODED_FORMATS)
+
+
+def check_formant(ctx: Context) -> str:
+    """stftpitchshift (installed without its plotting dependencies) shifts formants."""
+    from inference.audio.formant import formant_shift
+
+    shifted = formant_shift(ctx.tone, 1.2, 1.0)
+    _expect(shifted.shape == ctx.tone.shape and bool(np.all(np.isfinite(shifted))), "formant shift failed")
+    return "stftpitchshift"
+
+
 def check_librosa(ctx: Context) -> str:
     """librosa's mel filter bank (numba and lazy loading included) has the documented shape."""
     import librosa
@@ -301,6 +326,8 @@ CHECKS: tuple[Check, ...] = (
     ("faiss", check_faiss),
     ("soundfile", check_soundfile),
     ("av", check_av),
+    ("encoders", check_encoders),
+    ("formant", check_formant),
     ("librosa", check_librosa),
     ("scipy", check_scipy),
     ("transformers", check_transformers),

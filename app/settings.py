@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings
 
 from inference.audio.naming import DEFAULT_TEMPLATE as DEFAULT_NAMING_PATTERN
 from inference.core import paths
-from inference.pipeline.params import BACKENDS, OUTPUT_FORMATS, clean_params
+from inference.pipeline.params import BACKENDS, BITRATE, OUTPUT_FORMATS, clean_params
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +174,17 @@ class Settings:
     def output_format(self, fmt: str) -> None:
         self._store.setValue("output/format", fmt if fmt in OUTPUT_FORMATS else "wav")
 
-    # -- per-model parameters ---------------------------------------------------------------
+    @property
+    def output_bitrate(self) -> int:
+        """kbit/s of mp3, m4a and ogg outputs."""
+        return int(BITRATE.clamp(self._int("output/bitrate", int(BITRATE.default))))
+
+    @output_bitrate.setter
+    def output_bitrate(self, kbps: int) -> None:
+        self._store.setValue("output/bitrate", int(BITRATE.clamp(kbps)))
+
+        # -- per-model parameters ---------------------------------------------------------------
+
     def params_for(self, model_id: str) -> dict[str, Any]:
         """The parameters last used with ``model_id`` (defaults for a model never used)."""
         stored = self._json(f"params/{quote(model_id, safe='')}", {}, dict) if model_id else {}

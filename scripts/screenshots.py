@@ -60,6 +60,7 @@ class DemoModel:
     info: str = ""
     speakers: int = 1
     vocoder: str = "HiFi-GAN"
+    embedder: str = "contentvec"
 
     @property
     def name(self) -> str:
@@ -74,6 +75,7 @@ MODELS = [
     DemoModel("Aria — Soprano (RVC v2) 400 Epochs", epochs=400),
     DemoModel("Baritone Ben v2", sample_rate=48000),
     DemoModel("Choir Alto 32k", sample_rate=32000, index_path=None),
+    DemoModel("Kenji (Applio) 32k", sample_rate=32000, embedder="japanese-hubert-base", epochs=500),
     DemoModel("Old Radio Voice (v1)", version="v1"),
     DemoModel("Robot (RefineGAN)", sample_rate=32000, vocoder="RefineGAN"),
     DemoModel(
@@ -84,6 +86,7 @@ MODELS = [
             "current Applio cannot run either"
         ],
     ),
+    DemoModel("Seoul Pop (Applio)", embedder="korean-hubert-base", problems=["<the engine's message>"]),
     DemoModel("Juice Style (RVC v2) 310 Epochs", epochs=310),
     DemoModel("Spoken Narrator", f0=False, index_path=None),
 ]
@@ -140,12 +143,16 @@ class DemoConverter:
         return librosa.effects.pitch_shift(audio, sr=SR, n_steps=pitch, res_type="soxr_hq") if pitch else audio
 
     def preview(self, input_path, model, params, start_s, end_s, progress=None, cancel=None):
+        from inference.f0 import autotune_f0, shift_f0
+
         f0 = self._analyse(str(input_path), start_s, end_s)
         audio, _ = sf.read(str(input_path), dtype="float32")
         out = self._shift(audio[int(start_s * SR) : int(end_s * SR)], params["pitch"])
-        return out, SR, f0, np.where(f0 > 0, f0 * 2 ** (params["pitch"] / 12), 0)
+        return out, SR, f0, autotune_f0(shift_f0(f0, params["pitch"]), params.get("autotune", 0.0))  # the engine's
 
-    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None):
+    def convert_file(self, input_path, model, output_dir, params, progress=None, cancel=None, name_template=None):
+        from inference.audio.naming import DEFAULT_TEMPLATE, render_name
+
         for i in range(1, 21):
             check_cancel(cancel)
             if progress:
@@ -156,7 +163,10 @@ class DemoConverter:
                 raise RVCError(self.fail_message)
             time.sleep(0.005)
         audio, _ = sf.read(str(input_path), dtype="float32")
-        out = Path(output_dir) / "out.wav"
+        name = render_name(
+            name_template or DEFAULT_TEMPLATE, name=Path(input_path).stem, model=model.name, pitch=params["pitch"]
+        )
+        out = Path(output_dir) / name
         sf.write(str(out), self._shift(audio, params["pitch"]), SR)
 
         @dataclass
@@ -185,8 +195,19 @@ def missing_weights_message() -> str:
     )
 
 
+def missing_embedder_message() -> str:
+    """The engine's own problem for a model whose embedder is not on the machine."""
+    from inference.models.embedders import EmbedderRef, find_embedder
+
+    try:
+        find_embedder(EmbedderRef("korean-hubert-base"), [])
+    except RVCError as exc:
+        return str(exc)
+    return "needs the korean-hubert-base embedder"
+
+
 class FakeLibrary:
-    def __init__(self, models, folders=(), include_replay=True, cache_path=None) -> None:
+    def __init__(self, models, folders=(), include_replay=True, cache_path=None, weights_dirs=()) -> None:
         self.models, self.folders = models, list(folders)
 
     def scan(self):
@@ -262,7 +283,14 @@ def main() -> int:
         shoot(window, "empty.png")
         window.close()
 
+    next(m for m in MODELS if m.embedder == "korean-hubert-base").problems = [missing_embedder_message()]
     window, services = window_with(MODELS)
+    for name, values in (
+        ("Male to female", {"pitch": 12.0, "formant_timbre": 1.2, "protect": 0.33}),
+        ("Music (Applio)", {"pitch": 0.0, "index_rate": 0.75, "rms_mix_rate": 0.25, "protect": 0.33}),
+    ):
+        services.presets.save(name, values)
+    window.params.presets.set_names(services.presets.names())
     window.browser.select_model(MODELS[0].id)
     if not suffix:
         shoot(window, "models.png")
@@ -285,6 +313,7 @@ def main() -> int:
     window.workbench.set_file(str(songs / "Verse 1 (lead vocal).wav"))
     until(lambda: window.workbench.plots.duration > 0)
     window.workbench.plots.set_region(7.0, 15.0)
+    window.params.autotune.spin.setValue(0.8)  # the target curve shows the notes it is pulled to
     window.workbench.request_preview()
     until(lambda: window.workbench.preview_panel.time_label.text().startswith(("Converted", "Re-synth")))
     window.workbench.player.media.pause()

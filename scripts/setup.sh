@@ -92,6 +92,9 @@ echo "==> installing rvc-studio$extras and its dependencies"
 # torchfcpe ships the FCPE weights we use; its declared torchaudio dependency is not needed
 # by our loader (inference/f0) and has no CPU build on Linux, so install it without deps.
 "${PIP[@]}" --no-deps "torchfcpe==0.0.4"
+# stftpitchshift (MIT) does the formant shift (inference/audio/formant.py) with numpy alone; its
+# declared click and matplotlib serve only its own command line and plots.
+"${PIP[@]}" --no-deps "stftpitchshift==2.0"
 
 stamp_value "$MODE" > "$STAMP"
 # the dev install holds everything the app needs (on macOS [app] adds only py2app, for make app)

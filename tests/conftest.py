@@ -16,6 +16,8 @@ for _var, _sub in (
     ("RVC_STUDIO_DATA_DIR", "data"),
     ("RVC_STUDIO_LOG_DIR", "logs"),
     ("RVC_STUDIO_REPLAY_DIR", "no-replay/com.replay.Replay"),
+    ("HF_HOME", "huggingface"),  # where embedders are looked for: never the user's own cache
+    ("HF_HUB_CACHE", "huggingface/hub"),
 ):
     os.environ[_var] = str(_SESSION_DIR / _sub)
 

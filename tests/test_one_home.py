@@ -33,6 +33,12 @@ HOMES = {
     "unique_path": "inference/audio/naming.py",
     "render_name": "inference/audio/naming.py",
     "format_pitch": "inference/audio/naming.py",
+    "check_template": "inference/audio/naming.py",
+    "ENCODED_FORMATS": "inference/audio/encode.py",
+    "PRESET_FIELDS": "inference/pipeline/presets.py",
+    "autotune_f0": "inference/f0/__init__.py",
+    "formant_shift": "inference/audio/formant.py",
+    "embedder_of": "inference/models/embedders.py",
 }
 # literal spellings of a fact that must not appear outside its home
 SPELLINGS = {
@@ -96,6 +102,10 @@ def moved_ranges():
         "rms_mix_rate": (0.2, 0.8, 0.1),
         "filter_radius": (1, 5, 1),
         "speaker_id": (2, None, 1),
+        "autotune": (0.1, 0.9, 0.1),
+        "formant_timbre": (0.6, 1.8, 0.1),
+        "formant_quefrency": (1.0, 12.0, 0.5),
+        "bitrate": (64, 256, 64),
     }
     for name, (low, high, step) in moved.items():
         spec = params.RANGES[name]
@@ -115,6 +125,10 @@ OPTIONS = {
     "rms_mix_rate": "--rms-mix",
     "filter_radius": "--filter-radius",
     "speaker_id": "--speaker",
+    "autotune": "--autotune",
+    "formant_timbre": "--formant-timbre",
+    "formant_quefrency": "--formant-quefrency",
+    "bitrate": "--bitrate",
 }
 
 
@@ -144,7 +158,7 @@ def test_the_command_line_takes_its_ranges_and_defaults_from_the_one_home(moved_
 def test_the_settings_clamp_to_the_one_home(moved_ranges):
     from inference.pipeline.params import PARAM_DEFAULTS, clean_params
 
-    for name in ("pitch", "index_rate", "protect", "rms_mix_rate"):
+    for name in ("pitch", "index_rate", "protect", "rms_mix_rate", "autotune", "formant_timbre", "formant_quefrency"):
         spec = params.RANGES[name]
         assert PARAM_DEFAULTS[name] == spec.default
         assert clean_params({name: spec.high + 5})[name] == spec.high
@@ -163,7 +177,14 @@ def test_the_parameter_panel_takes_its_ranges_from_the_one_home(qapp, moved_rang
         pitch.step,
     )
     assert (panel.pitch_slider.minimum(), panel.pitch_slider.maximum()) == (pitch.low, pitch.high)
-    for widget, name in ((panel.index_rate, "index_rate"), (panel.protect, "protect"), (panel.rms_mix, "rms_mix_rate")):
+    for widget, name in (
+        (panel.index_rate, "index_rate"),
+        (panel.protect, "protect"),
+        (panel.rms_mix, "rms_mix_rate"),
+        (panel.autotune, "autotune"),
+        (panel.formant, "formant_timbre"),
+        (panel.quefrency, "formant_quefrency"),
+    ):
         spec = params.RANGES[name]
         assert (widget.spin.minimum(), widget.spin.maximum()) == pytest.approx((spec.low, spec.high)), name
         assert widget.spin.singleStep() == pytest.approx(spec.step)
@@ -173,6 +194,21 @@ def test_the_parameter_panel_takes_its_ranges_from_the_one_home(qapp, moved_rang
     combo = panel.backend
     assert tuple(combo.itemData(i) for i in range(combo.count())) == params.BACKENDS
     panel.deleteLater()
+
+
+def test_the_settings_dialog_takes_the_bit_rate_from_the_one_home(qapp, fake_home, moved_ranges):
+    from app.settings import Settings
+    from app.ui.settings_dialog import SettingsDialog
+    from inference.core import paths
+
+    dialog = SettingsDialog(Settings(), paths.replay_models_dir(), paths.replay_weights_dir())
+    spec = params.RANGES["bitrate"]
+    assert (dialog.bitrate.minimum(), dialog.bitrate.maximum(), dialog.bitrate.singleStep()) == (
+        spec.low,
+        spec.high,
+        spec.step,
+    )
+    dialog.deleteLater()
 
 
 def test_the_engine_checks_the_same_ranges(moved_ranges):

@@ -12,20 +12,16 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from app.ui import theme
-from app.ui.display import short_path
 from app.ui.drop_zone import FileDropFilter, rejected_message
+from app.ui.empty_state import EmptyState
 from app.ui.model_browser import ModelBrowser
 from app.ui.params_panel import ParamsPanel
 from app.ui.queue_view import QueueView
@@ -36,49 +32,6 @@ log = logging.getLogger(__name__)
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.mp3 *.m4a *.aac *.ogg *.opus *.aif *.aiff *.wma *.mp4 *.mov *.webm)"
 LIST_FILTER = "Lists (*.txt *.m3u *.m3u8)"
-
-
-class EmptyState(QWidget):
-    """Shown when no voice model was found: says where models are looked for."""
-
-    def __init__(self, folders: list[Path], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        title = QLabel("No voice models yet")
-        title.setObjectName("emptyTitle")
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        title.setFont(font)
-        self.body = QLabel()
-        self.body.setObjectName("emptyBody")
-        self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.setWordWrap(True)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.set_folders(folders)
-        self.add_button = QPushButton("Add a Models Folder…")
-        self.add_button.setObjectName("primary")
-        self.rescan_button = QPushButton("Look Again")
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.rescan_button)
-        buttons.addStretch(1)
-        layout.addWidget(title)
-        layout.addSpacing(8)
-        layout.addWidget(self.body)
-        layout.addSpacing(12)
-        layout.addLayout(buttons)
-        layout.addStretch(1)
-
-    def set_folders(self, folders: list[Path]) -> None:
-        places = "\n".join(short_path(f) for f in folders)
-        self.body.setText(
-            "RVC Studio looks for RVC voice models (.pth with an optional .index) in:\n\n"
-            f"{places}\n\nAdd a folder of models in Settings, or install models with Replay."
-        )
 
 
 class MainWindow(QMainWindow):
@@ -109,7 +62,7 @@ class MainWindow(QMainWindow):
         top.setStretchFactor(0, 0)
         top.setStretchFactor(1, 1)
         top.setStretchFactor(2, 0)
-        top.setSizes([250, 760, 270])
+        top.setSizes([420, 590, 270])  # the models' name, vocoder and embedder
         top.setChildrenCollapsible(False)
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
@@ -213,6 +166,15 @@ class MainWindow(QMainWindow):
         self.empty_state.add_button.clicked.connect(self.add_models_folder)
         self.empty_state.rescan_button.clicked.connect(lib.rescan)
         self.plots.note_names_changed.connect(self._set_note_names)
+        bar = self.params.presets
+        bar.chosen.connect(self._preset_chosen)
+        bar.save_requested.connect(lambda name: self._presets("save", name, self._preset_values(), current=name))
+        bar.rename_requested.connect(lambda old, new: self._presets("rename", old, new, current=new))
+        bar.delete_requested.connect(lambda name: self._presets("delete", name))
+        bar.import_requested.connect(self._preset_import)
+        bar.setEnabled(self.services.presets is not None)
+        if self.services.presets is not None:
+            self._presets("names")
 
     def apply_theme(self) -> None:
         QApplication.instance().setStyleSheet(theme.style_sheet(theme.colors(self.palette())))
@@ -252,6 +214,35 @@ class MainWindow(QMainWindow):
         if model is not None:
             self.settings.set_params_for(model.id, values)
         self.workbench.set_params(values)
+
+    # -- presets ------------------------------------------------------------------------------
+    def _presets(self, action: str, *args, current: str = ""):
+        """Call the preset store's ``action``; refresh the list; an error goes to the status bar."""
+        from inference.core.errors import RVCError
+
+        store = self.services.presets
+        try:
+            result = getattr(store, action)(*args)
+            names = store.names()
+        except RVCError as error:
+            self.statusBar().showMessage(str(error), 10000)
+            return None
+        self.params.presets.set_names(names, current)
+        return result
+
+    def _preset_values(self) -> dict:
+        return {k: v for k, v in self.params.values().items() if k != "backend"}  # the engine is the machine's
+
+    def _preset_chosen(self, name: str) -> None:
+        values = self._presets("get", name, current=name)
+        if values is not None:
+            self.params.apply_preset(values)
+            self.statusBar().showMessage(f"Preset “{name}” applied", 5000)
+
+    def _preset_import(self, path: str) -> None:
+        name = self._presets("import_applio", path)
+        if name is not None:
+            self._preset_chosen(name)
 
     def _set_note_names(self, on: bool) -> None:
         self.settings.f0_note_names = on
@@ -305,6 +296,7 @@ class MainWindow(QMainWindow):
             output_dir=str(s.output_folder),
             naming_pattern=s.naming_pattern,
             output_format=s.output_format,
+            bitrate=s.output_bitrate,
         )
 
     def convert_current(self) -> None:

@@ -1,19 +1,21 @@
-"""The model browser: the library's models with badges, a search field, broken ones greyed."""
+"""The model browser: the library's models with badges, their vocoder and embedder in columns,
+a search field, broken ones greyed with their reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRect, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHeaderView,
     QLabel,
     QLineEdit,
-    QListView,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +24,8 @@ from app.ui import theme
 
 ModelRole = Qt.ItemDataRole.UserRole + 1
 SearchRole = Qt.ItemDataRole.UserRole + 2
+COLUMNS = ("Model", "Vocoder", "Embedder")  # the columns' headers; 1 and 2 show these attributes
+COLUMN_ATTRS = {1: "vocoder", 2: "embedder"}
 
 
 def rate_label(sample_rate: Any) -> str:
@@ -52,7 +56,13 @@ def tooltip(model: Any) -> str:
     elif problems:
         lines.append("Note: " + "; ".join(problems))
     details = []
-    for label, attr in (("Epochs", "epochs"), ("Author", "author"), ("Vocoder", "vocoder"), ("Info", "info")):
+    for label, attr in (
+        ("Epochs", "epochs"),
+        ("Author", "author"),
+        ("Vocoder", "vocoder"),
+        ("Embedder", "embedder"),
+        ("Info", "info"),
+    ):
         value = getattr(model, attr, None)
         if value not in (None, "", 0):
             details.append(f"{label}: {value}")
@@ -67,7 +77,10 @@ def tooltip(model: Any) -> str:
 _NO_PARENT = QModelIndex()  # Qt's "no parent": the default of the models' row and column counts
 
 
-class ModelListModel(QAbstractListModel):
+class ModelListModel(QAbstractTableModel):
+    """One row per model: its name and badges (drawn by :class:`ModelDelegate`), its vocoder,
+    its embedder."""
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.models: list[Any] = []
@@ -80,11 +93,21 @@ class ModelListModel(QAbstractListModel):
     def rowCount(self, parent: QModelIndex = _NO_PARENT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.models)
 
+    def columnCount(self, parent: QModelIndex = _NO_PARENT) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         model = self.models[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
+            if index.column() in COLUMN_ATTRS:
+                return str(getattr(model, COLUMN_ATTRS[index.column()], "") or "—")
             return model.name
         if role == ModelRole:
             return model
@@ -96,6 +119,8 @@ class ModelListModel(QAbstractListModel):
                     model.id,
                     getattr(model, "author", "") or "",
                     getattr(model, "info", "") or "",
+                    getattr(model, "vocoder", "") or "",
+                    getattr(model, "embedder", "") or "",
                     *badges(model),
                 )
             )
@@ -194,12 +219,20 @@ class ModelBrowser(QWidget):
         self.search = QLineEdit(placeholderText="Search models")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
-        self.view = QListView(objectName="modelList")
+        self.view = QTreeView(objectName="modelList")
         self.view.setModel(self.proxy)
-        self.view.setItemDelegate(ModelDelegate(self.view))
+        self.view.setItemDelegateForColumn(0, ModelDelegate(self.view))
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.view.setUniformItemSizes(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setRootIsDecorated(False)
+        self.view.setUniformRowHeights(True)
+        self.view.setAllColumnsShowFocus(True)
         self.view.setMouseTracking(True)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in COLUMN_ATTRS:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.count_label = QLabel("Looking for models…", objectName="countLabel")
         title = QLabel("Voice Models", objectName="sectionTitle")
@@ -231,10 +264,10 @@ class ModelBrowser(QWidget):
     def select_model(self, model_id: str, emit: bool = True) -> bool:
         for row, model in enumerate(self.list_model.models):
             if model.id == model_id and model.ok:
-                index = self.proxy.mapFromSource(self.list_model.index(row))
+                index = self.proxy.mapFromSource(self.list_model.index(row, 0))
                 if not index.isValid():
                     self.search.clear()
-                    index = self.proxy.mapFromSource(self.list_model.index(row))
+                    index = self.proxy.mapFromSource(self.list_model.index(row, 0))
                 sm = self.view.selectionModel()
                 sm.blockSignals(not emit)
                 self.view.setCurrentIndex(index)

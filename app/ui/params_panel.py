@@ -1,4 +1,5 @@
-"""The conversion parameters: pitch, pitch method, index rate, protect, RMS mix, backend."""
+"""The conversion parameters: presets, pitch, pitch method, autotune, index rate, protect, RMS
+mix, formant shift, backend."""
 
 from __future__ import annotations
 
@@ -19,10 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.presets_bar import PresetsBar
 from inference.pipeline.params import (
+    AUTOTUNE,
     BACKENDS,
     DEFAULT_BACKEND,
     F0_METHODS,
+    FORMANT_QUEFRENCY,
+    FORMANT_TIMBRE,
     INDEX_RATE,
     PARAM_DEFAULTS,
     PITCH,
@@ -126,6 +131,19 @@ class ParamsPanel(QWidget):
         )
         self.rms_mix = _FractionSlider(RMS_MIX)
         self.rms_mix.setToolTip("1: the result keeps its own loudness. 0: it follows the input's loudness.")
+        self.autotune = _FractionSlider(AUTOTUNE)
+        self.autotune.setToolTip(
+            "Pulls the sung pitch toward the nearest semitone, after the pitch shift: 0 off, 1 right on the note"
+        )
+        self.formant = _FractionSlider(FORMANT_TIMBRE)
+        self.formant.setToolTip(
+            "Moves the input's formants before analysis: above 1 brighter (toward a higher voice), "
+            "below 1 darker; 1 leaves them"
+        )
+        self.quefrency = _FractionSlider(FORMANT_QUEFRENCY)
+        self.quefrency.setToolTip("How smooth the formant envelope is, in ms (Applio's quefrency)")
+        self.formant.changed.connect(lambda v: self.quefrency.setEnabled(v != 1.0))
+        self.presets = PresetsBar()
         self.backend = QComboBox()
         for key in BACKENDS:
             self.backend.addItem(BACKEND_LABELS[key], key)
@@ -135,7 +153,7 @@ class ParamsPanel(QWidget):
 
         self.f0_method.currentIndexChanged.connect(self._user_changed)
         self.backend.currentIndexChanged.connect(self._user_changed)
-        for widget in (self.index_rate, self.protect, self.rms_mix):
+        for widget in (self.index_rate, self.protect, self.rms_mix, self.autotune, self.formant, self.quefrency):
             widget.changed.connect(self._user_changed)
 
         pitch_row = QHBoxLayout()
@@ -152,12 +170,16 @@ class ParamsPanel(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         form.setVerticalSpacing(6)
+        form.addRow("Preset", self.presets)
         form.addRow("Pitch", pitch_row)
         form.addRow("", octave_row)
         form.addRow("Pitch method", self.f0_method)
+        form.addRow("Autotune", self.autotune)
         form.addRow("Index rate", self.index_rate)
         form.addRow("Protect consonants", self.protect)
         form.addRow("Loudness mix (RMS)", self.rms_mix)
+        form.addRow("Formant shift", self.formant)
+        form.addRow("Formant smoothing (ms)", self.quefrency)
         form.addRow("Engine", self.backend)
         self.form = form
         self.note = QLabel("", objectName="hint", wordWrap=True)
@@ -179,6 +201,9 @@ class ParamsPanel(QWidget):
             "index_rate": self.index_rate.value(),
             "protect": self.protect.value(),
             "rms_mix_rate": self.rms_mix.value(),
+            "autotune": self.autotune.value(),
+            "formant_timbre": self.formant.value(),
+            "formant_quefrency": self.quefrency.value(),
             "backend": self.backend.currentData(),
         }
 
@@ -192,9 +217,18 @@ class ParamsPanel(QWidget):
             self.index_rate.setValue(v["index_rate"])
             self.protect.setValue(v["protect"])
             self.rms_mix.setValue(v["rms_mix_rate"])
+            self.autotune.setValue(v["autotune"])
+            self.formant.setValue(v["formant_timbre"])
+            self.quefrency.setValue(v["formant_quefrency"])
             self.backend.setCurrentIndex(max(0, self.backend.findData(v["backend"])))
         finally:
             self._loading = False
+
+    def apply_preset(self, values: dict[str, Any]) -> None:
+        """Set the fields a preset holds (the others stay); counts as a user change."""
+        self.set_values({**self.values(), **values})
+        self.values_changed.emit(self.values())
+        self.pitch_changed.emit(float(self.pitch_spin.value()))
 
     def set_default_backend(self, backend: str) -> None:
         self._default_backend = backend if backend in BACKENDS else DEFAULT_BACKEND
@@ -214,6 +248,7 @@ class ParamsPanel(QWidget):
             widget.setValue(value)
             widget.blockSignals(False)
         if changed and user and not self._loading:
+            self.presets.clear_current()
             self.values_changed.emit(self.values())
             self.pitch_changed.emit(float(value))
 
@@ -227,6 +262,7 @@ class ParamsPanel(QWidget):
             self.octave_up,
             self.zero,
             self.f0_method,
+            self.autotune,
             self.protect,
         ):
             widget.setEnabled(f0)
@@ -241,4 +277,5 @@ class ParamsPanel(QWidget):
 
     def _user_changed(self, *_args) -> None:
         if not self._loading:
+            self.presets.clear_current()
             self.values_changed.emit(self.values())

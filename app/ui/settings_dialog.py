@@ -1,4 +1,5 @@
-"""Settings: model folders, weights folder, output folder and naming, format, default engine."""
+"""Settings: model folders, weights folder, output folder and naming, format and bit rate,
+default engine. A name template the naming rule refuses is named in the dialog and not saved."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -23,8 +25,16 @@ from PySide6.QtWidgets import (
 from app.settings import BACKENDS, DEFAULT_NAMING_PATTERN, OUTPUT_FORMATS, Settings
 from app.ui.params_panel import BACKEND_LABELS
 from app.workers.jobs import Job, output_name
+from inference.audio.naming import NamingError, check_template
+from inference.pipeline.params import BITRATE, LOSSY_FORMATS
 
-FORMAT_LABELS = {"wav": "WAV (16-bit)", "flac": "FLAC (lossless, smaller)"}
+FORMAT_LABELS = {
+    "wav": "WAV (16-bit)",
+    "flac": "FLAC (lossless, smaller)",
+    "mp3": "MP3",
+    "m4a": "M4A (AAC)",
+    "ogg": "Ogg (Opus)",
+}
 
 
 def _choose_folder(parent: QWidget, title: str, start: str) -> str:
@@ -82,7 +92,8 @@ class SettingsDialog(QDialog):
         form.addRow(
             QLabel(
                 f"The embedder (hubert_base.pt) and pitch model (rmvpe.pt) are taken from "
-                f"{replay_weights} first, then from this folder.",
+                f"{replay_weights} first, then from this folder. Models trained with another "
+                "embedder find it here too (Applio's embedder folders, or an Applio install).",
                 objectName="hint",
                 wordWrap=True,
             )
@@ -101,16 +112,22 @@ class SettingsDialog(QDialog):
             self.format.addItem(FORMAT_LABELS.get(key, key), key)
         self.format.setCurrentIndex(self.format.findData(settings.output_format))
         self.format.currentIndexChanged.connect(self._update_example)
+        self.bitrate = QSpinBox(
+            minimum=int(BITRATE.low), maximum=int(BITRATE.high), singleStep=int(BITRATE.step), suffix=" kbit/s"
+        )
+        self.bitrate.setValue(settings.output_bitrate)
+        self.bitrate.setToolTip("The bit rate of MP3, M4A and Ogg files: higher sounds closer to the original")
         self.example = QLabel("", objectName="hint")
         output_box = QGroupBox("Output")
         form = QFormLayout(output_box)
         form.addRow("Folder", output_row)
         form.addRow("File name", self.pattern)
         form.addRow(
-            "", QLabel("{name} song name · {model} model · {pitch} pitch · {method} · {date}", objectName="hint")
+            "", QLabel("{name} song name · {model} model · {pitch} pitch · {f0} method · {date}", objectName="hint")
         )
         form.addRow("Example", self.example)
         form.addRow("Format", self.format)
+        form.addRow("Bit rate", self.bitrate)
         self.error = QLabel("", objectName="dropMessage", wordWrap=True)
 
         buttons_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -151,7 +168,21 @@ class SettingsDialog(QDialog):
     def folder_list(self) -> list[str]:
         return [self.folders.item(i).text() for i in range(self.folders.count())]
 
+    def template_error(self) -> str:
+        """Why the name template cannot name files ("" when it can)."""
+        try:
+            check_template(self.pattern.text() or DEFAULT_NAMING_PATTERN)
+        except NamingError as error:
+            return str(error)[0].upper() + str(error)[1:] + "."
+        return ""
+
     def _update_example(self) -> None:
+        self.bitrate.setEnabled(self.format.currentData() in LOSSY_FORMATS)
+        problem = self.template_error()
+        self.error.setText(problem)
+        if problem:
+            self.example.setText("—")
+            return
         job = Job(
             "My Song.wav",
             "m",
@@ -167,6 +198,11 @@ class SettingsDialog(QDialog):
         from inference.core.paths import is_inside_replay
 
         output = self.output.text().strip()
+        problem = self.template_error()
+        if problem:
+            self.error.setText(problem)
+            self.pattern.setFocus()
+            return
         if not output:
             self.error.setText("Choose an output folder.")
             return
@@ -185,4 +221,5 @@ class SettingsDialog(QDialog):
         s.output_folder = Path(self.output.text().strip()).expanduser()
         s.naming_pattern = self.pattern.text()
         s.output_format = self.format.currentData()
+        s.output_bitrate = self.bitrate.value()
         s.sync()

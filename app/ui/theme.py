@@ -112,7 +112,7 @@ def style_sheet(c: Colors) -> str:
     QLabel#notice {{ color: {c.error.name()}; padding: 4px 2px; }}
     QFrame#panel {{ border: 1px solid {border}; border-radius: 8px; }}
     QPushButton#primary {{ font-weight: 600; }}
-    QListView#modelList {{ border: none; }}
+    QTreeView#modelList {{ border: none; }}
     QPushButton#abButton {{ padding: 3px 10px; border: 1px solid {border}; border-radius: 5px; }}
     QPushButton#abButton:checked {{ background: {c.accent.name()}; color: white; border-color: {c.accent.name()}; }}
     QPushButton#abButton:disabled {{ color: {c.muted.name()}; }}

@@ -56,14 +56,18 @@ class Engine:
         with self._lock:
             self._converter = None
 
-    def make_params(self, values: dict[str, Any], output_format: str | None = None) -> Any:
-        """The engine's ``ConversionParams`` from the panel's plain values."""
+    def make_params(self, values: dict[str, Any], output_format: str | None = None, bitrate: int | None = None) -> Any:
+        """The engine's ``ConversionParams`` from the panel's plain values (and the output's
+        format and bit rate, from Settings)."""
+        extra = {"output_format": output_format or "wav"} | ({"bitrate": int(bitrate)} if bitrate else {})
         if self._params_factory is not None:
-            return self._params_factory(**dict(values, output_format=output_format or "wav"))
+            return self._params_factory(**dict(values, **extra))
         from inference.pipeline import ConversionParams
 
         names = {f.name for f in dataclasses.fields(ConversionParams)}
         kwargs = {k: v for k, v in values.items() if k in names}
-        if output_format and "output_format" in names:
-            kwargs["output_format"] = output_format
+        if output_format:
+            kwargs.update(extra)
+        elif bitrate:
+            kwargs["bitrate"] = int(bitrate)
         return ConversionParams(**kwargs)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.audio.naming import DEFAULT_TEMPLATE
+from inference.pipeline.params import BITRATE
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class Job:
     output_dir: str
     naming_pattern: str = DEFAULT_TEMPLATE
     output_format: str = "wav"
+    bitrate: int = BITRATE.default  # kbit/s of mp3, m4a and ogg outputs
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: JobStatus = JobStatus.QUEUED
     progress: float = 0.0
@@ -107,6 +109,7 @@ class Job:
             output_dir=r.required_text(data, "output_dir"),
             naming_pattern=template,
             output_format=r.choice(data, "output_format", OUTPUT_FORMATS, OUTPUT_FORMATS[0]),
+            bitrate=BITRATE.clamp(r.number(data, "bitrate", BITRATE.default)),
             id=r.optional_text(data, "id") or uuid.uuid4().hex[:12],
             status=JobStatus(r.choice(data, "status", tuple(s.value for s in JobStatus), JobStatus.QUEUED.value)),
             progress=r.number(data, "progress", 0.0, 0.0, 1.0),

@@ -30,6 +30,7 @@ class LibraryWorker(QObject):
     # Requests from other threads (queued onto this worker's thread).
     request_scan = Signal()
     request_folders = Signal(list)
+    request_weights = Signal()
     request_stop = Signal()
 
     def __init__(
@@ -38,9 +39,11 @@ class LibraryWorker(QObject):
         cache_path: Path | None,
         library_factory: Callable[..., Any] | None = None,
         poll_interval_ms: int = POLL_INTERVAL_MS,
+        weights_dirs: Callable[[], list[Path]] | None = None,
     ) -> None:
         super().__init__()
         self._folders = [Path(f) for f in folders]
+        self._weights_dirs = weights_dirs or list
         self._cache_path = cache_path
         self._factory = library_factory
         self._poll_interval_ms = poll_interval_ms
@@ -50,6 +53,7 @@ class LibraryWorker(QObject):
         self._poll: QTimer | None = None
         self.request_scan.connect(self.rescan)
         self.request_folders.connect(self.set_folders)
+        self.request_weights.connect(self.weights_changed)
         self.request_stop.connect(self.stop)
 
     @Slot()
@@ -70,7 +74,12 @@ class LibraryWorker(QObject):
             from inference.models.library import ModelLibrary
 
             factory = ModelLibrary
-        return factory(folders=list(self._folders), include_replay=True, cache_path=self._cache_path)
+        return factory(
+            folders=list(self._folders),
+            include_replay=True,
+            cache_path=self._cache_path,
+            weights_dirs=self._weights_dirs(),  # where models' own embedders are looked for
+        )
 
     @Slot()
     def rescan(self) -> None:
@@ -99,6 +108,13 @@ class LibraryWorker(QObject):
             for folder in self._folders:
                 if folder not in current:
                     self._library.add_folder(folder)
+        self.rescan()
+
+    @Slot()
+    def weights_changed(self) -> None:
+        """The weights folder changed: a model's embedder may be found (or lost) now."""
+        if self._library is not None:
+            self._library.weights_dirs = [Path(d) for d in self._weights_dirs()]
         self.rescan()
 
     @Slot()
@@ -178,11 +194,12 @@ class LibraryService(QObject):
         library_factory=None,
         poll_interval_ms: int = POLL_INTERVAL_MS,
         parent: QObject | None = None,
+        weights_dirs: Callable[[], list[Path]] | None = None,
     ) -> None:
         super().__init__(parent)
         self.models: list = []
         self.loaded = False
-        self.worker = LibraryWorker(folders, cache_path, library_factory, poll_interval_ms)
+        self.worker = LibraryWorker(folders, cache_path, library_factory, poll_interval_ms, weights_dirs)
         self.thread = QThread()
         self.thread.setObjectName("library")
         self.worker.moveToThread(self.thread)
@@ -204,6 +221,9 @@ class LibraryService(QObject):
 
     def set_folders(self, folders: list[Path]) -> None:
         self.worker.request_folders.emit([str(f) for f in folders])
+
+    def weights_changed(self) -> None:
+        self.worker.request_weights.emit()
 
     def find(self, model_id: str):
         return next((m for m in self.models if m.id == model_id), None)

@@ -32,6 +32,9 @@ from app.workers.waveform import PitchCurves, Waveform, envelope, pitch_curves
 
 log = logging.getLogger(__name__)
 
+# The parameters the analysis depends on (the pitch method; the formant shift changes the input).
+ANALYSIS_PARAMS = ("f0_method", "formant_timbre", "formant_quefrency")
+
 
 @dataclass
 class PreviewRequest:
@@ -51,7 +54,7 @@ class PreviewRequest:
             and other.input_path == self.input_path
             and getattr(other.model, "id", other.model) == getattr(self.model, "id", self.model)
             and (other.start_s, other.end_s) == (self.start_s, self.end_s)
-            and other.params.get("f0_method") == self.params.get("f0_method")
+            and all(other.params.get(k) == self.params.get(k) for k in ANALYSIS_PARAMS)
         )
 
 

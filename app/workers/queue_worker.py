@@ -108,7 +108,7 @@ class QueueWorker(QObject):
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True, exist_ok=True)
             converter = self._engine.converter()
-            params = self._engine.make_params(job.params, job.output_format)
+            params = self._engine.make_params(job.params, job.output_format, job.bitrate)
             check_cancel(cancel)
             result = converter.convert_file(
                 job.input_path,

@@ -165,17 +165,33 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.asarray(soxr.resample(audio, orig_sr, target_sr, quality="HQ"), dtype=np.float32)
 
 
+class StreamResampler:
+    """Resampling block by block (soxr keeps its state between blocks: exact across them).
+
+    ``push(block)`` returns what is ready; ``push(empty, last=True)`` flushes the tail. Blocks
+    are ``[n]`` (mono) or ``[n, channels]``. Equal rates pass blocks through unchanged.
+    """
+
+    def __init__(self, sr_in: int, sr_out: int, channels: int = 1) -> None:
+        self.stream = None
+        if int(sr_in) != int(sr_out):
+            import soxr
+
+            self.stream = soxr.ResampleStream(int(sr_in), int(sr_out), channels, dtype="float32", quality="HQ")
+
+    def push(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        if self.stream is None:
+            return block
+        return self.stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32), last=last)
+
+
 def _decode(
     path: Path, sr: int | None, mono: bool, start_s: float = 0.0, end_s: float | None = None, cancel=None
 ) -> np.ndarray:
     """Decode, downmix and resample block by block; returns [N] or [N, C] float32 at ``sr``."""
     rate, channels, blocks = _blocks(path, start_s, end_s)
     width = 1 if mono else channels
-    stream = None
-    if sr is not None and int(sr) != rate:
-        import soxr
-
-        stream = soxr.ResampleStream(rate, int(sr), width, dtype="float32", quality="HQ")
+    stream = StreamResampler(rate, int(sr), width) if sr is not None and int(sr) != rate else None
     parts: list[np.ndarray] = []
     got = 0
     for block in blocks:
@@ -187,13 +203,13 @@ def _decode(
         if mono:
             block = block.mean(axis=1, keepdims=True, dtype=np.float32)
         if stream is not None:
-            block = stream.resample_chunk(np.ascontiguousarray(block), last=False)
+            block = stream.push(block)
         if block.shape[0]:
             parts.append(np.ascontiguousarray(block))
     if got == 0:
         raise AudioError(f"{path}: contains no audio samples")
     if stream is not None:
-        tail = stream.resample_chunk(np.zeros((0, width), np.float32), last=True)
+        tail = stream.push(np.zeros((0, width), np.float32), last=True)
         if tail.shape[0]:
             parts.append(tail)
     data = np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]

@@ -39,7 +39,10 @@ def format_pitch(pitch: float) -> str:
 
 
 def check_template(template: str) -> str:
-    """``template`` stripped, or :class:`NamingError` naming what is wrong with it."""
+    """``template`` stripped, or :class:`NamingError` naming what is wrong with it: empty,
+    unbalanced braces, an unknown placeholder, a folder separator, or a character file systems
+    reject (``:*?"<>|`` and control characters) in its own text. (The values filled in are
+    cleaned instead: a song's name may hold anything.)"""
     text = str(template).strip()
     if not text:
         raise NamingError("the name template is empty")
@@ -53,6 +56,13 @@ def check_template(template: str) -> str:
             raise NamingError(f"the name template {text!r} has an unknown placeholder {{{field}}}; use {known}")
     if "/" in text or "\\" in text:
         raise NamingError(f"the name template {text!r} contains a folder separator")
+    literal = "".join(part for part, _, _, _ in string.Formatter().parse(text))
+    bad = sorted(set(_UNSAFE.findall(literal)))
+    if bad:
+        shown = " ".join(repr(c) if c.isprintable() else f"U+{ord(c):04X}" for c in bad)
+        raise NamingError(f"the name template {text!r} contains {shown}, which file names cannot hold")
+    if not fields and not literal.strip(" ."):
+        raise NamingError(f"the name template {text!r} gives no file name")
     return text
 
 

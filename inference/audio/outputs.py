@@ -108,6 +108,17 @@ def remove_stale_temp_files(folder: os.PathLike | str) -> list[Path]:
     return removed
 
 
+def check_new_target(path: Path, exists_ok: bool = False) -> None:
+    """Refuse a target inside Replay's folder, or one that exists (unless ``exists_ok``: the
+    writer then publishes under a numbered name)."""
+    from inference.core.paths import is_inside_replay
+
+    if is_inside_replay(path):
+        raise AudioError(f"{path}: refusing to write inside Replay's folder")
+    if not exists_ok and (path.exists() or path.is_symlink()):
+        raise AudioError(f"{path}: already exists (not overwritten)")
+
+
 def publish(tmp: Path, target: Path, numbered_if_taken: bool = False) -> Path:
     """Move the finished ``tmp`` to ``target`` (or, when ``numbered_if_taken``, to the first free
     name of ``target (2)``, ``target (3)``...), never replacing a file; returns the final path.

@@ -2,7 +2,9 @@
 complete (:mod:`inference.audio.outputs`), never over an existing file, never inside Replay's
 folder, and every failure one line that names the folder and the cause.
 
-- :func:`write_audio` writes a whole array; :class:`AudioWriter` streams blocks.
+- :func:`write_audio` writes a whole array; :class:`AudioWriter` streams blocks;
+  :func:`open_writer` gives the writer for any output format (mp3, m4a and ogg:
+  :class:`~inference.audio.encode.EncodedWriter`).
 
 Only numpy is imported at module level; soundfile loads on first use.
 """
@@ -10,14 +12,15 @@ Only numpy is imported at module level; soundfile loads on first use.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
 from inference.audio.decode import AudioError
-from inference.audio.outputs import forget_temp, make_temp, publish, write_error
-from inference.core.paths import is_inside_replay
+from inference.audio.encode import ENCODED_FORMATS, STANDARD_TAGS, EncodedWriter
+from inference.audio.outputs import check_new_target, forget_temp, make_temp, publish, write_error
 
 WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -27,15 +30,12 @@ def _check_target(path: Path, format: str | None, subtype: str, exists_ok: bool 
     """Validate a write target; returns soundfile's format name."""
     fmt = (format or path.suffix.lstrip(".") or "wav").lower()
     if fmt not in WRITE_FORMATS:
-        raise AudioError(f"{path}: unsupported output format {fmt!r} (use wav or flac)")
+        raise AudioError(f"{path}: unsupported output format {fmt!r} (use {' or '.join(WRITE_FORMATS)})")
     if subtype not in WRITE_SUBTYPES:
         raise AudioError(f"{path}: unsupported sample format {subtype!r} (use PCM_16, PCM_24 or FLOAT)")
     if fmt == "flac" and subtype == "FLOAT":
         raise AudioError(f"{path}: FLAC cannot store float samples (use 16 or 24-bit)")
-    if is_inside_replay(path):
-        raise AudioError(f"{path}: refusing to write inside Replay's folder")
-    if not exists_ok and (path.exists() or path.is_symlink()):
-        raise AudioError(f"{path}: already exists (not overwritten)")
+    check_new_target(path, exists_ok)
     return WRITE_FORMATS[fmt]
 
 
@@ -84,9 +84,11 @@ class AudioWriter:
         channels: int = 1,
         *,
         unique: bool = False,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path).expanduser()
         self.sample_rate = int(sr)
+        self.tags = dict(tags or {})
         self.subtype = subtype
         self.channels = int(channels)
         self.unique = unique
@@ -117,6 +119,9 @@ class AudioWriter:
             self._file = sf.SoundFile(
                 str(self._tmp), "w", self.sample_rate, self.channels, self.subtype, format=self._format
             )
+            for key in STANDARD_TAGS:  # WAV's INFO chunk, FLAC's Vorbis comments: before any audio
+                if self.tags.get(key):
+                    setattr(self._file, key, str(self.tags[key]))
         except (OSError, RuntimeError) as error:  # RuntimeError: libsndfile's, without an errno
             self.abort()
             raise write_error(folder, error) from None
@@ -167,3 +172,22 @@ class AudioWriter:
             self._tmp.unlink(missing_ok=True)
             forget_temp(self._tmp)
             self._tmp = None
+
+
+def open_writer(
+    path: os.PathLike | str,
+    sr: int,
+    format: str,
+    subtype: str = "PCM_16",
+    channels: int = 1,
+    *,
+    unique: bool = False,
+    tags: Mapping[str, str] | None = None,
+    bitrate: int = 192,
+) -> AudioWriter | EncodedWriter:
+    """The writer for ``format``: :class:`AudioWriter` for wav and flac (``subtype`` applies),
+    :class:`~inference.audio.encode.EncodedWriter` for mp3, m4a and ogg (``bitrate`` in kbit/s
+    applies). Both publish atomically, never over a file; open it with ``with``."""
+    if str(format).lower() in ENCODED_FORMATS:
+        return EncodedWriter(path, sr, format, channels, bitrate=bitrate, tags=tags, unique=unique)
+    return AudioWriter(path, sr, format, subtype, channels, unique=unique, tags=tags)

@@ -22,55 +22,25 @@ from typing import Any, TextIO
 
 from inference.audio.files import expand_inputs
 from inference.cli.main import INTERRUPTS, force_exit, interrupt_code, printable
+from inference.cli.options import OptionError, add_conversion_options, params_values
 from inference.cli.progress import TerminalProgress
 from inference.core.errors import Cancelled, RVCError, without_file
-from inference.pipeline.params import (
-    BACKENDS,
-    DEFAULT_BACKEND,
-    DEFAULT_F0_METHOD,
-    F0_METHODS,
-    FILTER_RADIUS,
-    INDEX_RATE,
-    OUTPUT_FORMATS,
-    OUTPUT_RATES,
-    PITCH,
-    PROTECT,
-    RMS_MIX,
-    SPEAKER,
-    Range,
-)
 
 CANCEL_WAIT_S = 10.0  # how long a cancelled conversion may take to stop before the process leaves anyway
-BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "32f": "FLOAT"}  # the option's words for SAMPLE_FORMATS
 
 
 class ConvertError(RVCError):
     """A problem with the command's inputs, model or output folder."""
 
 
+class UnusableModelError(ConvertError):
+    """The model named cannot be used; its problems (a missing embedder: where it was looked
+    for and where to get it) are the message, never cut."""
+
+    max_line = 0
+
+
 # ------------------------------------------------------------------------------- arguments
-
-
-def _number(kind: type, low: float | None, high: float | None, unit: str = "") -> Callable[[str], Any]:
-    """An argparse ``type`` that parses ``kind`` and checks ``low <= value <= high``."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if value != value or (low is not None and value < low) or (high is not None and value > high):
-            span = f"{low:g} to {high:g}" if high is not None else f"at least {low:g}"
-            raise argparse.ArgumentTypeError(f"{text} is out of range ({span}{unit})")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in some messages
-    return parse
-
-
-def _ranged(spec: Range, unit: str = "") -> Callable[[str], Any]:
-    """The argparse ``type`` for a parameter of :data:`inference.pipeline.params.RANGES`."""
-    return _number(int if spec.integer else float, spec.low, spec.high, unit)
 
 
 def register(
@@ -96,90 +66,14 @@ def register(
         help="a model's name or id (as `rvc-studio models` lists it) or a .pth file",
     )
     p.add_argument("-o", "--output", required=True, type=Path, metavar="DIR", help="folder for the converted files")
-    p.add_argument(
-        "--pitch",
-        type=_ranged(PITCH, " semitones"),
-        default=PITCH.default,
-        metavar="N",
-        help=f"pitch shift in semitones, {PITCH.low:g} to {PITCH.high:g}, fractions allowed "
-        f"(default {PITCH.default:g})",
-    )
-    p.add_argument(
-        "--f0", choices=F0_METHODS, default=DEFAULT_F0_METHOD, help=f"pitch detector (default {DEFAULT_F0_METHOD})"
-    )
-    p.add_argument(
-        "--index-rate",
-        type=_ranged(INDEX_RATE),
-        default=INDEX_RATE.default,
-        metavar="R",
-        help=f"how much of the index's features to blend in, {INDEX_RATE.low:g} to {INDEX_RATE.high:g} "
-        f"(default {INDEX_RATE.default:g})",
-    )
-    p.add_argument(
-        "--protect",
-        type=_ranged(PROTECT),
-        default=PROTECT.default,
-        metavar="P",
-        help=f"protect consonants and breaths, {PROTECT.low:g} to {PROTECT.high:g}; {PROTECT.high:g} "
-        f"turns it off (default {PROTECT.default:g})",
-    )
-    p.add_argument(
-        "--rms-mix",
-        type=_ranged(RMS_MIX),
-        default=RMS_MIX.default,
-        metavar="R",
-        help=f"{RMS_MIX.high:g} keeps the output's own loudness, {RMS_MIX.low:g} follows the input's "
-        f"(default {RMS_MIX.default:g})",
-    )
-    p.add_argument(
-        "--filter-radius",
-        type=_ranged(FILTER_RADIUS),
-        default=FILTER_RADIUS.default,
-        metavar="N",
-        help=f"median filter radius for the pitch curve, {FILTER_RADIUS.low:g} to {FILTER_RADIUS.high:g} "
-        f"(default {FILTER_RADIUS.default:g})",
-    )
-    p.add_argument(
-        "--speaker",
-        type=_ranged(SPEAKER),
-        default=SPEAKER.default,
-        metavar="N",
-        help=f"speaker id of a multi-speaker model (default {SPEAKER.default:g})",
-    )
-    p.add_argument(
-        "--backend",
-        choices=BACKENDS,
-        default=DEFAULT_BACKEND,
-        help="synthesizer: auto picks MLX on Apple Silicon, torch elsewhere",
-    )
-    p.add_argument(
-        "--format",
-        choices=OUTPUT_FORMATS,
-        default=OUTPUT_FORMATS[0],
-        help=f"output format (default {OUTPUT_FORMATS[0]})",
-    )
-    p.add_argument("--bit-depth", choices=tuple(BIT_DEPTHS), default="16", help="16, 24 or 32f (float; wav only)")
-    p.add_argument(
-        "--sample-rate",
-        type=_number(int, *OUTPUT_RATES, " Hz"),
-        default=None,
-        metavar="SR",
-        help="output sample rate (default: the model's)",
-    )
-    p.add_argument(
-        "--seed",
-        type=_number(int, 0, 2**32 - 1),
-        default=None,
-        metavar="N",
-        help="make the output bit-reproducible on this machine and backend",
-    )
+    add_conversion_options(p)
     p.add_argument(
         "--weights-dir",
         action="append",
         type=Path,
         default=[],
         metavar="DIR",
-        help="a folder holding hubert_base.pt / rmvpe.pt (repeatable; Replay's is searched first)",
+        help="a folder holding hubert_base.pt / rmvpe.pt or embedders (repeatable; Replay's is searched first)",
     )
     p.add_argument(
         "--models-dir",
@@ -212,13 +106,14 @@ def _real_params(**kwargs: Any) -> Any:
     return ConversionParams(**kwargs)
 
 
-def resolve_model(query: str, models_dirs: Sequence[Path]) -> Any:
-    """The VoiceModel named by ``query`` (name, id, or a .pth path with its index beside it)."""
+def resolve_model(query: str, models_dirs: Sequence[Path], weights_dirs: Sequence[Path] = ()) -> Any:
+    """The VoiceModel named by ``query`` (name, id, or a .pth path with its index beside it);
+    refused when unusable (its own embedder missing from ``weights_dirs`` and the other places)."""
     from inference.models.library import ModelLibrary
 
-    model = ModelLibrary(folders=list(models_dirs), include_replay=True).find(query)
+    model = ModelLibrary(folders=list(models_dirs), include_replay=True, weights_dirs=list(weights_dirs)).find(query)
     if not model.ok:
-        raise ConvertError(f"model {model.name} cannot be used: {'; '.join(model.problems) or 'unreadable'}")
+        raise UnusableModelError(f"model {model.name} cannot be used: {'; '.join(model.problems) or 'unreadable'}")
     return model
 
 
@@ -232,26 +127,6 @@ def check_output_dir(folder: Path) -> Path:
     if is_inside_replay(folder):
         raise ConvertError(f"{folder}: is inside Replay's folder; choose another output folder")
     return check_folder(folder)
-
-
-def params_values(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``ConversionParams`` keyword arguments the command line asks for."""
-    if args.format == "flac" and args.bit_depth == "32f":
-        raise ConvertError("--bit-depth 32f needs --format wav (FLAC holds 16 or 24-bit samples)")
-    return dict(
-        pitch=float(args.pitch),
-        f0_method=args.f0,
-        index_rate=float(args.index_rate),
-        protect=float(args.protect),
-        rms_mix_rate=float(args.rms_mix),
-        filter_radius=int(args.filter_radius),
-        speaker_id=int(args.speaker),
-        backend=args.backend,
-        output_sample_rate=args.sample_rate,
-        output_format=args.format,
-        sample_format=BIT_DEPTHS[args.bit_depth],
-        seed=args.seed,  # fixes the synthesizer's noise: same bytes on the same machine and backend
-    )
 
 
 def _in_worker(call: Callable[[], Any], cancel: threading.Event, progress: TerminalProgress) -> Any:
@@ -315,7 +190,10 @@ def run_convert(
 
     log = logging.getLogger(__name__)
     stream = stream or sys.stderr
-    values = params_values(args)
+    try:
+        values = params_values(args)
+    except OptionError as error:
+        raise ConvertError(str(error)) from None
     for folder in args.weights_dir:
         if not folder.expanduser().is_dir():
             raise ConvertError(f"--weights-dir {folder}: no such folder")
@@ -324,7 +202,7 @@ def run_convert(
         detail = "; ".join(f"{label}: {message}" for label, message in problems)
         raise ConvertError(f"no audio files to convert ({detail})" if detail else "no audio files to convert")
     out_dir = check_output_dir(args.output)
-    model = resolve_model(args.model, args.models_dir)
+    model = resolve_model(args.model, args.models_dir, args.weights_dir)
     if model.speakers and args.speaker >= model.speakers:
         raise ConvertError(
             f"--speaker {args.speaker}: model {model.name} has {model.speakers} speaker(s) (0 to {model.speakers - 1})"
@@ -347,7 +225,14 @@ def run_convert(
         try:
             result = _in_worker(
                 functools.partial(
-                    converter.convert_file, path, model, out_dir, params, progress=progress.update, cancel=cancel
+                    converter.convert_file,
+                    path,
+                    model,
+                    out_dir,
+                    params,
+                    progress=progress.update,
+                    cancel=cancel,
+                    name_template=args.name,
                 ),
                 cancel,
                 progress,

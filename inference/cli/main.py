@@ -1,4 +1,4 @@
-"""``rvc-studio convert|models|info``: the headless command line.
+"""``rvc-studio convert|models|info|presets``: the headless command line.
 
 No traceback ever reaches the terminal. The exit codes, documented here and in the README:
 
@@ -111,12 +111,13 @@ def setup_logging() -> Path | None:
 def build_parser(
     converter_factory: Callable[..., Any] | None = None, params_factory: Callable[..., Any] | None = None
 ) -> argparse.ArgumentParser:
-    """The ``rvc-studio`` parser with its ``convert``, ``models`` and ``info`` commands.
+    """The ``rvc-studio`` parser with its ``convert``, ``models``, ``info`` and ``presets`` commands.
 
     The factories replace the real ``Converter``/``ConversionParams`` (tests).
     """
     from inference.cli import convert as cli_convert
     from inference.cli import models as cli_models
+    from inference.cli import presets as cli_presets
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -126,6 +127,7 @@ def build_parser(
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     cli_convert.register(subparsers, converter_factory=converter_factory, params_factory=params_factory)
     cli_models.register(subparsers)
+    cli_presets.register(subparsers)
     return parser
 
 
@@ -167,7 +169,9 @@ def main(
         return interrupt_code(interrupt)
     except RVCError as error:
         log.info("failed: %s", error)
-        print(f"{PROG}: {printable(str(error))[:400]}", file=sys.stderr)
+        # an error whose every place searched is part of it asks for its whole line (max_line 0)
+        limit = getattr(error, "max_line", 400) or None
+        print(f"{PROG}: {printable(str(error))[:limit]}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:
         log.exception("unexpected error")

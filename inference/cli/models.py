@@ -36,12 +36,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--folder", metavar="DIR", action="append", type=Path, default=[], help="another folder of models (repeatable)"
     )
     parser.add_argument("--no-replay", action="store_true", help="leave out Replay's models folder")
+    parser.add_argument(
+        "--weights-dir",
+        metavar="DIR",
+        action="append",
+        type=Path,
+        default=[],
+        help="a folder holding embedders (a model trained with another embedder than ContentVec "
+        "needs its own; Replay's weights folder, ours and the Hugging Face cache are searched too)",
+    )
 
 
 def _library(args: argparse.Namespace):
     from inference.models.library import ModelLibrary
 
-    return ModelLibrary(folders=args.folder, include_replay=not args.no_replay)
+    return ModelLibrary(folders=args.folder, include_replay=not args.no_replay, weights_dirs=args.weights_dir)
 
 
 def _fail(error: Exception) -> int:
@@ -67,17 +76,20 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def format_table(models) -> str:
-    """Name, version, rate, f0, index and problems of each model, one line each."""
-    rows = [("NAME", "VERSION", "RATE", "F0", "INDEX", "PROBLEMS")]
+    """Name, version, rate, f0, vocoder, embedder, index and problems of each model, one line each."""
+    rows = [("NAME", "VERSION", "RATE", "F0", "VOCODER", "EMBEDDER", "INDEX", "PROBLEMS")]
     for m in models:
         rate = f"{m.sample_rate // 1000}k" if m.sample_rate else "-"
         index = f"{m.index_width}" if m.index_path else "-"
         problems = "; ".join(_short(p) for p in m.problems)
         name = m.name if m.ok else f"{m.name} (unusable)"
         f0 = "-" if m.version is None else "yes" if m.f0 else "no"
-        rows.append((name, m.version or "-", rate, f0, index, problems))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r[:5], widths)) + "  " + r[5] for r in rows).rstrip()
+        rows.append((name, m.version or "-", rate, f0, m.vocoder or "-", m.embedder or "-", index, problems))
+    last = len(rows[0]) - 1
+    widths = [max(len(r[i]) for r in rows) for i in range(last)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(r[:last], widths)) + "  " + r[last] for r in rows
+    ).rstrip()
 
 
 def _short(text: str, limit: int = 90) -> str:

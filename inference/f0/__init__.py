@@ -5,6 +5,7 @@ unvoiced frame. This module imports only numpy so the GUI can import it at start
 estimators (torch, pyworld) load on first use.
 
 - :func:`shift_f0` transposes by semitones (fractional allowed).
+- :func:`autotune_f0` pulls voiced frames toward the nearest semitone.
 - :func:`coarse_f0` maps Hz to the 1..255 integer pitch the synthesizer's text encoder embeds.
 - :func:`median_filter_f0` is RVC's ``filter_radius`` smoothing.
 - :func:`estimate_f0` / :class:`F0Estimators` run RMVPE, FCPE or Harvest.
@@ -33,6 +34,30 @@ def shift_f0(f0_hz: np.ndarray, semitones: float) -> np.ndarray:
     """Transpose ``f0_hz`` by ``semitones`` (``f0 * 2**(semitones/12)``); unvoiced 0 stays 0."""
     f0 = np.asarray(f0_hz, dtype=np.float32)
     return (f0 * np.float32(2.0 ** (float(semitones) / 12.0))).astype(np.float32)
+
+
+def autotune_f0(f0_hz: np.ndarray, strength: float) -> np.ndarray:
+    """Move each voiced frame of ``f0_hz`` toward the nearest semitone of 12-tone equal temperament
+    (A4 = 440 Hz) by ``strength`` (0: unchanged, 1: on the note); unvoiced frames (0) stay 0.
+
+    Nearness and the blend are in semitones (log frequency): with strength s a frame ``d``
+    semitones off its note ends ``(1 - s) d`` off it, whatever the octave. Applied after the
+    pitch shift, so the output lands on the grid whatever the shift. (Applio blends in Hz,
+    which pulls low notes harder than high ones, and snaps unvoiced frames to 49 Hz, which turns
+    breaths and consonants into a hum; neither happens here.)
+    """
+    f0 = np.asarray(f0_hz, dtype=np.float32)
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"autotune strength must be between 0 and 1, got {strength}")
+    voiced = f0 > 0
+    if strength == 0.0 or not voiced.any():
+        return f0.copy()
+    midi = 69.0 + 12.0 * np.log2(f0[voiced].astype(np.float64) / 440.0)
+    midi += strength * (np.round(midi) - midi)
+    out = f0.copy()
+    out[voiced] = (440.0 * 2.0 ** ((midi - 69.0) / 12.0)).astype(np.float32)
+    return out
 
 
 def coarse_f0(f0_hz: np.ndarray) -> np.ndarray:
@@ -75,6 +100,7 @@ __all__ = [
     "F0_MIN",
     "F0Error",
     "F0Estimators",
+    "autotune_f0",
     "coarse_f0",
     "estimate_f0",
     "median_filter_f0",

@@ -64,6 +64,7 @@ class ModelInfo:
     info: str = ""
     author: str | None = None
     embedder_model: str | None = None
+    embedder_model_custom: str | None = None
     vocoder: str = HIFIGAN
     has_config: bool = True
     dtype: str = "float32"
@@ -319,6 +320,7 @@ def _read(path: os.PathLike | str, mmap: bool, light: bool = False) -> tuple[Mod
         info=str(meta.get("info", "") or ""),
         author=_text(meta, "author"),
         embedder_model=_text(meta, "embedder_model"),
+        embedder_model_custom=_text(meta, "embedder_model_custom"),
         vocoder=config.vocoder,
         has_config=had_config,
         dtype=dtype,

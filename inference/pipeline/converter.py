@@ -7,10 +7,12 @@ Use::
     audio, sr = conv.convert_array(audio, 44100, "model.pth", ConversionParams())
     audio, sr, f0_in, f0_target = conv.preview("song.flac", voice_model, params, 30.0, 40.0)
 
-Steps (RVC_REFERENCE.md §6): decode to 16 kHz mono; cut long inputs at quiet points
+Steps (RVC_REFERENCE.md §6): decode to 16 kHz mono; formant shift when asked
+(:mod:`inference.audio.formant`); cut long inputs at quiet points
 (:mod:`inference.pipeline.chunking`); per piece: high-pass (:mod:`.steps`), HuBERT features and
 the pitch curve (cached: :mod:`inference.pipeline.cache`), index blend, x2 to 100 frames/s,
-pitch shift, protect, synthesis, RMS mix, trim; then peak-normalise and resample for output.
+pitch shift, autotune, protect, synthesis, RMS mix, trim; then peak-normalise, resample and
+encode for output.
 
 Long inputs are processed piece by piece and their output streams through a temporary file,
 so memory holds the decoded 16 kHz input plus one piece's work whatever the input's length.
@@ -39,15 +41,13 @@ from inference.pipeline import steps
 from inference.pipeline.cache import DEFAULT_DISK_BYTES, DEFAULT_MEMORY_BYTES, Analysis, AnalysisCache
 from inference.pipeline.chunking import WINDOW, ChunkSettings, Piece, output_length, plan_pieces
 from inference.pipeline.io import filtered_segment, release_memory
-from inference.pipeline.job import ConversionError, PreparedJob, resolve_model, weights_digest
+from inference.pipeline.job import ConversionError, PreparedJob, embedder_weights, resolve_model, weights_digest
 from inference.pipeline.params import ConversionParams, ConversionResult
 from inference.pipeline.progress import STAGES, Clock, StageProgress
 
 log = logging.getLogger(__name__)
 
 WRITE_BLOCK = 1 << 18  # samples per block when copying the finished output into its file
-BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
-
 __all__ = ["STAGES", "ConversionError", "ConversionParams", "ConversionResult", "Converter"]
 
 
@@ -116,7 +116,8 @@ class Converter:
         return generator
 
     def embedder(self) -> Any:
-        """The HuBERT embedder found in the weights folders (loaded once, kept)."""
+        """The default (HuBERT / ContentVec) embedder found in the weights folders (loaded once,
+        kept). A conversion uses its model's own embedder (``PreparedJob.embedder_path``)."""
         from inference.models.weights import find_weight
 
         return self._load_embedder(find_weight("hubert", self.weights_dirs))
@@ -153,7 +154,7 @@ class Converter:
                 index_path = None
             from inference.models.weights import find_weight
 
-            embedder_path = find_weight("hubert", self.weights_dirs)  # loaded on the first analysis
+            embedder_path = embedder_weights(model_path, name, self.weights_dirs)  # loaded on the first analysis
             digest = self._embedder_digest(embedder_path)
             f0_digest = None
             if generator.config.f0 and params.f0_method == "rmvpe":
@@ -216,7 +217,7 @@ class Converter:
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """What the synthesizer gets for ``piece``: features after the index blend and protect at
         100 frames/s, and the shifted pitch (None for models without pitch)."""
-        from inference.f0 import shift_f0
+        from inference.f0 import autotune_f0, shift_f0
         from inference.features.retrieval import apply_index
 
         p, n = job.params, piece.n_frames
@@ -225,7 +226,7 @@ class Converter:
         with job.clock("retrieval"):
             blended = apply_index(analysis.features, job.index_path, p.index_rate, self.indexes)
             features = steps.to_frame_rate(blended, n)
-            f0_target = None if analysis.f0 is None else shift_f0(analysis.f0, p.pitch)
+            f0_target = None if analysis.f0 is None else autotune_f0(shift_f0(analysis.f0, p.pitch), p.autotune)
             if f0_target is not None and p.protect < 0.5 and blended is not analysis.features:
                 raw = steps.to_frame_rate(analysis.features, n)
                 features = steps.protect_unvoiced(features, raw, f0_target, p.protect)
@@ -294,9 +295,11 @@ class Converter:
         """Convert one file into ``output_dir``, named by ``name_template`` (the output naming rule
         of :mod:`inference.audio.naming`: a free name, never over an existing file)."""
         from inference.audio import AudioError, audio_info, render_name
+        from inference.audio.encode import make_tags
+        from inference.audio.naming import format_pitch
         from inference.audio.outputs import TEMP_PREFIX, TEMP_SUFFIX, check_folder, write_error
         from inference.core.paths import is_inside_replay
-        from inference.pipeline.io import decode_input, stream_output, write_scaled
+        from inference.pipeline.io import decode_input, output_bytes_per_second, stream_output, write_scaled
 
         input_path, output_dir = Path(input_path).expanduser(), Path(output_dir).expanduser()
         if is_inside_replay(output_dir):
@@ -316,11 +319,11 @@ class Converter:
         # Fail before any work when the folder cannot take the output: the raw float32 copy and
         # the file itself exist together for a moment.
         duration = audio_info(input_path)[0]
-        needed = int(duration * out_sr * (4 + BYTES_PER_SAMPLE[p.sample_format])) + (1 << 20)
+        needed = int(duration * (out_sr * 4 + output_bytes_per_second(p, out_sr))) + (1 << 20)
         check_folder(output_dir, needed)
         report.stage("Decoding")
         with job.clock("decode"):
-            audio16, source = decode_input(input_path, self.analyses.root, cancel)
+            audio16, source = decode_input(input_path, self.analyses.root, cancel, p)
         report.stage("Decoding", 1.0)
         total = output_length(audio16.shape[0], job.generator.sample_rate)
         try:
@@ -336,7 +339,7 @@ class Converter:
             del pieces, audio16  # only the temporary file is needed now
             report.stage("Writing")
             with job.clock("write"):
-                written = write_scaled(
+                written, file_sr = write_scaled(
                     raw,
                     n_out,
                     output_dir / name,
@@ -347,9 +350,11 @@ class Converter:
                     WRITE_BLOCK,
                     cancel,
                     lambda f: report.stage("Writing", f),
+                    tags=make_tags(input_path.stem, job.name, format_pitch(p.pitch)),
+                    bitrate=p.bitrate,
                 )
         report.emit(1.0, "Writing")
-        return ConversionResult(written, n_out / out_sr, job.clock.done(), out_sr)
+        return ConversionResult(written, n_out / out_sr, job.clock.done(), file_sr)
 
     def convert_array(
         self,
@@ -363,7 +368,7 @@ class Converter:
         """Convert in memory: ``audio`` ``[N]`` or ``[N, channels]`` at ``sr`` -> ``(audio, rate)``."""
         from inference.audio import resample
         from inference.pipeline.cache import array_digest
-        from inference.pipeline.io import check_sound
+        from inference.pipeline.io import check_sound, shape_input
 
         report = StageProgress(progress, write_share=0.0)
         job = self._prepare(model, params, report)
@@ -378,6 +383,7 @@ class Converter:
             audio16 = resample(data, int(sr), 16000)
             check_sound(audio16, "the audio")
             source = ("array", array_digest(audio16))
+            audio16 = shape_input(audio16, p, cancel)
         parts = list(self._pieces(job, audio16, source, report, cancel))
         gen_sr = job.generator.sample_rate
         out = np.concatenate(parts)[: output_length(audio16.shape[0], gen_sr)]

@@ -4,14 +4,15 @@
 - :func:`region_input`: only a region (plus context) of a file, for previews.
 - :func:`stream_output`: pieces of output (model rate) -> optional streaming resample -> a raw
   float32 temporary file, tracking the peak, so the whole output is never held in memory.
-- :func:`write_scaled`: the temporary file -> the final wav/flac, scaled, through ``AudioWriter``
-  (temporary name, atomic rename, never overwriting).
+- :func:`write_scaled`: the temporary file -> the final file (wav, flac, mp3, m4a, ogg), scaled,
+  through :func:`~inference.audio.write.open_writer` (temporary name, atomic publish, never
+  overwriting).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +21,7 @@ import numpy as np
 from inference.core.errors import check_cancel
 from inference.pipeline.chunking import SAMPLE_RATE, ChunkSettings, Piece, region_piece, segment
 
+BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
 SILENCE = 1e-4  # peak below which an input counts as silent (-80 dBFS)
 FILTER_MARGIN = SAMPLE_RATE  # real audio filtered beyond a segment, so filter edges stay outside it
 
@@ -54,19 +56,31 @@ def filtered_segment(audio16: np.ndarray, lo: int, hi: int, margin: int = FILTER
     return segment(local, lo - first, hi - first)
 
 
-def decode_input(path: Path, cache_root: Path | None, cancel) -> tuple[np.ndarray, Any]:
-    """``(audio at 16 kHz mono float32, source key)`` of an input file."""
+def shape_input(audio16: np.ndarray, params: Any, cancel) -> np.ndarray:
+    """The 16 kHz input as the analysis sees it: formant-shifted when ``params`` ask for it."""
+    from inference.audio.formant import formant_shift, is_active
+
+    if not is_active(params.formant_timbre):
+        return audio16
+    return formant_shift(audio16, params.formant_timbre, params.formant_quefrency, cancel)
+
+
+def decode_input(path: Path, cache_root: Path | None, cancel, params: Any = None) -> tuple[np.ndarray, Any]:
+    """``(audio at 16 kHz mono float32, source key)`` of an input file (formant-shifted as
+    ``params`` ask: the analysis cache's key says so, see ``PreparedJob.analysis_key``)."""
     from inference.audio import load_audio
     from inference.pipeline.cache import file_digest
 
     audio16 = load_audio(path, sr=SAMPLE_RATE, mono=True, cancel=cancel)
     check_sound(audio16, str(path))
     check_cancel(cancel)
+    if params is not None:
+        audio16 = shape_input(audio16, params, cancel)
     return audio16, ("file", file_digest(path, cache_root))
 
 
 def region_input(
-    path: Path, start_s: float, end_s: float, chunk: ChunkSettings, cache_root: Path | None, cancel
+    path: Path, start_s: float, end_s: float, chunk: ChunkSettings, cache_root: Path | None, cancel, params: Any = None
 ) -> tuple[Piece, Any, Callable[[], np.ndarray]]:
     """``(piece, source key, segment getter)`` for a preview of ``[start_s, end_s)``.
 
@@ -93,6 +107,8 @@ def region_input(
             first = max(0, piece.lo - FILTER_MARGIN)
             last = max(piece.hi + FILTER_MARGIN, first + 1)
             local = load_audio_segment(path, SAMPLE_RATE, first / SAMPLE_RATE, last / SAMPLE_RATE)
+            if params is not None:  # its edges are shifted against silence: they lie in the margin
+                local = shape_input(local, params, cancel)
             # local[0] is the file's first sample when first == 0, and local[-1] its last when
             # the region reaches the end, so reflection there is what a whole decode would give.
             held["segment"] = filtered_segment(local, piece.lo - first, piece.hi - first)
@@ -118,22 +134,6 @@ def release_memory() -> None:
         pass
 
 
-class StreamResampler:
-    """Streaming resampler (soxr keeps its state between blocks: exact across them)."""
-
-    def __init__(self, sr_in: int, sr_out: int) -> None:
-        self.stream = None
-        if sr_in != sr_out:
-            import soxr
-
-            self.stream = soxr.ResampleStream(sr_in, sr_out, 1, dtype="float32", quality="HQ")
-
-    def push(self, block: np.ndarray, last: bool = False) -> np.ndarray:
-        if self.stream is None:
-            return block
-        return self.stream.resample_chunk(np.ascontiguousarray(block, dtype=np.float32), last=last)
-
-
 def stream_output(
     pieces: Iterable[np.ndarray], total: int, sr_in: int, sr_out: int, raw: IO[bytes], clock
 ) -> tuple[int, float]:
@@ -141,6 +141,8 @@ def stream_output(
 
     Returns ``(samples written, peak)``.
     """
+    from inference.audio.decode import StreamResampler
+
     resampler = StreamResampler(sr_in, sr_out)
     taken = written = 0
     peak = 0.0
@@ -173,16 +175,20 @@ def write_scaled(
     block: int,
     cancel,
     progress: Callable[[float], None] | None = None,
-) -> Path:
-    """Copy ``n_samples`` float32 samples from ``raw`` into a new audio file, times ``scale``.
+    *,
+    tags: Mapping[str, str] | None = None,
+    bitrate: int = 192,
+) -> tuple[Path, int]:
+    """Copy ``n_samples`` float32 samples from ``raw`` into a new audio file, times ``scale``;
+    returns ``(path, the file's sample rate)`` (mp3, m4a and ogg may need another rate than ``sr``).
 
     Published under ``target``'s name, or ``target (2)``... when another run took it meanwhile.
     """
-    from inference.audio import AudioWriter
+    from inference.audio import open_writer
 
     raw.seek(0)
     done = 0
-    with AudioWriter(target, sr, format=fmt, subtype=subtype, unique=True) as writer:
+    with open_writer(target, sr, fmt, subtype, unique=True, tags=tags, bitrate=bitrate) as writer:
         while done < n_samples:
             check_cancel(cancel)
             count = min(block, n_samples - done)
@@ -193,4 +199,13 @@ def write_scaled(
             done += count
             if progress is not None:
                 progress(done / max(1, n_samples))
-    return writer.path
+    return writer.path, int(writer.sample_rate)
+
+
+def output_bytes_per_second(params: Any, sr: int) -> float:
+    """About how many bytes a second of output takes in ``params``' format (for the space check)."""
+    from inference.audio.encode import ENCODED_FORMATS
+
+    if params.output_format in ENCODED_FORMATS:
+        return params.bitrate * 1000 / 8
+    return sr * BYTES_PER_SAMPLE[params.sample_format]

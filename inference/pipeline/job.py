@@ -46,8 +46,10 @@ class PreparedJob:
 
     def analysis_key(self, source: Any, piece: Piece) -> str:
         # Harvest's track is median-filtered by the radius; the other methods ignore it.
+        from inference.audio.formant import is_active
+
         radius = int(self.params.filter_radius) if self.method == "harvest" else None
-        return analysis_key(
+        parts = dict(
             source=source,
             piece=piece.key(),
             embedder=self.embedder_digest,
@@ -56,6 +58,9 @@ class PreparedJob:
             f0_weights=self.f0_digest,
             radius=radius,
         )
+        if is_active(self.params.formant_timbre):  # the analysis is of the shifted input
+            parts["formant"] = (float(self.params.formant_timbre), float(self.params.formant_quefrency))
+        return analysis_key(**parts)
 
 
 def resolve_model(model: Any) -> tuple[Path, Path | None, str]:
@@ -86,3 +91,20 @@ def weights_digest(path: Path, cache_root: Path | None) -> str:
         if p.is_file() and p.suffix in (".json", ".bin", ".safetensors")
     ]
     return "|".join(parts)
+
+
+def embedder_weights(model_path: Path, name: str, weights_dirs) -> Path:
+    """The weights of the model's own embedder (:mod:`inference.models.embedders`); never another
+    one: its features would make the model sound broken. The error names the model and says
+    where to get the embedder."""
+    from inference.models.checkpoint import read_model_info
+    from inference.models.embedders import EmbedderNotFoundError, embedder_of, find_embedder
+
+    info = read_model_info(model_path)  # the checkpoint's metadata only: milliseconds
+    ref = embedder_of(info.embedder_model, info.embedder_model_custom)
+    try:
+        return find_embedder(ref, weights_dirs)
+    except EmbedderNotFoundError as error:
+        if ref.is_default:  # the HuBERT every RVC model uses: the message says what is missing
+            raise
+        raise type(error)(f"{name} {error}") from None

@@ -14,12 +14,14 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from inference.audio.encode import ENCODED_FORMATS
 from inference.audio.write import WRITE_FORMATS, WRITE_SUBTYPES
 from inference.core.errors import RVCError
 from inference.f0 import F0_METHODS
 from inference.synth.backends import BACKENDS
 
-OUTPUT_FORMATS = tuple(WRITE_FORMATS)
+OUTPUT_FORMATS = (*WRITE_FORMATS, *ENCODED_FORMATS)  # wav, flac (soundfile); mp3, m4a, ogg (PyAV)
+LOSSY_FORMATS = tuple(ENCODED_FORMATS)  # the ones a bit rate applies to
 SAMPLE_FORMATS = WRITE_SUBTYPES
 OUTPUT_RATES = (8000, 192000)
 
@@ -49,13 +51,38 @@ PROTECT = Range("protect", 0.35, 0.0, 0.5, 0.05)
 RMS_MIX = Range("rms_mix_rate", 1.0, 0.0, 1.0, 0.05)
 FILTER_RADIUS = Range("filter_radius", 3, 0, 7, 1, integer=True)  # > 2 median-filters Harvest's pitch
 SPEAKER = Range("speaker_id", 0, 0, None, 1, integer=True)
-RANGES: dict[str, Range] = {r.name: r for r in (PITCH, INDEX_RATE, PROTECT, RMS_MIX, FILTER_RADIUS, SPEAKER)}
+# Snap the shifted pitch toward the nearest semitone: 0 off, 1 fully on the note.
+AUTOTUNE = Range("autotune", 0.0, 0.0, 1.0, 0.05)
+# Formant shift of the input before analysis (Applio's): the spectral envelope is stretched by
+# the timbre factor (1: no shift, the step is skipped); quefrency (ms) sets how smooth that
+# envelope is (the cepstral lifter's cut-off).
+FORMANT_TIMBRE = Range("formant_timbre", 1.0, 0.5, 2.0, 0.05)
+FORMANT_QUEFRENCY = Range("formant_quefrency", 1.0, 0.5, 16.0, 0.1)
+BITRATE = Range("bitrate", 192, 32, 320, 32, integer=True)  # kbit/s of mp3, m4a and ogg outputs
+RANGES: dict[str, Range] = {
+    r.name: r
+    for r in (
+        PITCH,
+        INDEX_RATE,
+        PROTECT,
+        RMS_MIX,
+        FILTER_RADIUS,
+        SPEAKER,
+        AUTOTUNE,
+        FORMANT_TIMBRE,
+        FORMANT_QUEFRENCY,
+        BITRATE,
+    )
+}
 DEFAULT_F0_METHOD = "rmvpe"
 DEFAULT_BACKEND = "auto"
 
 
 # The parameters the window's panel edits (and the queue stores per job), with their defaults.
-PANEL_RANGES = tuple(RANGES[name] for name in ("pitch", "index_rate", "protect", "rms_mix_rate"))
+PANEL_RANGES = tuple(
+    RANGES[name]
+    for name in ("pitch", "index_rate", "protect", "rms_mix_rate", "autotune", "formant_timbre", "formant_quefrency")
+)
 PARAM_DEFAULTS: dict[str, Any] = {
     **{spec.name: spec.default for spec in PANEL_RANGES},
     "f0_method": DEFAULT_F0_METHOD,
@@ -120,7 +147,11 @@ class ConversionParams:
     ``index_rate``, ``rms_mix_rate``: 0..1; ``protect``: 0..0.5 (0.5: off); ``filter_radius``:
     0..7 (> 2 median-filters Harvest's pitch); ``speaker_id``: >= 0. ``f0_method``: one of
     :data:`F0_METHODS`; ``backend``: one of :data:`BACKENDS`. ``output_sample_rate``: None (the model's) or a rate.
-    ``output_format``: wav | flac; ``sample_format``: PCM_16 | PCM_24 | FLOAT (not for flac).
+    ``output_format``: one of :data:`OUTPUT_FORMATS`; ``sample_format``: PCM_16 | PCM_24 | FLOAT (wav; flac
+    takes no FLOAT; mp3, m4a and ogg ignore it).
+    ``autotune``: 0..1, how far the shifted pitch moves toward the nearest semitone (0: off).
+    ``formant_timbre``: 0.5..2 (1: off) and ``formant_quefrency``: ms, the input's formant shift.
+    ``bitrate``: kbit/s for mp3, m4a and ogg.
     ``seed``: fixes the synthesizer's noise (reproducible output); ``deterministic``: no noise.
     Values are checked (and numbers coerced) on creation: a bad one raises :class:`ParameterError`.
     """
@@ -132,10 +163,14 @@ class ConversionParams:
     rms_mix_rate: float = RMS_MIX.default
     filter_radius: int = FILTER_RADIUS.default
     speaker_id: int = SPEAKER.default
+    autotune: float = AUTOTUNE.default
+    formant_timbre: float = FORMANT_TIMBRE.default
+    formant_quefrency: float = FORMANT_QUEFRENCY.default
     backend: str = DEFAULT_BACKEND
     output_sample_rate: int | None = None
     output_format: str = "wav"
     sample_format: str = "PCM_16"
+    bitrate: int = BITRATE.default
     seed: int | None = None
     deterministic: bool = False
 

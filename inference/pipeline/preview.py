@@ -66,7 +66,7 @@ def region_analysis(
     job = conv._prepare(model, params, report)
     with job.clock("decode"):
         piece, source, get_segment = region_input(
-            Path(input_path).expanduser(), start_s, end_s, conv.chunk, conv.analyses.root, cancel
+            Path(input_path).expanduser(), start_s, end_s, conv.chunk, conv.analyses.root, cancel, job.params
         )
     analysis, _body = conv._analyse(job, piece, get_segment, source, True, True, report, cancel)
 
@@ -101,7 +101,7 @@ def stream_region(
     With RMS mix below 1 the loudness envelope needs the whole output: then one chunk comes,
     when all is done.
     """
-    from inference.pipeline.io import StreamResampler
+    from inference.audio.decode import StreamResampler
 
     report = StageProgress(progress, write_share=0.0)
     job, piece, analysis, audio16 = region_analysis(conv, input_path, model, params, start_s, end_s, report, cancel)
@@ -212,7 +212,7 @@ def analyse(
         region_analysis(conv, input_path, model, params, region[0], region[1], report, cancel)
         return
     job = conv._prepare(model, params, report)
-    audio16, source = decode_input(Path(input_path).expanduser(), conv.analyses.root, cancel)
+    audio16, source = decode_input(Path(input_path).expanduser(), conv.analyses.root, cancel, job.params)
     for piece in plan_pieces(audio16, conv.chunk, steps.highpass):
         get = functools.partial(filtered_segment, audio16, piece.lo, piece.hi)
         conv._analyse(job, piece, get, source, False, False, report, cancel)

@@ -218,3 +218,20 @@ def test_a_preview_plays_while_it_is_made_and_a_new_pitch_restarts_at_the_playhe
     assert abs(bench.player.position() - before) < 0.2
     bench.player.set_side(OUTPUT)
     assert abs(bench.player.position() - before) < 0.3
+
+
+def test_the_output_format_and_bit_rate_of_settings_reach_the_conversion(
+    qtbot, make_services, song, fake_converter, fake_home
+) -> None:
+    services = make_services()
+    services.settings.output_format, services.settings.output_bitrate = "m4a", 256
+    services.settings.naming_pattern = "{model} - {name}"
+    window = open_window(qtbot, services)
+    window.params.autotune.spin.setValue(0.5)
+    drop_on(window, [song])
+    qtbot.waitUntil(
+        lambda: bool(services.queue.jobs) and services.queue.jobs[0].status == JobStatus.DONE, timeout=10000
+    )
+    params = next(c for c in fake_converter.instances[-1].calls if c[0] == "convert")[3]
+    assert (params["output_format"], params["bitrate"], params["autotune"]) == ("m4a", 256, 0.5)
+    assert (fake_home / "out" / "Alice (RVC v2) 300 Epochs - My Song.m4a").exists()

@@ -31,6 +31,7 @@ FIELDS = [
     "output_dir",
     "naming_pattern",
     "output_format",
+    "bitrate",
     "id",
     "status",
     "progress",

@@ -15,6 +15,7 @@ import numpy as np
 import soundfile as sf
 
 from inference.audio.naming import DEFAULT_TEMPLATE, render_name
+from inference.audio.write import open_writer
 from inference.core.errors import RVCError, check_cancel
 
 SR = 16000
@@ -36,6 +37,7 @@ class FakeModel:
     epochs: int | None = None
     author: str = ""
     vocoder: str = "HiFi-GAN"
+    embedder: str = "contentvec"
     problems: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -56,7 +58,9 @@ class Changes:
 class FakeLibrary:
     """Models are whatever ``FakeLibrary.models`` holds (shared, so a test can change it)."""
 
-    def __init__(self, models: list[FakeModel], folders=(), include_replay=True, cache_path=None) -> None:
+    def __init__(
+        self, models: list[FakeModel], folders=(), include_replay=True, cache_path=None, weights_dirs=()
+    ) -> None:
         self.models = models
         self.folders = [Path(f) for f in folders]
         self._seen: list[str] = []
@@ -142,7 +146,8 @@ class FakeConverter:
         out = Path(output_dir) / render_name(
             name_template, name=Path(input_path).stem, model=model.name, pitch=pitch, f0="rmvpe", extension=fmt
         )
-        sf.write(str(out), tone(0.5, 220.0 * 2 ** (pitch / 12)), SR)
+        with open_writer(out, SR, fmt) as writer:  # mp3, m4a and ogg too
+            writer.write(tone(0.5, 220.0 * 2 ** (pitch / 12)))
         return FakeResult(out, 0.5, {"total": self.steps * self.step_s}, SR)
 
     def preview(self, input_path, model, params, start_s, end_s, progress=None, cancel=None):

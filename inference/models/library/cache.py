@@ -18,7 +18,8 @@ from inference.core.paths import is_inside_replay
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2  # 2: Applio's MRF HiFi-GAN and RefineGAN are read (1 had them as unsupported)
+# 2: Applio's MRF HiFi-GAN and RefineGAN are read (1 had them as unsupported); 3: embedder_model_custom
+CACHE_VERSION = 3
 MAX_ENTRIES = 20_000  # past this, files not seen in the last scan are forgotten even if present
 
 

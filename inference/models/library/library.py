@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from inference.core import paths
+from inference.models.embedders import EmbedderNotFoundError, EmbedderRef, find_embedder
 from inference.models.library.cache import MetadataCache
 from inference.models.library.discover import (
     FileRef,
@@ -34,6 +35,11 @@ class ModelLibrary:
     ``include_replay``. What was read from each file is cached in ``cache_path`` (default:
     ``library.json`` in the app's cache folder), so a re-scan only stats files. Nothing is
     ever written inside Replay's folder.
+
+    A model trained with another embedder than ContentVec (Applio's ``embedder_model``) is
+    usable only when that embedder is found (:mod:`inference.models.embedders`) in Replay's
+    weights folder, ``weights_dirs``, our own or the Hugging Face cache; otherwise its problem
+    says where to get it.
     """
 
     def __init__(
@@ -41,7 +47,9 @@ class ModelLibrary:
         folders: Sequence[os.PathLike | str] = (),
         include_replay: bool = True,
         cache_path: Path | None = None,
+        weights_dirs: Sequence[os.PathLike | str] = (),
     ) -> None:
+        self.weights_dirs = [Path(d) for d in weights_dirs if str(d).strip()]
         self.folders: list[Path] = []
         for folder in folders:
             self.add_folder(folder)
@@ -127,9 +135,25 @@ class ModelLibrary:
                 units.append(unit)
         return units
 
-    def _describe(self, unit: Unit) -> VoiceModel:
+    def _check_embedder(self, memo: dict[EmbedderRef, str | None]):
+        """One scan's check of a model's own embedder (each embedder looked for once)."""
+
+        def check(ref: EmbedderRef) -> str | None:
+            if ref.is_default:  # the HuBERT every conversion needs: a missing one is named then
+                return None
+            if ref not in memo:
+                try:
+                    find_embedder(ref, self.weights_dirs)
+                    memo[ref] = None
+                except EmbedderNotFoundError as error:
+                    memo[ref] = str(error)
+            return memo[ref]
+
+        return check
+
+    def _describe(self, unit: Unit, memo: dict | None = None) -> VoiceModel:
         try:
-            return describe(unit, self._cache)
+            return describe(unit, self._cache, self._check_embedder({} if memo is None else memo))
         except Exception as error:
             log.warning("could not describe %s", unit.root, exc_info=True)
             return VoiceModel(
@@ -144,7 +168,8 @@ class ModelLibrary:
 
     def _collect(self) -> list[VoiceModel]:
         self._cache.begin()
-        models = [self._describe(unit) for unit in self._unique_units()]
+        memo: dict[EmbedderRef, str | None] = {}
+        models = [self._describe(unit, memo) for unit in self._unique_units()]
         self._cache.finish()
         return models
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from inference.models.embedders import EmbedderRef, embedder_of
 from inference.models.library.cache import MetadataCache
 from inference.models.library.discover import FileRef, Unit
 from inference.models.library.index_header import IndexHeaderError, read_index_header
@@ -32,6 +34,7 @@ INFO_FIELDS = (
     "info",
     "author",
     "embedder_model",
+    "embedder_model_custom",
     "vocoder",
     "has_config",
     "dtype",
@@ -93,6 +96,7 @@ _INFO_KINDS: dict[str, tuple[type, ...]] = {
     "info": (str, type(None)),
     "author": (str, type(None)),
     "embedder_model": (str, type(None)),
+    "embedder_model_custom": (str, type(None)),
     "vocoder": (str, type(None)),
     "has_config": (bool,),
     "dtype": (str, type(None)),
@@ -210,8 +214,13 @@ def choose_index(
     return None, None, [f"index {ref.path.name} is unreadable: {f['error']}"]
 
 
-def describe(unit: Unit, cache: MetadataCache) -> VoiceModel:
-    """The :class:`VoiceModel` for ``unit``, with every problem found stated in it."""
+# ref -> a problem (the embedder is missing or unknown), or None
+EmbedderCheck = Callable[[EmbedderRef], str | None]
+
+
+def describe(unit: Unit, cache: MetadataCache, check_embedder: EmbedderCheck | None = None) -> VoiceModel:
+    """The :class:`VoiceModel` for ``unit``, with every problem found stated in it (its own
+    embedder missing too, when ``check_embedder`` is given)."""
     model = VoiceModel(id=unit.id, name=unit.name, source=unit.source, root=str(unit.root), model_path="")
     if not unit.models:
         model.problems.append("no model file (.pth) in the folder")
@@ -229,7 +238,7 @@ def describe(unit: Unit, cache: MetadataCache) -> VoiceModel:
         model.problems.append(error)
         model.ok = False
     else:
-        _fill(model, info)
+        _fill(model, info, check_embedder)
     index, index_width, problems = choose_index(unit.indexes, cache, model.feature_width, model.version)
     if index is not None:
         model.index_path, model.index_width, model.index_size = str(index.path), index_width, index.size
@@ -238,7 +247,7 @@ def describe(unit: Unit, cache: MetadataCache) -> VoiceModel:
     return model
 
 
-def _fill(model: VoiceModel, info: dict[str, Any]) -> None:
+def _fill(model: VoiceModel, info: dict[str, Any], check_embedder: EmbedderCheck | None = None) -> None:
     model.version = info.get("version") or None
     rate = info.get("sample_rate")
     model.sample_rate = int(rate) if isinstance(rate, (int, float)) else None
@@ -251,10 +260,15 @@ def _fill(model: VoiceModel, info: dict[str, Any]) -> None:
         epochs = int(match.group(1)) if match else None
     model.epochs = None if epochs is None else int(epochs)
     model.author = str(info.get("author") or "")
-    model.embedder = str(info.get("embedder_model") or "")
+    ref = embedder_of(info.get("embedder_model"), info.get("embedder_model_custom"))
+    model.embedder = ref.label
     model.vocoder = str(info.get("vocoder") or "HiFi-GAN")
     if model.vocoder not in SUPPORTED_VOCODERS:
         model.problems.append(f"unsupported vocoder {model.vocoder}")
+        model.ok = False
+    problem = check_embedder(ref) if check_embedder is not None and model.ok else None
+    if problem:  # never converted with another embedder: it would sound broken
+        model.problems.append(problem)
         model.ok = False
     if model.version not in FEATURE_WIDTH:
         model.problems.append(f"unsupported model version {model.version!r}")

@@ -82,3 +82,40 @@ def test_hz_or_note_names_is_a_remembered_view_setting(qtbot, make_services) -> 
     assert not window.plots.pitch_axis.note_names and services.settings.f0_note_names is False
     window.plots.units_button.click()  # back to notes from the plot's own button
     assert window.plots.pitch_axis.note_names and not window.hz_action.isChecked()
+
+
+def test_presets_are_saved_applied_renamed_imported_and_deleted(qtbot, make_services, tmp_path) -> None:
+    import json
+
+    services = make_services()
+    window = _window(qtbot, services)
+    wait_models(qtbot, services)
+    bar, store = window.params.presets, services.presets
+    answers = ["Up an octave", "Octave up"]
+    bar._ask_text = lambda *a: answers.pop(0)
+    bar._confirm = lambda *a: True
+    window.params.pitch_spin.setValue(12)
+    window.params.formant.spin.setValue(1.2)
+    bar.save_button.click()
+    assert store.get("Up an octave") == dict(
+        {k: v for k, v in window.params.values().items() if k != "backend"}, pitch=12.0, formant_timbre=1.2
+    )
+    assert bar.names() == ["Up an octave"] and bar.current() == "Up an octave"
+    window.params.pitch_spin.setValue(0)
+    window.params.formant.spin.setValue(1.0)
+    bar.combo.activated.emit(1)  # the user picks it again
+    assert window.params.values()["pitch"] == 12.0 and window.params.values()["formant_timbre"] == 1.2
+    assert services.settings.params_for(window.browser.current_model().id)["pitch"] == 12.0  # remembered per model
+    bar.rename_action.trigger()
+    assert store.names() == ["Octave up"] and bar.current() == "Octave up"
+    applio = tmp_path / "Music.json"
+    applio.write_text(json.dumps({"pitch": 0, "index_rate": 0.75, "rms_mix_rate": 0.25, "protect": 0.33}, indent=4))
+    bar._ask_file = lambda *a: str(applio)
+    bar.import_action.trigger()
+    assert bar.names() == ["Octave up", "Music"] and bar.current() == "Music"
+    assert window.params.values()["rms_mix_rate"] == 0.25 and window.params.values()["pitch"] == 0.0
+    bar.delete_action.trigger()
+    assert store.names() == ["Octave up"]
+    bar._ask_file = lambda *a: str(tmp_path / "nothing.json")
+    bar.import_action.trigger()
+    assert "file not found" in window.statusBar().currentMessage()

@@ -79,3 +79,29 @@ def test_select_model_clears_a_search_that_hides_it(qtbot) -> None:
     assert browser.select_model("Alice (RVC v2) 300 Epochs")
     assert browser.search.text() == ""
     assert browser.current_model().name.startswith("Alice")
+
+
+def test_the_vocoder_and_the_embedder_are_columns(qtbot) -> None:
+    browser = ModelBrowser()
+    qtbot.addWidget(browser)
+    models = [
+        *_models()[:2],
+        FakeModel("Kenji", vocoder="RefineGAN", embedder="japanese-hubert-base"),
+        FakeModel("Eve", embedder="custom: eve-vec", problems=["needs its own embedder 'eve-vec' (a custom one)"]),
+    ]
+    browser.set_models(models)
+    header = [browser.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(browser.proxy.columnCount())]
+    assert header == ["Model", "Vocoder", "Embedder"] and not browser.view.isHeaderHidden()
+    rows = {
+        browser.proxy.index(r, 0).data(): (browser.proxy.index(r, 1).data(), browser.proxy.index(r, 2).data())
+        for r in range(browser.proxy.rowCount())
+    }
+    assert rows["Kenji"] == ("RefineGAN", "japanese-hubert-base") and rows["Bob"] == ("HiFi-GAN", "contentvec")
+    assert rows["Eve"] == ("HiFi-GAN", "custom: eve-vec")
+    browser.search.setText("japanese")  # the columns are searched too
+    assert _visible(browser) == ["Kenji"]
+    browser.search.clear()
+    with qtbot.waitSignal(browser.model_selected) as blocker:  # a click on any column selects the model
+        browser.view.setCurrentIndex(browser.proxy.index(2, 2))
+    assert blocker.args[0].name == "Kenji"
+    assert "Embedder: japanese-hubert-base" in tooltip(models[2])

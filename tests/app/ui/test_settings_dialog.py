@@ -55,3 +55,28 @@ def test_removing_a_models_folder(qtbot, fake_home: Path) -> None:
     dialog.remove_button.click()
     dialog.accept()
     assert Settings().model_folders == [fake_home / "b"]
+
+
+def test_a_bad_name_template_is_named_and_not_saved(qtbot, fake_home: Path) -> None:
+    settings = Settings()
+    dialog = _dialog(qtbot, settings, [])
+    dialog.pattern.setText("{name}: {model}")
+    assert "contains ':', which file names cannot hold" in dialog.error.text() and dialog.example.text() == "—"
+    dialog.accept()
+    assert dialog.result() == 0 and Settings().naming_pattern == "{name} ({model})"
+    dialog.pattern.setText("{name} {colour}")
+    assert "unknown placeholder {colour}" in dialog.error.text()
+    dialog.pattern.setText("{model} - {name} {pitch}")
+    assert dialog.error.text() == "" and dialog.example.text() == "Model - My Song +12.wav"
+
+
+def test_compressed_formats_take_a_bit_rate(qtbot, fake_home: Path) -> None:
+    settings = Settings()
+    dialog = _dialog(qtbot, settings, [])
+    assert not dialog.bitrate.isEnabled()  # wav
+    dialog.format.setCurrentIndex(dialog.format.findData("ogg"))
+    assert dialog.bitrate.isEnabled() and dialog.example.text() == "My Song (Model).ogg"
+    assert dialog.format.currentText() == "Ogg (Opus)"
+    dialog.bitrate.setValue(256)
+    dialog.accept()
+    assert (Settings().output_format, Settings().output_bitrate) == ("ogg", 256)

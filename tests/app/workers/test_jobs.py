@@ -42,3 +42,13 @@ def test_queue_store_ignores_a_damaged_file(tmp_path: Path) -> None:
     assert store.load() == []
     store.path.write_text(json.dumps({"jobs": [{"input_path": "x"}, _job().to_json()]}), encoding="utf-8")
     assert len(store.load()) == 1
+
+
+def test_a_jobs_bit_rate_is_kept_and_checked(tmp_path: Path) -> None:
+    store = QueueStore(tmp_path)
+    store.save([_job(output_format="mp3", bitrate=256), _job(output_format="ogg")])
+    loaded = store.load()
+    assert [(j.output_format, j.bitrate) for j in loaded] == [("mp3", 256), ("ogg", 192)]
+    data = _job(output_format="m4a").to_json()
+    for value, expected in ((999, 320), ("loud", 192), (None, 192), (12, 32)):
+        assert Job.from_json(dict(data, bitrate=value)).bitrate == expected

@@ -14,7 +14,7 @@ class FolderLibrary:
 
     threads: set[str] = set()
 
-    def __init__(self, folders=(), include_replay=True, cache_path=None) -> None:
+    def __init__(self, folders=(), include_replay=True, cache_path=None, weights_dirs=()) -> None:
         self.folders = [Path(f) for f in folders]
         self._seen: set[str] = set()
 

@@ -114,7 +114,7 @@ def test_the_template_fills_in_and_makes_a_safe_file_name() -> None:
     assert name == "Take 1 - Alice_ v2 +12.flac"
     assert render_name("{name} {f0} {method}", name="Take 1", model="m", f0="fcpe") == "Take 1 fcpe fcpe.wav"
     assert render_name("{name} {date}", name="a", model="m", date="2026-12-03") == "a 2026-12-03.wav"
-    assert render_name("...", name="Take 1", model="m") == "Take 1.wav"  # nothing left: the input's name
+    assert render_name("{f0}", name="Take 1", model="m", f0="") == "Take 1.wav"  # nothing left: the input's name
 
 
 @pytest.mark.parametrize(
@@ -124,6 +124,10 @@ def test_the_template_fills_in_and_makes_a_safe_file_name() -> None:
         ("{name", "unbalanced"),
         ("{title}", "unknown placeholder {title}"),
         ("{name}/{model}", "folder separator"),
+        ("{name}: {model}", "contains ':', which file names cannot hold"),
+        ('{name} "{pitch}"', "contains '\"', which file names cannot hold"),
+        ("{name}\x00", "U\\+0000"),
+        ("...", "gives no file name"),
     ],
 )
 def test_a_bad_template_is_refused_with_its_reason(template, reason) -> None:

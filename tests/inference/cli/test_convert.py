@@ -138,12 +138,16 @@ def test_options_reach_the_conversion_params(tmp_path, base, capsys):
         index_rate=0.4,
         protect=0.5,
         rms_mix_rate=0.25,
+        autotune=0.0,
+        formant_timbre=1.0,
+        formant_quefrency=1.0,
         filter_radius=0,
         speaker_id=0,
         backend="torch",
         output_sample_rate=44100,
         output_format="wav",
         sample_format="FLOAT",
+        bitrate=192,
         seed=7,
     )
     ((path, model, _, cancel),) = calls

@@ -37,15 +37,15 @@ def test_models_table(fake_home, files, tmp_path, capsys):
     code, out, err = run(["models", "--folder", str(mine)], capsys)
     assert (code, err) == (0, "")
     header, *rows = out.splitlines()
-    assert header.split() == ["NAME", "VERSION", "RATE", "F0", "INDEX", "PROBLEMS"]
+    assert header.split() == ["NAME", "VERSION", "RATE", "F0", "VOCODER", "EMBEDDER", "INDEX", "PROBLEMS"]
     assert len(rows) == 3
     broken = next(r for r in rows if r.startswith("Broken"))
     assert "(unusable)" in broken and "unreadable:" in broken and len(broken) < 200
-    assert broken.split()[2:6] == ["-", "-", "-", "-"]  # version, rate, f0, index unknown
+    assert broken.split()[2:8] == ["-"] * 6  # version, rate, f0, vocoder, embedder, index unknown
     juice = next(r for r in rows if r.startswith("Juice WRLD (RVC v2) 310 Epochs"))
-    assert juice.split()[-4:] == ["v2", "40k", "yes", "768"]
+    assert juice.split()[-6:] == ["v2", "40k", "yes", "HiFi-GAN", "contentvec", "768"]
     zoe = next(r for r in rows if r.startswith("Zoë"))
-    assert zoe.split()[1:6] == ["v1", "32k", "no", "-", "no"]  # then "no index file"
+    assert zoe.split()[1:8] == ["v1", "32k", "no", "HiFi-GAN", "contentvec", "-", "no"]  # then "no index file"
     code, out, _ = run(["models"], capsys)
     assert code == 0 and "Zoë" not in out  # extra folders only when given
 
