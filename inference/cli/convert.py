@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inference.audio.files import expand_inputs
+from inference.cli import cover as cli_cover
 from inference.core.errors import Cancelled, RVCError, without_file
 from inference.pipeline.params import (
     BACKENDS,
@@ -186,6 +187,7 @@ def register(
         metavar="DIR",
         help="another folder of models to find --model in (repeatable)",
     )
+    cli_cover.add_arguments(p)
     p.set_defaults(func=lambda args: run_convert(args, converter_factory, params_factory))
 
 
@@ -361,6 +363,7 @@ def run_convert(
     log = logging.getLogger(__name__)
     stream = stream or sys.stderr
     values = params_values(args)
+    cover = cli_cover.prepare(args)  # --separate: the separation models, found before anything is written
     files, problems = expand_inputs(args.inputs)
     if not files:
         detail = "; ".join(f"{label}: {message}" for label, message in problems)
@@ -373,6 +376,7 @@ def run_convert(
         )
     params = (params_factory or _real_params)(**values)
     converter = (converter_factory or _real_converter)(weights_dirs=tuple(args.weights_dir), cache_dir=None)
+    convert = cli_cover.job(cover, converter)
 
     progress = TerminalProgress(stream, len(files))
     failures: list[tuple[str, str]] = [(label, message) for label, message in problems]
@@ -387,9 +391,7 @@ def run_convert(
         t0 = time.monotonic()
         try:
             result = _in_worker(
-                functools.partial(
-                    converter.convert_file, path, model, out_dir, params, progress=progress.update, cancel=cancel
-                ),
+                functools.partial(convert, path, model, out_dir, params, progress=progress.update, cancel=cancel),
                 cancel,
                 progress,
             )
@@ -418,7 +420,8 @@ def run_convert(
         converted += 1
         audio_seconds += float(getattr(result, "duration", 0.0) or 0.0)
         progress.finish(f"done in {time.monotonic() - t0:.1f} s -> {result.output_path}")
-        print(result.output_path, flush=True)
+        for written in cli_cover.outputs(result):
+            print(written, flush=True)
 
     total = len(files) + len(problems)
     elapsed = time.monotonic() - started

@@ -1,4 +1,4 @@
-"""``rvc-studio convert|models|info``: the headless command line.
+"""``rvc-studio convert|models|info|separate|download|weights``: the headless command line.
 
 No traceback ever reaches the terminal. An expected failure (:class:`RVCError`) prints one line
 and exits 1; anything else prints one line naming the log file (which holds the traceback) and
@@ -57,12 +57,15 @@ def setup_logging() -> Path | None:
 def build_parser(
     converter_factory: Callable[..., Any] | None = None, params_factory: Callable[..., Any] | None = None
 ) -> argparse.ArgumentParser:
-    """The ``rvc-studio`` parser with its ``convert``, ``models`` and ``info`` commands.
+    """The ``rvc-studio`` parser with its ``convert``, ``models``, ``info``, ``separate``, ``download`` and
+    ``weights`` commands.
 
     The factories replace the real ``Converter``/``ConversionParams`` (tests).
     """
     from inference.cli import convert as cli_convert
     from inference.cli import models as cli_models
+    from inference.cli import separate as cli_separate
+    from inference.cli import weights as cli_weights
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -72,6 +75,8 @@ def build_parser(
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     cli_convert.register(subparsers, converter_factory=converter_factory, params_factory=params_factory)
     cli_models.register(subparsers)
+    cli_separate.register(subparsers)
+    cli_weights.register(subparsers)
     return parser
 
 
@@ -110,7 +115,7 @@ def main(
         return EXIT_CANCELLED
     except RVCError as error:
         log.info("failed: %s", error)
-        print(f"{PROG}: {one_line(str(error))}", file=sys.stderr)
+        print(f"{PROG}: {one_line(str(error), getattr(error, 'max_line', 400) or 1 << 16)}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:
         log.exception("unexpected error")
