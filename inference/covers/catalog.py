@@ -100,14 +100,15 @@ PREFERRED = {
         "reverb_hq_by_foxjoy",
         "vocals",  # the RVC WebUI's onnx_dereverb_By_FoxJoy/vocals.onnx
         "uvr-deecho-dereverb",
+        "vr-deechodereverb",
         "uvr-dereverb-aufr33-jarredou_4band_v4_ms_fullband",
         "dereverb_mel_band_roformer_anvuew_sdr_19.1729",
         "dereverb_mel_band_roformer_less_aggressive_anvuew_sdr_18.8050",
     ),
 }
 
-# UVR's VR-architecture file names whose use pymss knows (tests check they are in pymss's table),
-# with what each separates. Other VR names are listed as "other" and can still be named.
+# UVR's VR-architecture file names whose use pymss knows (tests check they are in pymss's table,
+# or in the RVC WebUI's names we add to it), with what each separates.
 VR_PURPOSES = {
     "1_HP-UVR.pth": "vocals",
     "2_HP-UVR.pth": "vocals",
@@ -124,6 +125,10 @@ VR_PURPOSES = {
     "UVR-DeReverb-aufr33-jarredou_4band_v4_ms_fullband.pth": "dereverb",
     "UVR-DeNoise.pth": "denoise",
     "UVR-DeNoise-Lite.pth": "denoise",
+    # the RVC WebUI's names of UVR's de-echo models (inference.covers.mss.RVC_VR_METADATA)
+    "VR-DeEchoDeReverb.pth": "dereverb",
+    "VR-DeEchoNormal.pth": "dereverb",
+    "VR-DeEchoAggressive.pth": "dereverb",
 }
 
 

@@ -36,9 +36,10 @@ import numpy as np
 
 from inference.audio.naming import DEFAULT_TEMPLATE
 from inference.core.errors import check_cancel
+from inference.covers.output import SILENCE
 from inference.covers.params import CoverParams
 from inference.covers.remix import Remix, remix
-from inference.covers.separator import Stems
+from inference.covers.separator import SeparationError, Stems
 from inference.covers.stage import SeparationPlan, SeparationStage
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ class CoverMaker:
         song = song[:, None] if song.ndim == 1 else song
         stems, cached = self.stage.stems(song, rate, cover, report.span(0.0, _SEPARATE_END, "Separating"), cancel, plan)
         check_cancel(cancel)
+        if not np.any(np.abs(stems.vocal) > SILENCE):
+            raise SeparationError("the separated vocal is silent: nothing to convert (is the song an instrumental?)")
         report(_SEPARATE_END, "Converting")
         # the converter's own output rate: the remix resamples once, to the song's rate
         at_model_rate = dataclasses.replace(params, output_sample_rate=None)
@@ -179,7 +182,10 @@ class CoverMaker:
         report(0.0, "Separating")
         song, rate = decode_song(song_path, cancel)
         decoded = time.perf_counter()
-        made = self.cover_array(song, rate, model, params, cover, report, cancel, plan)
+        try:
+            made = self.cover_array(song, rate, model, params, cover, report, cancel, plan)
+        except SeparationError as error:
+            raise SeparationError(f"{song_path}: {error}") from None
         made_at = time.perf_counter()
         out_rate = int(params.output_sample_rate or rate)
         outputs = {"cover": made.mix}

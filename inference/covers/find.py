@@ -252,7 +252,9 @@ def _missing_message(name: str, purpose: str, extra_dirs: Sequence[os.PathLike |
     what = "de-reverb model" if purpose == "dereverb" else "separation model"
     places = "; ".join(f"{p.folder} ({p.label})" for p in search_places(extra_dirs))
     if item is not None:
-        fetch = f"download it ({item.size_mb:.0f} MB, into {catalog.downloads_dir()}) with: rvc-studio download {item.name}"
+        fetch = (
+            f"download it ({item.size_mb:.0f} MB, into {catalog.downloads_dir()}) with: rvc-studio download {item.name}"
+        )
         label = item.file_name
     else:
         known = ", ".join(catalog.DOWNLOADS)

@@ -108,10 +108,24 @@ def check_tensors_only(path: Path) -> None:
     del data
 
 
+# The RVC WebUI's names for UVR's de-echo / de-reverb VR models (assets/uvr5_weights), which
+# pymss does not know. The RVC WebUI runs them as CascadedNet on 4band_v3 with nout 64 for
+# "DeReverb" and 48 otherwise; its files are half precision (half UVR's size), so pymss's
+# guess of the network from the file size would go wrong: nout in the metadata settles it.
+RVC_VR_METADATA = {
+    "VR-DeEchoDeReverb.pth": {"primary_stem": "No Reverb", "secondary_stem": "Reverb", "nout": 64},
+    "VR-DeEchoNormal.pth": {"primary_stem": "No Echo", "secondary_stem": "Echo", "nout": 48},
+    "VR-DeEchoAggressive.pth": {"primary_stem": "No Echo", "secondary_stem": "Echo", "nout": 48},
+}
+
+
 def vr_names() -> set[str]:
-    """The VR file names pymss knows (it picks a VR model's parameters by its file name)."""
+    """The VR file names pymss knows (it picks a VR model's parameters by its file name), with
+    the RVC WebUI's names added to its table."""
     from pymss.modules.vocal_remover.vr_models import VR_MODEL_METADATA
 
+    for name, meta in RVC_VR_METADATA.items():
+        VR_MODEL_METADATA.setdefault(name, {**meta, "vr_model_param": "4band_v3", "nout_lstm": 128})
     return set(VR_MODEL_METADATA)
 
 

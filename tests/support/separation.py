@@ -82,8 +82,8 @@ class UvrSizeMdxNet(torch.nn.Module):
             self.decoding_blocks.append(_Tfc(c, l, f, k, bn))
         self.final_conv = nn.Conv2d(c, 4, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.first_conv(x).transpose(-1, -2)
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        x = self.first_conv(inputs).transpose(-1, -2)
         skips = []
         for block, down in zip(self.encoding_blocks, self.ds):
             x = block(x)
@@ -92,7 +92,8 @@ class UvrSizeMdxNet(torch.nn.Module):
         x = self.bottleneck_block(x)
         for i, (up, block) in enumerate(zip(self.us, self.decoding_blocks)):
             x = block(up(x) * skips[-i - 1])
-        return self.final_conv(x.transpose(-1, -2))
+        # a mask on the input, as TinyMdxNet does: random weights then give a vocal that is not silent
+        return torch.sigmoid(self.final_conv(x.transpose(-1, -2))) * inputs
 
 
 def make_mdx_onnx(path: Path, dim_f: int = 256, dim_t: int = 64, seed: int = 0, uvr_size: bool = False) -> Path:

@@ -18,7 +18,7 @@ from inference.covers.cache import StemCache
 from inference.covers.cover import STAGES, CoverMaker
 from inference.covers.params import CoverParams
 from inference.covers.remix import align_vocal, db_to_gain, transpose
-from inference.covers.separator import Separator, Stems
+from inference.covers.separator import SeparationError, Separator, Stems
 from inference.covers.stage import SeparationStage
 from inference.pipeline import ConversionParams, Converter
 from inference.pipeline.chunking import ChunkSettings
@@ -217,6 +217,13 @@ def test_outputs_are_never_written_inside_replay_and_silence_is_refused(song, fa
     sf.write(silent, np.zeros((4410, 2), np.float32), RATE)
     with pytest.raises(AudioError, match="is silent"):
         maker.make_cover(silent, "v.pth", tmp_path / "out", ConversionParams())
+    band_only = tmp_path / "instrumental.wav"
+    sf.write(band_only, song["accompaniment"], RATE, subtype="FLOAT")
+    maker.stage.fixed["vocals"] = KnownStems(0 * song["vocal"], song["accompaniment"])
+    with pytest.raises(SeparationError, match="instrumental.wav: the separated vocal is silent") as error:
+        maker.make_cover(band_only, "v.pth", tmp_path / "out", ConversionParams())
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
 
 
 def test_the_stage_with_a_real_model_file_caches_by_content(known_tiny, tmp_path, song):
@@ -238,3 +245,54 @@ def test_the_stage_with_a_real_model_file_caches_by_content(known_tiny, tmp_path
     half = resample(mix, RATE, 22050)
     _, cached = stage.stems(half, 22050, cover, plan=plan)
     assert not cached
+
+
+class Halving(Separator):
+    """A stand-in de-reverb pass: the 'dry' vocal is half of what it gets."""
+
+    name = "halving"
+    identity = "halving-v1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def separate(self, song, rate, progress=None, cancel=None) -> Stems:
+        self.calls += 1
+        return Stems(0.5 * song, 0.5 * song, rate)
+
+
+def test_the_dereverb_pass_is_off_by_default_and_runs_on_the_vocal_when_asked(song, tmp_path):
+    known, dry = KnownStems(song["vocal"], song["accompaniment"]), Halving()
+    stage = SeparationStage(cache=StemCache(tmp_path / "stems"), fixed={"vocals": known, "dereverb": dry})
+    maker = CoverMaker(Identity(), stage)
+    plain = maker.make_cover(
+        song["path"], "v.pth", tmp_path / "out", ConversionParams(**FLOAT), CoverParams(stems=True)
+    )
+    assert dry.calls == 0
+    cover = CoverParams(stems=True, dereverb=True)
+    result = maker.make_cover(song["path"], "v.pth", tmp_path / "out", ConversionParams(**FLOAT), cover)
+    assert dry.calls == 1 and known.calls == 2  # another cache entry: the stems depend on the pass
+    vocal, _ = read(result.stems["vocal"])
+    band_, _ = read(result.stems["accompaniment"])
+    np.testing.assert_allclose(vocal, 0.5 * song["vocal"], atol=1e-7)  # the dry vocal is what is converted
+    np.testing.assert_allclose(band_, song["accompaniment"], atol=1e-7)  # the reverb taken off is dropped
+    maker.make_cover(song["path"], "v.pth", tmp_path / "out", ConversionParams(**FLOAT), cover)
+    assert (dry.calls, known.calls) == (1, 2) and not plain.stems_cached
+
+
+def test_cover_params_are_checked_and_round_trip_for_the_queue():
+    from inference.pipeline.params import ParameterError
+
+    params = CoverParams(separator_model=" Kim_Vocal_2 ", vocal_gain_db="-3", dereverb=1, overlap=0.5)
+    assert params.separator_model == "Kim_Vocal_2" and params.vocal_gain_db == -3.0 and params.dereverb is True
+    assert CoverParams.coerce(params.to_dict()) == params
+    for bad, message in (
+        ({"vocal_gain_db": 30}, "vocal_gain_db must be between -24 and 12 dB"),
+        ({"accompaniment_gain_db": "loud"}, "must be a number"),
+        ({"overlap": 1.0}, "overlap must be between 0 and 0.95"),
+        ({"device": "cuda"}, "unknown separation device"),
+        ({"colour": "blue"}, "unknown cover parameter"),
+    ):
+        with pytest.raises(ParameterError, match=message):
+            CoverParams.coerce(bad)
+    assert CoverParams(separator_model="", dereverb_model=None).separator_model is None

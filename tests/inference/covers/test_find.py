@@ -107,9 +107,9 @@ def test_downloads_land_in_our_data_folder_and_are_found(fake_home, known_tiny):
 
 
 def test_the_vr_names_we_list_are_names_pymss_knows():
-    from pymss.modules.vocal_remover.vr_models import VR_MODEL_METADATA
+    from inference.covers.mss import vr_names
 
-    assert set(catalog.VR_PURPOSES) <= set(VR_MODEL_METADATA)
+    assert set(catalog.VR_PURPOSES) <= vr_names()
     assert catalog.DEFAULTS["vocals"] in catalog.DOWNLOADS and catalog.DEFAULTS["dereverb"] in catalog.DOWNLOADS
 
 

@@ -131,3 +131,20 @@ def test_unsupported_families_and_unknown_files_are_refused(tmp_path):
     broken.write_bytes(b"not a checkpoint")
     with pytest.raises(SeparationError, match="not a readable checkpoint"):
         PymssSeparator(broken, "vocals", CPU, "id", make_mss_model(tmp_path / "b", "mdx23c")[1])
+
+
+def test_the_rvc_webuis_half_precision_deecho_model_loads_by_its_rvc_name(tmp_path):
+    """The RVC WebUI keeps UVR's de-echo models in half precision under its own names: the
+    network comes from the metadata we add (nout 48, 4band_v3), not from the file's size."""
+    from importlib.resources import files
+
+    from pymss_core.modules.vocal_remover import CascadedNet, ModelParameters
+
+    params = ModelParameters(str(files("pymss_core.resources.vr_modelparams") / "4band_v3.json"))
+    torch.manual_seed(0)
+    net = CascadedNet(params.param["bins"] * 2, 123812, nout=48, nout_lstm=128)
+    path = tmp_path / "VR-DeEchoNormal.pth"
+    torch.save({k: v.half() for k, v in net.state_dict().items()}, path)
+    separator = PymssSeparator(path, "dereverb", CPU, "id")  # a strict load: the layout must match
+    assert separator.engine.config.training.instruments == ["No Echo", "Echo"]
+    separator.close()
