@@ -179,6 +179,7 @@ class ModelSeparator(Separator):
                     progress((index + min(1.0, max(0.0, fraction))) / len(groups))
 
             named = self._separate_stereo(mix, report, cancel)
+            del mix
             check_cancel(cancel)
             named = {name: _time_first(audio, self.name) for name, audio in named.items()}
             kept, rest = split_roles(named, self.purpose, self.name)
@@ -187,8 +188,9 @@ class ModelSeparator(Separator):
                 kept, rest = kept.mean(axis=1, keepdims=True), rest.mean(axis=1, keepdims=True)
             kept_parts.append(kept)
             rest_parts.append(rest)
-        vocal = np.concatenate(kept_parts, axis=1).astype(np.float32, copy=False)
-        other = np.concatenate(rest_parts, axis=1).astype(np.float32, copy=False)
+        del named, kept, rest
+        vocal = _join(kept_parts)
+        other = _join(rest_parts)
         if rate != SEPARATION_RATE:
             vocal, other = resample(vocal, SEPARATION_RATE, rate), resample(other, SEPARATION_RATE, rate)
         if progress is not None:
@@ -207,4 +209,11 @@ def _time_first(audio: np.ndarray, model: str) -> np.ndarray:
         data = data.T
     if data.shape[1] == 1:
         data = np.repeat(data, 2, axis=1)
-    return np.ascontiguousarray(data)
+    return data  # a view where it can be: the one copy is made when the channels are joined
+
+
+def _join(parts: list[np.ndarray]) -> np.ndarray:
+    """The channel groups side by side, as one contiguous float32 ``[frames, channels]`` array."""
+    if len(parts) == 1:
+        return np.ascontiguousarray(parts[0], dtype=np.float32)
+    return np.concatenate(parts, axis=1).astype(np.float32, copy=False)
