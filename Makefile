@@ -14,7 +14,7 @@ test:
 # Benchmarks print ratios measured side by side in one run (see README).
 bench:
 	@scripts/setup.sh --dev
-	@for b in synth features library pipeline cache_key preview; do echo "== benchmarks/$$b.py"; .venv/bin/python -m benchmarks.$$b || exit 1; done
+	@for b in synth features library pipeline cache_key preview covers; do echo "== benchmarks/$$b.py"; .venv/bin/python -m benchmarks.$$b || exit 1; done
 
 # The macOS bundle (docs/macos-bundle.md): dist/RVC Studio.app, then its self-test.
 NOT_MAC = echo "make $@ needs macOS: RVC Studio.app is built with py2app on a Mac (this is $$(uname -s)); see docs/macos-bundle.md"; exit 1

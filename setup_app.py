@@ -242,6 +242,10 @@ PACKAGES = [
     "pyworld",
     "torchfcpe",
     "stftpitchshift",
+    "onnxruntime",  # covers: UVR's MDX-Net .onnx (native library, CoreML provider)
+    "pymss",  # covers: VR / RoFormer / MDX23C separation (imports its modules by model type)
+    "pymss_core",  # its networks and the VR band parameter files (read by path)
+    "yaml",
 ]
 # Namespace packages (no __init__.py; mlx and mlx-metal share the folder): py2app's
 # ``packages`` cannot look them up, so the build command copies them whole itself.

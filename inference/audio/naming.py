@@ -120,6 +120,16 @@ def numbered(path: Path, n: int) -> Path:
     return path if n <= 1 else path.with_name(f"{path.stem} ({n}){path.suffix}")
 
 
+def label_name(file_name: str, label: str, limit: int = NAME_MAX_BYTES) -> str:
+    """``file_name`` with `` - label`` before its extension (a cover's stems: ``song (Alice) - vocal.wav``),
+    shortened like :func:`render_name` so that the label and the extension survive."""
+    stem, suffix = Path(file_name).stem, Path(file_name).suffix
+    tail = f" - {_clean(label).strip()}"
+    room = limit - COUNTER_ROOM - len(f"{tail}{suffix}".encode())
+    stem = _fit_bytes(stem, max(1, room)).rstrip(" .") or "output"
+    return f"{stem}{tail}{suffix}"
+
+
 def unique_path(folder: os.PathLike | str, name: str) -> Path:
     """``folder/name``, or ``name (2).ext``, ``name (3).ext``... if taken: a name free right now.
 

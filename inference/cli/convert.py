@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from inference.audio.files import expand_inputs
+from inference.cli import cover as cli_cover
 from inference.cli.main import INTERRUPTS, force_exit, interrupt_code, printable
 from inference.cli.options import OptionError, add_conversion_options, params_values
 from inference.cli.progress import TerminalProgress
@@ -88,6 +89,7 @@ def register(
         action="store_true",
         help="print one JSON report on stdout (converted files and failures) instead of one path per line",
     )
+    cli_cover.add_arguments(p)
     p.set_defaults(func=lambda args: run_convert(args, converter_factory, params_factory))
 
 
@@ -197,6 +199,7 @@ def run_convert(
     for folder in args.weights_dir:
         if not folder.expanduser().is_dir():
             raise ConvertError(f"--weights-dir {folder}: no such folder")
+    cover = cli_cover.prepare(args)  # --separate: the separation models, found before anything is written
     files, problems = expand_inputs(args.inputs)
     if not files:
         detail = "; ".join(f"{label}: {message}" for label, message in problems)
@@ -209,6 +212,7 @@ def run_convert(
         )
     params = (params_factory or _real_params)(**values)
     converter = (converter_factory or _real_converter)(weights_dirs=tuple(args.weights_dir), cache_dir=None)
+    convert = cli_cover.job(cover, converter)
 
     progress = TerminalProgress(stream, len(files))
     failures: list[tuple[str, str]] = [(label, message) for label, message in problems]
@@ -225,7 +229,7 @@ def run_convert(
         try:
             result = _in_worker(
                 functools.partial(
-                    converter.convert_file,
+                    convert,
                     path,
                     model,
                     out_dir,
@@ -264,7 +268,8 @@ def run_convert(
         progress.finish(f"done in {time.monotonic() - t0:.1f} s -> {result.output_path}")
         done.append((path, result))
         if not args.json:
-            print(printable(result.output_path), flush=True)
+            for written in cli_cover.outputs(result):
+                print(printable(written), flush=True)
 
     total = len(files) + len(problems)
     elapsed = time.monotonic() - started
@@ -280,7 +285,12 @@ def run_convert(
     if args.json:
         report = {
             "converted": [
-                {"input": str(path), "output": str(r.output_path), "seconds": round(float(r.duration), 3)}
+                {
+                    "input": str(path),
+                    "output": str(r.output_path),
+                    "seconds": round(float(r.duration), 3),
+                    **({"stems": {k: str(v) for k, v in r.stems.items()}} if getattr(r, "stems", None) else {}),
+                }
                 for path, r in done
             ],
             "failed": [{"input": label, "error": message} for label, message in failures],

@@ -1,4 +1,4 @@
-"""``rvc-studio convert|models|info|presets``: the headless command line.
+"""``rvc-studio convert|models|info|presets|separate|download|weights``: the headless command line.
 
 No traceback ever reaches the terminal. The exit codes, documented here and in the README:
 
@@ -111,13 +111,16 @@ def setup_logging() -> Path | None:
 def build_parser(
     converter_factory: Callable[..., Any] | None = None, params_factory: Callable[..., Any] | None = None
 ) -> argparse.ArgumentParser:
-    """The ``rvc-studio`` parser with its ``convert``, ``models``, ``info`` and ``presets`` commands.
+    """The ``rvc-studio`` parser with its ``convert``, ``models``, ``info``, ``presets``, ``separate``,
+    ``download`` and ``weights`` commands.
 
     The factories replace the real ``Converter``/``ConversionParams`` (tests).
     """
     from inference.cli import convert as cli_convert
     from inference.cli import models as cli_models
     from inference.cli import presets as cli_presets
+    from inference.cli import separate as cli_separate
+    from inference.cli import weights as cli_weights
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -128,6 +131,8 @@ def build_parser(
     cli_convert.register(subparsers, converter_factory=converter_factory, params_factory=params_factory)
     cli_models.register(subparsers)
     cli_presets.register(subparsers)
+    cli_separate.register(subparsers)
+    cli_weights.register(subparsers)
     return parser
 
 

@@ -157,3 +157,13 @@ def test_a_second_output_of_the_same_name_is_numbered(tmp_path: Path) -> None:
     (tmp_path / "a (2).wav").write_bytes(b"x")
     assert unique_path(tmp_path, "a.wav") == tmp_path / "a (3).wav"
     assert unique_path(tmp_path, "b.wav") == tmp_path / "b.wav"
+
+
+def test_a_stems_name_is_the_outputs_name_with_its_label(tmp_path: Path) -> None:
+    from inference.audio.naming import label_name
+
+    assert label_name("song (Alice).wav", "converted vocal") == "song (Alice) - converted vocal.wav"
+    assert label_name("song.flac", "a/b") == "song - a_b.flac"
+    long = label_name("é" * 200 + ".wav", "accompaniment")
+    assert long.endswith(" - accompaniment.wav") and len(long.encode()) <= NAME_MAX_BYTES
+    (tmp_path / long).write_bytes(b"")  # the file system takes it
