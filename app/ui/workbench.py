@@ -58,6 +58,7 @@ class Workbench(QWidget):
         self._stream_started = False
         self._requested_at = 0.0
         self._chunk_times: list[tuple[float, float]] = []  # (wall time, seconds of audio made)
+        self._chunk_work = (0.0, 0.0)  # (seconds made, seconds of the engine's own work) in this preview
         self._analysed: PreviewRequest | None = None
         self._prefetched: PreviewRequest | None = None
         self._rates: dict[tuple, float] = {}  # (model, backend) -> seconds of audio made per second
@@ -248,18 +249,32 @@ class Workbench(QWidget):
             self.analysis_ready.emit()
 
     def _synthesis_rate(self, req: PreviewRequest) -> float:
-        """Seconds of audio made per second, for the start rule: measured between this preview's
-        windows, or, after its first window only, what this model ran at last time (the first
-        window's time includes the region's one-off work and would start playback too late)."""
+        """Seconds of audio made per second, for the start rule.
+
+        The engine says how long each window's own work took (``work_s``: the region's one-off
+        loading, analysis and encoding left out), so the first window already tells the rate.
+        From the third window on, the wall-clock rate over the windows after the first counts
+        too (other work on the machine shows there), and the slower of the two is used. Without
+        the engine's figures (older engines), the rate this model ran at last time stands in for
+        the first window's, whose wall time includes the one-off work.
+        """
         key = (getattr(req.model, "id", req.model), req.params.get("backend"))
         times = self._chunk_times
+        made, work = self._chunk_work
+        engine = made / work if work > 0 else 0.0
+        wall = 0.0
         if len(times) >= 3:
-            (t0, s0), (t1, s1) = times[-2], times[-1]
-            rate = (s1 - s0) / max(1e-6, t1 - t0)
-            self._rates[key] = rate
-            return rate
-        (t0, s0), (t1, s1) = times[0], times[-1]
-        return max((s1 - s0) / max(1e-6, t1 - t0), self._rates.get(key, 0.0))
+            (t0, s0), (t1, s1) = times[1], times[-1]
+            wall = (s1 - s0) / max(1e-6, t1 - t0)
+        if engine and wall:
+            rate = min(engine, wall)
+        elif engine or wall:
+            rate = engine or wall
+        else:
+            (t0, s0), (t1, s1) = times[0], times[-1]
+            return max((s1 - s0) / max(1e-6, t1 - t0), self._rates.get(key, 0.0))
+        self._rates[key] = rate
+        return rate
 
     def _preview_chunk(self, req: PreviewRequest, chunk: Any) -> None:
         if req.serial != self._latest_serial or req.input_path != self.path:
@@ -270,12 +285,17 @@ class Workbench(QWidget):
             self._stream = AudioStream(chunk.sample_rate, self)
             self._stream_offset = chunk.start_s
             self._chunk_times = [(self._requested_at, 0.0)]
+            self._chunk_work = (0.0, 0.0)  # (seconds made, seconds of the engine's work) over the windows
             self.player.set_output_stream(self._stream, offset=chunk.start_s)
             if chunk.f0_in is not None:
                 self.plots.set_pitch(pitch_curves(chunk.f0_in, chunk.f0_target, offset=req.start_s))
         stream = self._stream
         stream.append(chunk.audio, chunk.last)
         self._chunk_times.append((now, stream.made_s))
+        work_s = float(getattr(chunk, "work_s", 0.0) or 0.0)
+        if work_s > 0:
+            made, work = self._chunk_work
+            self._chunk_work = (made + chunk.end_s - chunk.start_s, work + work_s)
         self.plots.set_output(envelope(stream.audio(), chunk.sample_rate, offset=self._stream_offset))
         rate = self._synthesis_rate(req)  # measured on every window: the next preview starts sooner
         if not self._stream_started:

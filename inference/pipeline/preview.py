@@ -33,7 +33,9 @@ class PreviewChunk:
     """One streamed stretch of a preview: ``audio`` (float32 mono, not yet limited) at
     ``sample_rate``, starting at ``start_s`` on the input's time axis. ``f0_in`` and
     ``f0_target`` are the whole region's pitch curves (Hz, 100 frames/s from ``region_start_s``;
-    None for models without pitch), the same in every chunk. ``last`` ends the stream."""
+    None for models without pitch), the same in every chunk. ``last`` ends the stream.
+    ``work_s``: the seconds the engine spent making this chunk's audio, one-off work (loading,
+    analysis, the region's encoding) left out: a player's measure of how fast the rest will come."""
 
     audio: np.ndarray
     sample_rate: int
@@ -43,6 +45,7 @@ class PreviewChunk:
     f0_in: np.ndarray | None
     f0_target: np.ndarray | None
     last: bool = False
+    work_s: float = 0.0
 
     @property
     def end_s(self) -> float:
@@ -115,10 +118,11 @@ def stream_region(
     begin = 0 if play_from is None else min(region_len, max(0, int(round((play_from - start_s) * sr))))
     resampler = StreamResampler(sr, out_sr)
 
-    def chunk(audio: np.ndarray, at: int, last: bool, f0_target) -> PreviewChunk:
+    def chunk(audio: np.ndarray, at: int, last: bool, f0_target, work_s: float = 0.0) -> PreviewChunk:
         f0_in, f0_out = _curves(piece, analysis, f0_target)
         data = resampler.push(audio, last=last)
-        return PreviewChunk(data, out_sr, start_s + at / sr, start_s, start_s + region_len / sr, f0_in, f0_out, last)
+        end = start_s + region_len / sr
+        return PreviewChunk(data, out_sr, start_s + at / sr, start_s, end, f0_in, f0_out, last, work_s)
 
     if p.rms_mix_rate < 1.0:
         out, f0_target = conv._synthesise(job, piece, 0, analysis, audio16, report, cancel)
@@ -128,6 +132,7 @@ def stream_region(
     features, f0_target = conv._blend(job, piece, analysis, report, cancel)
     report.stage("Synthesising")
     first_frame = (region0 + begin) // hop
+    timings: list[float] = []
     windows = gen.stream(
         features,
         f0_target,
@@ -137,6 +142,7 @@ def stream_region(
         cancel=cancel,
         first=max(1, int(first_s * 100)),
         start=first_frame,
+        timings=timings,
     )
     emitted = begin
     total = piece.n_frames * hop
@@ -146,7 +152,8 @@ def stream_region(
         done = lo + audio.shape[0] >= region_len or frame * hop + audio.shape[0] >= total
         report.stage("Synthesising", min(1.0, (lo + audio.shape[0] - begin) / max(1, region_len - begin)))
         if part.size or done:
-            yield chunk(part, emitted, done, f0_target)
+            yield chunk(part, emitted, done, f0_target, sum(timings))
+            timings.clear()
             emitted += part.shape[0]
         if done:
             break

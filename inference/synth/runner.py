@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -224,14 +225,17 @@ class SynthRunner:
         first: int = 50,
         start: int = 0,
         window: int | None = None,
+        timings: list[float] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """The same audio as :meth:`infer`, window by window as it is made: ``(first frame, audio)``
         in order, from frame ``start``; the first window is ``first`` frames long (the first sound
         comes sooner). The noise is drawn for the whole input, so a seed gives :meth:`infer`'s
-        samples (to float precision: the windows are cut elsewhere)."""
+        samples (to float precision: the windows are cut elsewhere). ``timings``, when given,
+        gets each window's decoding seconds before the window is yielded (the work that repeats
+        per window; the input's one-off encoding is not in them): what a player predicts from."""
         state = self._encode(features, f0_hz, speaker_id, seed, noise, cancel)
         plan = plan_stream(state[0].shape[0], window or self.window, self.margin, first, start)
-        yield from self._decode(state, plan, cancel)
+        yield from self._decode(state, plan, cancel, timings)
 
     def _encode(self, features, f0_hz, speaker_id: int, seed: int | None, noise: str, cancel) -> tuple:
         """Check the inputs, draw the noise, run the text encoder, flow and sine source once."""
@@ -262,12 +266,15 @@ class SynthRunner:
         har = None if f0 is None else self._impl.source(f0, source_noise, phases)
         return features, z, g, har, decoder_seed
 
-    def _decode(self, state: tuple, plan: list[tuple[int, int, int, int]], cancel) -> Iterator[tuple[int, np.ndarray]]:
+    def _decode(
+        self, state: tuple, plan: list[tuple[int, int, int, int]], cancel, timings: list[float] | None = None
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """``(first kept frame, its audio)`` of each planned window, checked before it leaves."""
         _features, z, g, har, decoder_seed = state
         hop = self.hop
         for start, stop, keep_from, keep_to in plan:
             check_cancel(cancel)
+            began = time.perf_counter()
             y = self._impl.decode(z, har, g, start, stop, decoder_seed)
             audio = np.ascontiguousarray(y[(keep_from - start) * hop : (keep_to - start) * hop], dtype=np.float32)
             if not np.isfinite(audio).all():  # e.g. float16 overflowing on a GPU: never written as audio
@@ -276,6 +283,8 @@ class SynthRunner:
                     f"{self.path.name} produced invalid samples (NaN or infinite) on the "
                     f"{self.backend} backend in {self.dtype}{hint}"
                 )
+            if timings is not None:
+                timings.append(time.perf_counter() - began)
             yield keep_from, audio
 
 

@@ -220,6 +220,32 @@ def test_a_preview_plays_while_it_is_made_and_a_new_pitch_restarts_at_the_playhe
     assert abs(bench.player.position() - before) < 0.3
 
 
+def test_the_engines_own_timing_starts_playback_after_the_first_window(
+    qtbot, make_services, song, fake_converter, monkeypatch
+) -> None:
+    # One second of one-off work before the first window, then windows of 0.25 s made in 0.05 s
+    # each: from the wall clock alone the first window looks slow (0.25 s of audio in 1.05 s) and
+    # playback would wait; the engine's own figure (work_s) shows the rest will come in time.
+    monkeypatch.setattr(fake_converter, "first_extra_s", 1.0)
+    monkeypatch.setattr(fake_converter, "report_work", True)
+    fake_converter.step_s = 0.05
+    services = make_services()
+    window = open_window(qtbot, services)
+    bench = window.workbench
+    bench.set_file(str(song))
+    qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
+    chunks: list[float] = []
+    services.preview.chunk.connect(lambda req, chunk: chunks.append(chunk.start_s))
+    sounds: list[float] = []
+    bench.first_sound.connect(sounds.append)
+    with qtbot.waitSignal(services.preview.finished, timeout=10000):
+        bench.preview_panel.preview_button.click()
+        qtbot.waitUntil(lambda: bool(sounds), timeout=5000)
+        heard_after = len(chunks)
+    assert heard_after == 1  # playing from the first window on
+    assert 1.0 <= sounds[0] < 1.6
+
+
 def test_the_output_format_and_bit_rate_of_settings_reach_the_conversion(
     qtbot, make_services, song, fake_converter, fake_home
 ) -> None:

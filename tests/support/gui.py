@@ -115,6 +115,8 @@ class FakeConverter:
     step_s = 0.01
     steps = 5
     window_s = 0.25  # a streamed preview's windows
+    first_extra_s = 0.0  # one-off work before a stream's first window (loading, analysis, encoding)
+    report_work = False  # chunks say how long their own work took (work_s), as the real engine's do
     fail_with: str | None = None
     slow: dict[str, float] = {}  # input file stem -> step_s for that file only
     instances: list[FakeConverter] = []
@@ -182,11 +184,23 @@ class FakeConverter:
         self.calls[-1] = ("stream", *self.calls[-1][1:], play_from)
         begin = 0 if play_from is None else int(round((play_from - start_s) * sr))
         step = int(self.window_s * sr)
+        time.sleep(self.first_extra_s)
         for lo in range(begin, audio.shape[0], step):
             check_cancel(cancel)
-            time.sleep(self.slow.get(Path(input_path).stem, self.step_s))
+            work_s = self.slow.get(Path(input_path).stem, self.step_s)
+            time.sleep(work_s)
             last = lo + step >= audio.shape[0]
-            yield PreviewChunk(audio[lo : lo + step], sr, start_s + lo / sr, start_s, end_s, f0_in, f0_target, last)
+            yield PreviewChunk(
+                audio[lo : lo + step],
+                sr,
+                start_s + lo / sr,
+                start_s,
+                end_s,
+                f0_in,
+                f0_target,
+                last,
+                work_s if self.report_work else 0.0,
+            )
 
     def analyse(self, input_path, model, params, region=None, cancel=None) -> None:
         """Background analysis: a region's is what a preview then skips."""

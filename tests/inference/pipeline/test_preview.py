@@ -65,6 +65,8 @@ def test_streamed_windows_carry_the_whole_previews_samples(conv, tree, long_song
     assert np.abs(streamed * scale - whole).max() <= 1e-5 * peak
     np.testing.assert_array_equal(chunks[0].f0_in, f0_in)
     np.testing.assert_array_equal(chunks[-1].f0_target, f0_t)
+    # each chunk says how long its own decoding took (what the player's start rule predicts from)
+    assert all(c.work_s > 0 for c in chunks if c.audio.size)
 
 
 def test_a_stream_restarts_from_the_playhead(conv, tree, long_song, small_windows) -> None:
