@@ -170,6 +170,7 @@ def build_services(
     library_factory=None,
     decoder=None,
     poll_interval_ms: int | None = None,
+    stage_factory=None,
 ) -> Services:
     """Build and start the app's workers. The factories replace the engine in tests."""
     from PySide6.QtCore import QThread
@@ -191,7 +192,13 @@ def build_services(
         return dirs
 
     def engine() -> Engine:
-        return Engine(weights_dirs, paths.cache_dir(), factory=converter_factory, params_factory=params_factory)
+        return Engine(
+            weights_dirs,
+            paths.cache_dir(),
+            factory=converter_factory,
+            params_factory=params_factory,
+            stage_factory=stage_factory,
+        )
 
     # The queue and the preview each keep their own converter (and its cached analysis), so a
     # preview never waits for a long batch job.

@@ -51,6 +51,8 @@ class MainWindow(QMainWindow):
         self.workbench = Workbench(services.files, services.preview)
         self.params = ParamsPanel()
         self.params.set_default_backend(self.settings.default_backend)
+        self.params.cover.set_values(self.settings.cover_enabled, self.settings.cover_params)
+        self.workbench.set_cover(self.cover_settings())
         self.queue_view = QueueView(self.queue)
         self.plots = self.workbench.plots
         self.plots.set_note_names(self.settings.f0_note_names)
@@ -156,6 +158,7 @@ class MainWindow(QMainWindow):
         lib.scan_failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.browser.model_selected.connect(self._model_selected)
         self.params.values_changed.connect(self._params_changed)
+        self.params.cover.changed.connect(self._cover_changed)
         self.workbench.convert_requested.connect(self.convert_current)
         self.workbench.open_requested.connect(self.choose_files)
         self.queue_view.add_files_requested.connect(self.choose_files)
@@ -214,6 +217,15 @@ class MainWindow(QMainWindow):
         if model is not None:
             self.settings.set_params_for(model.id, values)
         self.workbench.set_params(values)
+
+    def _cover_changed(self, enabled: bool, values: dict) -> None:
+        self.settings.cover_enabled = enabled
+        self.settings.cover_params = values
+        self.workbench.set_cover(values if enabled else None)
+
+    def cover_settings(self) -> dict | None:
+        """The cover's settings when the switch is on (None: a plain conversion)."""
+        return self.params.cover.values() if self.params.cover.enabled() else None
 
     # -- presets ------------------------------------------------------------------------------
     def _presets(self, action: str, *args, current: str = ""):
@@ -297,6 +309,7 @@ class MainWindow(QMainWindow):
             naming_pattern=s.naming_pattern,
             output_format=s.output_format,
             bitrate=s.output_bitrate,
+            cover=self.cover_settings(),
         )
 
     def convert_current(self) -> None:
@@ -312,7 +325,8 @@ class MainWindow(QMainWindow):
         if job is not None:
             self.workbench.update_job(job)
             if job.status == JobStatus.RUNNING:
-                self.statusBar().showMessage(f"Converting {job.name}: {job.stage} {int(job.progress * 100)}%")
+                what = "Making the cover of" if job.is_cover else "Converting"
+                self.statusBar().showMessage(f"{what} {job.name}: {job.stage} {int(job.progress * 100)}%")
             elif job.status.finished:
                 self.statusBar().clearMessage()
 
@@ -350,6 +364,8 @@ class MainWindow(QMainWindow):
             if self.settings.weights_folder != before[1]:
                 self.services.weights_changed()
             self.params.set_default_backend(self.settings.default_backend)
+        self.params.cover.set_values(self.settings.cover_enabled, self.settings.cover_params)
+        self.workbench.set_cover(self.cover_settings())
 
     def _open_log_folder(self) -> None:
         from inference.core import paths

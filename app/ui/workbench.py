@@ -48,6 +48,7 @@ class Workbench(QWidget):
         self.path: str | None = None
         self.model: Any = None
         self.params: dict = {}
+        self.cover: dict | None = None  # the cover's settings while the switch is on
         self.tracked_job: str | None = None  # the queue job whose result the plots show
         self._latest_serial = 0
         self._busy_text = ""
@@ -151,6 +152,13 @@ class Workbench(QWidget):
             self._resynth.start()
         elif method_changed:
             self._prefetch()  # another pitch method: another analysis
+
+    def set_cover(self, cover: dict | None) -> None:
+        """The cover switch (``None``: off) and its settings; the next preview follows them."""
+        changed = cover != self.cover
+        self.cover = dict(cover) if cover is not None else None
+        if changed and self._last_preview is not None:
+            self._resynth.start()
 
     def track_job(self, job: Job) -> None:
         """Show this job's progress and result for the current file."""

@@ -1,0 +1,126 @@
+"""Covers in the window: the switch and its settings, cover jobs queued, saved and run through a
+stand-in separator (the engine's real CoverMaker and SeparationStage around it), their stages
+shown as they happen, the stems written under the naming rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from app.settings import Settings
+from app.workers.jobs import Job, JobStatus, QueueStore
+from inference.covers.params import ACCOMPANIMENT_GAIN, VOCAL_GAIN
+from tests.support.gui import HalfSeparator, open_window, stage_factory
+
+
+def _stereo_song(path: Path, seconds: float = 2.0, rate: int = 44100) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    song = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), song.astype(np.float32), rate)
+    return path
+
+
+def test_the_cover_settings_round_trip_and_bad_values_read_as_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "s.ini"
+    s = Settings(path)
+    assert s.cover_enabled is False and s.cover_params["vocal_gain_db"] == VOCAL_GAIN.default
+    s.cover_enabled = True
+    s.cover_params = {"vocal_gain_db": -3.5, "stems": True, "dereverb": True, "junk": 1}
+    s.sync()
+    again = Settings(path)
+    assert again.cover_enabled is True
+    assert again.cover_params["vocal_gain_db"] == -3.5 and again.cover_params["stems"] is True
+    assert again.cover_params["dereverb"] is True and "junk" not in again.cover_params
+    again.cover_params = {"vocal_gain_db": 99, "accompaniment_gain_db": "loud", "stems": "yes"}
+    again.sync()
+    clamped = Settings(path).cover_params
+    assert clamped["vocal_gain_db"] == VOCAL_GAIN.high  # the engine's range, clamped
+    assert clamped["accompaniment_gain_db"] == ACCOMPANIMENT_GAIN.default and clamped["stems"] is False
+
+
+def test_the_switch_persists_and_a_cover_job_is_queued_saved_and_reloaded(
+    qtbot, make_services, song, fake_home
+) -> None:
+    services = make_services()
+    services.queue.set_paused(True)
+    window = open_window(qtbot, services)
+    cover = window.params.cover
+    assert not cover.enabled() and not cover.options.isVisible()
+    cover.switch.click()
+    assert cover.options.isVisible()
+    cover.vocal_gain.setValue(-2.5)
+    cover.stems.click()
+    window.workbench.set_file(str(song))
+    window.convert_current()
+    job = services.queue.jobs[-1]
+    assert job.is_cover and job.cover["vocal_gain_db"] == -2.5 and job.cover["stems"] is True
+    assert VOCAL_GAIN.low == cover.vocal_gain.minimum() and VOCAL_GAIN.high == cover.vocal_gain.maximum()
+    window.params.cover.switch.click()  # off: the next job is a plain conversion
+    window.convert_current()
+    assert services.queue.jobs[-1].cover is None
+    window.close()
+    # a restart: the switch (off), its options and both jobs come back as they were
+    services2 = make_services()
+    assert services2.settings.cover_params["vocal_gain_db"] == -2.5 and services2.settings.cover_enabled is False
+    reloaded = {j.id: j for j in services2.queue.jobs}
+    assert reloaded[job.id].cover == job.cover and reloaded[job.id].status == JobStatus.QUEUED
+    window2 = open_window(qtbot, services2)
+    assert window2.params.cover.vocal_gain.value() == -2.5 and not window2.params.cover.enabled()
+
+
+def test_a_saved_queue_from_before_covers_still_loads(tmp_path: Path) -> None:
+    old = {"input_path": "/s/a.wav", "model_id": "m", "model_name": "M", "params": {"pitch": 2}, "output_dir": "/o"}
+    broken = dict(old, cover={"vocal_gain_db": "x", "stems": True}, stems=["not", "a", "dict"])
+    QueueStore(tmp_path).path.write_text(json.dumps({"version": 1, "jobs": [old, broken]}), encoding="utf-8")
+    plain, cover = QueueStore(tmp_path).load()
+    assert plain.cover is None and not plain.is_cover and plain.stems == {}
+    assert cover.cover["vocal_gain_db"] == VOCAL_GAIN.default and cover.cover["stems"] is True and cover.stems == {}
+    assert Job.from_json(cover.to_json()).cover == cover.cover
+
+
+def test_the_queue_makes_a_cover_with_its_stems_and_shows_each_stage(qtbot, make_services, tmp_path, fake_home) -> None:
+    separator = HalfSeparator()
+    services = make_services(stage_factory=stage_factory(separator))
+    window = open_window(qtbot, services)
+    cover = window.params.cover
+    cover.switch.click()
+    cover.stems.click()
+    song = _stereo_song(tmp_path / "songs" / "Night Song.flac")
+    stages: list[str] = []
+    statuses: list[str] = []
+
+    def seen(job_id: str) -> None:
+        job = services.queue.job(job_id)
+        if job.status == JobStatus.RUNNING and (not stages or stages[-1] != job.stage):
+            stages.append(job.stage)
+            statuses.append(window.statusBar().currentMessage())
+
+    services.queue.job_changed.connect(seen)
+    window.add_files([str(song)])
+    qtbot.waitUntil(lambda: bool(services.queue.jobs) and services.queue.jobs[0].status.finished, timeout=10000)
+    job = services.queue.jobs[0]
+    assert job.status == JobStatus.DONE, job.error
+    assert separator.calls == 1
+    out = fake_home / "out"
+    base = "Night Song (Alice (RVC v2) 300 Epochs)"
+    assert Path(job.output_path) == out / f"{base}.wav"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{base}{tail}.wav" for tail in ("", " - vocal", " - converted vocal", " - accompaniment")
+    )
+    assert set(job.stems) == {"vocal", "converted vocal", "accompaniment"}
+    original, rate = sf.read(str(song), dtype="float32")
+    made, made_rate = sf.read(job.output_path, dtype="float32")
+    assert made_rate == rate and made.shape == original.shape  # the song's rate, length and channels
+    vocal, _ = sf.read(job.stems["vocal"], dtype="float32")
+    band, _ = sf.read(job.stems["accompaniment"], dtype="float32")
+    np.testing.assert_allclose(vocal, 0.6 * original, atol=1e-3)  # what the stand-in separated
+    np.testing.assert_allclose(band, 0.4 * original, atol=1e-3)
+    # the stages came as they happened, in order, in the queue's row and the status bar
+    assert [s for s in stages if s in ("Separating", "Converting", "Mixing")] == ["Separating", "Converting", "Mixing"]
+    assert any(m.startswith("Making the cover of Night Song.flac: Separating") for m in statuses)
+    row = services.queue.row_of(job.id)
+    assert window.queue_view.model.index(row, 3).data().startswith("Done")
