@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui import theme
+from app.ui.download_dialog import SeparationOffer
 from app.ui.drop_zone import FileDropFilter, rejected_message
 from app.ui.empty_state import EmptyState
 from app.ui.model_browser import ModelBrowser
@@ -90,6 +91,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if services.library.loaded:
             self._models_changed(services.library.models)
+        self.separation_offer = SeparationOffer(
+            services.separation, self.cover_settings, self, lambda text: self.statusBar().showMessage(text, 15000)
+        )
+        self.separation_offer.check()
 
     # -- construction -------------------------------------------------------------------------
     def _searched_folders(self) -> list[Path]:
@@ -222,6 +227,8 @@ class MainWindow(QMainWindow):
         self.settings.cover_enabled = enabled
         self.settings.cover_params = values
         self.workbench.set_cover(values if enabled else None)
+        if enabled:
+            self.separation_offer.check()
 
     def cover_settings(self) -> dict | None:
         """The cover's settings when the switch is on (None: a plain conversion)."""
@@ -293,6 +300,9 @@ class MainWindow(QMainWindow):
             self.workbench.set_file(audio[0])
             self.statusBar().showMessage("Choose a voice model to convert with.", 10000)
             return
+        if not self.separation_offer.ready():
+            self.workbench.set_file(audio[0])
+            return
         jobs = self.queue.add(self._make_job(path, model) for path in audio)
         self.workbench.set_file(audio[0])
         self.workbench.track_job(jobs[0])
@@ -314,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def convert_current(self) -> None:
         model = self.browser.current_model()
-        if not self.workbench.path or model is None:
+        if not self.workbench.path or model is None or not self.separation_offer.ready():
             return
         job = self.queue.add([self._make_job(self.workbench.path, model)])[0]
         self.workbench.track_job(job)

@@ -4,6 +4,8 @@ shown as they happen, the stems written under the naming rule."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import soundfile as sf
 from app.settings import Settings
 from app.workers.jobs import Job, JobStatus, QueueStore
 from inference.covers.params import ACCOMPANIMENT_GAIN, VOCAL_GAIN
-from tests.support.gui import HalfSeparator, open_window, stage_factory
+from tests.support.gui import HalfSeparator, open_window, stage_factory, write_tone
 
 
 def _stereo_song(path: Path, seconds: float = 2.0, rate: int = 44100) -> Path:
@@ -45,7 +47,7 @@ def test_the_cover_settings_round_trip_and_bad_values_read_as_defaults(tmp_path:
 def test_the_switch_persists_and_a_cover_job_is_queued_saved_and_reloaded(
     qtbot, make_services, song, fake_home
 ) -> None:
-    services = make_services()
+    services = make_services(stage_factory=stage_factory())
     services.queue.set_paused(True)
     window = open_window(qtbot, services)
     cover = window.params.cover
@@ -64,7 +66,7 @@ def test_the_switch_persists_and_a_cover_job_is_queued_saved_and_reloaded(
     assert services.queue.jobs[-1].cover is None
     window.close()
     # a restart: the switch (off), its options and both jobs come back as they were
-    services2 = make_services()
+    services2 = make_services(stage_factory=stage_factory())
     assert services2.settings.cover_params["vocal_gain_db"] == -2.5 and services2.settings.cover_enabled is False
     reloaded = {j.id: j for j in services2.queue.jobs}
     assert reloaded[job.id].cover == job.cover and reloaded[job.id].status == JobStatus.QUEUED
@@ -124,3 +126,69 @@ def test_the_queue_makes_a_cover_with_its_stems_and_shows_each_stage(qtbot, make
     assert any(m.startswith("Making the cover of Night Song.flac: Separating") for m in statuses)
     row = services.queue.row_of(job.id)
     assert window.queue_view.model.index(row, 3).data().startswith("Done")
+
+
+def test_a_missing_separation_model_is_offered_and_downloaded_from_127_0_0_1_only_after_consent(
+    qtbot, make_services, fake_home, monkeypatch
+) -> None:
+    from inference.covers import catalog
+    from tests.support.http_server import PAYLOAD, Server
+
+    server = Server()
+    try:
+        item = catalog.DOWNLOADS[catalog.DEFAULT_MODEL]
+        local = dataclasses.replace(item, url=server.url, size=len(PAYLOAD), sha256=hashlib.sha256(PAYLOAD).hexdigest())
+        monkeypatch.setitem(catalog.DOWNLOADS, catalog.DEFAULT_MODEL, local)
+        folder = catalog.downloads_dir()
+        # half of it fetched before (an earlier, cancelled download): the rest is asked for with Range
+        folder.mkdir(parents=True)
+        (folder / f"{local.file_name}.part").write_bytes(PAYLOAD[:300_000])
+        (folder / f"{local.file_name}.part.json").write_text(
+            json.dumps({"url": local.url, "sha256": local.sha256, "size": local.size}), encoding="utf-8"
+        )
+        services = make_services()  # the real SeparationStage: nothing found in the fake home
+        window = open_window(qtbot, services)
+        window.params.cover.switch.click()
+        offer = window.separation_offer
+        qtbot.waitUntil(lambda: offer.dialog is not None and offer.dialog.isVisible(), timeout=5000)
+        dialog = offer.dialog
+        assert "UVR-MDX-NET-Voc_FT" in dialog.name_label.text() and local.file_name in dialog.name_label.text()
+        assert dialog.size_label.text() == "0.8 MB"
+        assert dialog.folder_label.toolTip() == str(folder) and "Replay" not in str(folder)
+        assert str(folder).startswith(str(fake_home))
+        # while the offer stands, a cover is not queued (it would only fail)
+        window.workbench.set_file(str(write_tone(fake_home / "a.wav", 1.0)))
+        window.convert_current()
+        assert services.queue.jobs == [] and server.ranges == []  # nothing fetched without the click
+        dialog.download_button.click()
+        qtbot.waitUntil(lambda: (folder / local.file_name).is_file(), timeout=10000)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+        assert dialog.result() == dialog.DialogCode.Accepted
+        assert (folder / local.file_name).read_bytes() == PAYLOAD
+        assert server.ranges == ["bytes=300000-"]  # resumed, one request
+        assert not (folder / f"{local.file_name}.part").exists()
+        assert offer.missing is None and "covers can be made now" in window.statusBar().currentMessage()
+    finally:
+        server.close()
+
+
+def test_a_failed_download_says_why_and_offers_to_try_again(qtbot, make_services, monkeypatch) -> None:
+    from inference.covers import catalog
+    from tests.support.http_server import Server
+
+    server = Server()
+    server.status = 503
+    try:
+        local = dataclasses.replace(catalog.DOWNLOADS[catalog.DEFAULT_MODEL], url=server.url)
+        monkeypatch.setitem(catalog.DOWNLOADS, catalog.DEFAULT_MODEL, local)
+        services = make_services()
+        window = open_window(qtbot, services)
+        window.params.cover.switch.click()
+        qtbot.waitUntil(lambda: window.separation_offer.dialog is not None, timeout=5000)
+        dialog = window.separation_offer.dialog
+        dialog.download_button.click()
+        qtbot.waitUntil(lambda: dialog.download_button.text() == "Try Again", timeout=5000)
+        assert "503" in dialog.status.text() and dialog.isVisible()
+        assert not (catalog.downloads_dir() / local.file_name).exists()
+    finally:
+        server.close()
