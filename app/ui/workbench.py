@@ -54,6 +54,7 @@ class Workbench(QWidget):
         self._busy_text = ""
         self._last_preview: PreviewRequest | None = None
         self._output_path: str | None = None
+        self._vocal_path: str | None = None  # a finished cover's separated vocal stem, being drawn
         self._stream: AudioStream | None = None  # the preview being streamed, and its request
         self._stream_serial = 0
         self._stream_started = False
@@ -187,6 +188,11 @@ class Workbench(QWidget):
                 self._output_path = job.output_path
                 self.plots.set_output_hint("Loading the result…")
                 self.files.request_load.emit(job.output_path, "output", 0.0)
+                # a cover with its stems: the separated vocal drawn, the converted one playable alone
+                self.player.set_vocal(job.stems.get("converted vocal"))
+                self._vocal_path = job.stems.get("vocal")
+                if self._vocal_path:
+                    self.files.request_load.emit(self._vocal_path, "vocal", 0.0)
         elif job.status == JobStatus.FAILED:
             self.plots.set_progress(None)
             self.plots.set_output_hint("The conversion failed (see the message above)")
@@ -207,13 +213,18 @@ class Workbench(QWidget):
         if resynth and self.player.side == OUTPUT and self.player.is_playing():
             position = self.player.position()  # a new pitch while it plays: go on from the playhead
             play_from = position if start <= position < end - 0.2 else None
-        req = PreviewRequest(self.path, self.model, dict(self.params), start, end, play_from=play_from)
+        req = PreviewRequest(
+            self.path, self.model, dict(self.params), start, end, play_from=play_from, cover=self.cover
+        )
         same = req.same_analysis(self._last_preview)
         self._requested_at = time.perf_counter()
         req = self.preview_worker.request(req)
         self._latest_serial = req.serial
         self._last_preview = req
-        self._busy_text = "Re-synthesising…" if (resynth and same) else "Converting the region…"
+        if self.cover is not None:  # not streamed: separated, converted and mixed, then played
+            self._busy_text = "Remixing the cover…" if (resynth and same) else "Making a cover of the region…"
+        else:
+            self._busy_text = "Re-synthesising…" if (resynth and same) else "Converting the region…"
         self.preview_panel.set_busy(self._busy_text)
         return req
 
@@ -236,8 +247,8 @@ class Workbench(QWidget):
     # -- work before the click, and streaming -------------------------------------------------
     def _prefetch(self) -> None:
         """Ask for the model to be loaded and the region analysed in the background."""
-        if self.model is None or not getattr(self.model, "ok", True):
-            return
+        if self.model is None or not getattr(self.model, "ok", True) or self.cover is not None:
+            return  # a cover's analysis is of its separated vocal: made by the preview itself
         if self.path and self.plots.duration <= 0:
             return  # the region is known once the song is loaded
         start, end = self.plots.region() if self.path else (0.0, 0.0)
@@ -304,6 +315,8 @@ class Workbench(QWidget):
         self._output_path = result.wav_path
         self.set_notice("")
         self.plots.set_output(result.wave)
+        self.plots.set_vocal(result.vocal_wave)  # a cover: its separated vocal over the song
+        self.player.set_vocal(result.vocal_path, offset=result.start_s)
         if result.f0 is not None:
             self.plots.set_pitch(result.f0)
         if not (result.streamed and self._stream_serial == req.serial and self._stream is not None):
@@ -331,6 +344,8 @@ class Workbench(QWidget):
         elif purpose == "output" and wave.path == self._output_path:
             self.plots.set_output(wave)
             self.player.set_output(wave.path, offset=wave.offset)
+        elif purpose == "vocal" and wave.path == self._vocal_path:
+            self.plots.set_vocal(wave)
 
     def _load_failed(self, purpose: str, path: str, message: str) -> None:
         if purpose == "input" and path == self.path:

@@ -192,3 +192,52 @@ def test_a_failed_download_says_why_and_offers_to_try_again(qtbot, make_services
         assert not (catalog.downloads_dir() / local.file_name).exists()
     finally:
         server.close()
+
+
+def test_a_cover_preview_separates_the_region_first_and_shows_its_vocal(
+    qtbot, make_services, tmp_path, fake_converter
+) -> None:
+    separator = HalfSeparator()
+    services = make_services(stage_factory=stage_factory(separator))
+    window = open_window(qtbot, services)
+    bench = window.workbench
+    song = _stereo_song(tmp_path / "songs" / "Duet.wav", seconds=3.0)
+    bench.set_file(str(song))
+    qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
+    bench.plots.set_region(0.5, 2.0)
+    window.params.cover.switch.click()
+    stages: list[str] = []
+    services.preview.progress.connect(lambda _req, _f, stage: stages.append(stage))
+    with qtbot.waitSignal(services.preview.finished, timeout=5000) as blocker:
+        bench.preview_panel.preview_button.click()
+    result = blocker.args[0]
+    assert [s for i, s in enumerate(stages) if i == 0 or stages[i - 1] != s] == ["Separating", "Converting", "Mixing"]
+    assert separator.calls == 1 and not result.streamed
+    assert result.audio.shape == (int(1.5 * 44100), 2) and result.sample_rate == 44100  # the song's rate, channels
+    # the converter previewed the separated vocal (a file of the region), not the song
+    previews = [call for c in fake_converter.instances for call in c.calls if call[0] == "preview"]
+    assert len(previews) == 1
+    path = previews[0][1]
+    assert path != str(song)
+    vocal, rate = sf.read(path, dtype="float32")
+    original, _ = sf.read(str(song), dtype="float32", start=int(0.5 * 44100), stop=int(2.0 * 44100))
+    np.testing.assert_allclose(vocal, 0.6 * original.mean(axis=1), atol=1e-3)
+    x, _ = bench.plots.vocal_curve.getOriginalDataset()
+    assert abs(x[0] - 0.5) < 1e-6 and abs(x[-1] - 2.0) < 0.01  # the separated vocal, over the region
+    assert bench.plots.input_plot.getAxis("left").labelText == "Vocal"
+    assert bench.player.vocal_button.isVisible() and bench.player.b_button.text() == "B  Cover"
+    assert sf.info(result.vocal_path).samplerate == 44100
+    # a new pitch: the separation comes from the stem cache, and the remix is redone
+    with qtbot.waitSignal(services.preview.finished, timeout=5000) as blocker:
+        window.params.pitch_slider.setValue(7)
+    assert separator.calls == 1 and blocker.args[0].request.params["pitch"] == 7.0
+    qtbot.waitUntil(lambda: bench.preview_panel.time_label.text().startswith("Re-synthesised"), timeout=5000)
+    # switched off: a plain (streamed) preview again, the song alone in the plots
+    window.params.cover.switch.click()
+    with qtbot.waitSignal(services.preview.finished, timeout=5000) as blocker:
+        bench.preview_panel.preview_button.click()
+    assert blocker.args[0].streamed and blocker.args[0].vocal_wave is None
+    qtbot.waitUntil(
+        lambda: bench.plots.vocal_curve.xData is None or len(bench.plots.vocal_curve.xData) == 0, timeout=5000
+    )
+    assert not bench.player.vocal_button.isVisible() and bench.plots.input_plot.getAxis("left").labelText == "Original"
