@@ -164,7 +164,7 @@ class PlotsPanel(QWidget):
                 axis.setTextPen(pg.mkPen(c.muted))
             plot.showGrid(x=True, y=plot is self.pitch_plot, alpha=0.15)
         self.input_curve.setPen(pg.mkPen(c.input_wave, width=1))
-        self.vocal_curve.setPen(pg.mkPen(c.f0_input, width=1))
+        self.vocal_curve.setPen(pg.mkPen(c.accent, width=1))
         self.output_curve.setPen(pg.mkPen(c.output_wave, width=1))
         self.f0_in_curve.setPen(pg.mkPen(c.f0_input, width=1.5))
         self.f0_target_curve.setPen(pg.mkPen(c.f0_target, width=2.2))
@@ -237,7 +237,7 @@ class PlotsPanel(QWidget):
             self.input_plot.setLabel("left", "Original")
             return
         self.vocal_curve.setData(wave.t, wave.y)
-        self.input_curve.setOpacity(0.35)
+        self.input_curve.setOpacity(0.3)
         self.input_plot.setLabel("left", "Vocal")
 
     def set_output(self, wave: Waveform) -> None:
