@@ -365,7 +365,9 @@ def main() -> int:
         until(lambda: window.workbench.preview_panel.time_label.text().startswith(("Converted", "Re-synth")))
         window.workbench.player.media.pause()
         window.workbench.player.seek(10.2)
+        window.params_scroll.ensureWidgetVisible(window.params.cover)
         shoot(window, "cover.png")
+        window.params_scroll.verticalScrollBar().setValue(0)
         window.params.cover.switch.click()
 
         # The queue with a failed job: the missing embedder says where to put it.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QLineEdit, QVBoxLayout, QWidget
 
 from inference.covers.params import ACCOMPANIMENT_GAIN, VOCAL_GAIN, clean_cover
 from inference.pipeline.params import Range
@@ -45,6 +45,14 @@ class CoverPanel(QWidget):
         self.stems = QCheckBox("Also write the stems")
         self.stems.setToolTip("Write the vocal, the converted vocal and the band beside the cover")
 
+        self.separator_model = QLineEdit()
+        self.separator_model.setPlaceholderText("Default")
+        self.separator_model.setClearButtonEnabled(True)
+        self.separator_model.setToolTip(
+            "The separation model: a name (as `rvc-studio weights` lists them) or a model file; "
+            "empty: UVR-MDX-NET-Voc_FT, else the best vocal model you have"
+        )
+
         self.options = QWidget()
         form = QFormLayout(self.options)
         form.setContentsMargins(18, 0, 0, 0)
@@ -54,6 +62,7 @@ class CoverPanel(QWidget):
         form.addRow("Band gain", self.accompaniment_gain)
         form.addRow(self.transpose)
         form.addRow(self.stems)
+        form.addRow("Separation model", self.separator_model)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -65,6 +74,7 @@ class CoverPanel(QWidget):
             box.toggled.connect(self._user_changed)
         for spin in (self.vocal_gain, self.accompaniment_gain):
             spin.valueChanged.connect(self._user_changed)
+        self.separator_model.editingFinished.connect(self._model_edited)
         self.set_values(False, self._values)
 
     def enabled(self) -> bool:
@@ -80,6 +90,7 @@ class CoverPanel(QWidget):
                 accompaniment_gain_db=self.accompaniment_gain.value(),
                 transpose_accompaniment=self.transpose.isChecked(),
                 stems=self.stems.isChecked(),
+                separator_model=self.separator_model.text().strip() or None,
             )
         )
 
@@ -94,9 +105,14 @@ class CoverPanel(QWidget):
             self.accompaniment_gain.setValue(self._values["accompaniment_gain_db"])
             self.transpose.setChecked(self._values["transpose_accompaniment"])
             self.stems.setChecked(self._values["stems"])
+            self.separator_model.setText(self._values["separator_model"] or "")
         finally:
             self._loading = False
         self.options.setVisible(bool(enabled))
+
+    def _model_edited(self) -> None:
+        if (self.separator_model.text().strip() or None) != self._values["separator_model"]:
+            self._user_changed()
 
     def _user_changed(self, *_args) -> None:
         self.options.setVisible(self.switch.isChecked())

@@ -12,8 +12,10 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QFrame,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QWidget,
@@ -61,7 +63,11 @@ class MainWindow(QMainWindow):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.browser)
         top.addWidget(self.workbench)
-        top.addWidget(self.params)
+        # scrolls rather than growing the window when the cover's options are shown
+        self.params_scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.params_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.params_scroll.setWidget(self.params)
+        top.addWidget(self.params_scroll)
         top.setStretchFactor(0, 0)
         top.setStretchFactor(1, 1)
         top.setStretchFactor(2, 0)
@@ -95,6 +101,7 @@ class MainWindow(QMainWindow):
             services.separation, self.cover_settings, self, lambda text: self.statusBar().showMessage(text, 15000)
         )
         self.separation_offer.check()
+        self.workbench.before_cover = self.separation_offer.ready
 
     # -- construction -------------------------------------------------------------------------
     def _searched_folders(self) -> list[Path]:
@@ -228,7 +235,7 @@ class MainWindow(QMainWindow):
         self.settings.cover_params = values
         self.workbench.set_cover(values if enabled else None)
         if enabled:
-            self.separation_offer.check()
+            self.separation_offer.check()  # again for another model or de-reverb
 
     def cover_settings(self) -> dict | None:
         """The cover's settings when the switch is on (None: a plain conversion)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class Workbench(QWidget):
         self.model: Any = None
         self.params: dict = {}
         self.cover: dict | None = None  # the cover's settings while the switch is on
+        self.before_cover: Callable[[], bool] = lambda: True  # False: a cover's model is missing (offered)
         self.tracked_job: str | None = None  # the queue job whose result the plots show
         self._latest_serial = 0
         self._busy_text = ""
@@ -206,7 +208,7 @@ class Workbench(QWidget):
         return bool(self.path and self.model is not None and getattr(self.model, "ok", True))
 
     def request_preview(self, resynth: bool = False) -> PreviewRequest | None:
-        if not self.can_preview():
+        if not self.can_preview() or (self.cover is not None and not self.before_cover()):
             return None
         start, end = self.plots.region()
         play_from = None

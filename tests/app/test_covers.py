@@ -56,10 +56,13 @@ def test_the_switch_persists_and_a_cover_job_is_queued_saved_and_reloaded(
     assert cover.options.isVisible()
     cover.vocal_gain.setValue(-2.5)
     cover.stems.click()
+    cover.separator_model.setText("  Kim_Vocal_2 ")
+    cover.separator_model.editingFinished.emit()
     window.workbench.set_file(str(song))
     window.convert_current()
     job = services.queue.jobs[-1]
     assert job.is_cover and job.cover["vocal_gain_db"] == -2.5 and job.cover["stems"] is True
+    assert job.cover["separator_model"] == "Kim_Vocal_2"
     assert VOCAL_GAIN.low == cover.vocal_gain.minimum() and VOCAL_GAIN.high == cover.vocal_gain.maximum()
     window.params.cover.switch.click()  # off: the next job is a plain conversion
     window.convert_current()
@@ -159,6 +162,7 @@ def test_a_missing_separation_model_is_offered_and_downloaded_from_127_0_0_1_onl
         # while the offer stands, a cover is not queued (it would only fail)
         window.workbench.set_file(str(write_tone(fake_home / "a.wav", 1.0)))
         window.convert_current()
+        assert window.workbench.request_preview() is None  # nor previewed
         assert services.queue.jobs == [] and server.ranges == []  # nothing fetched without the click
         dialog.download_button.click()
         qtbot.waitUntil(lambda: (folder / local.file_name).is_file(), timeout=10000)
@@ -241,3 +245,13 @@ def test_a_cover_preview_separates_the_region_first_and_shows_its_vocal(
         lambda: bench.plots.vocal_curve.xData is None or len(bench.plots.vocal_curve.xData) == 0, timeout=5000
     )
     assert not bench.player.vocal_button.isVisible() and bench.plots.input_plot.getAxis("left").labelText == "Original"
+
+
+def test_a_named_model_that_is_missing_is_said_in_one_line_without_an_offer(qtbot, make_services) -> None:
+    services = make_services()
+    services.settings.cover_params = {"separator_model": "my_own_separator"}
+    window = open_window(qtbot, services)
+    window.params.cover.switch.click()
+    qtbot.waitUntil(lambda: "my_own_separator" in window.statusBar().currentMessage(), timeout=5000)
+    assert window.statusBar().currentMessage().startswith("Could not find the separation model my_own_separator")
+    assert window.separation_offer.dialog is None
