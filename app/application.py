@@ -125,7 +125,17 @@ class Services:
     the workers with their threads. Built in :func:`build_services`, passed to the window."""
 
     def __init__(
-        self, settings, library, queue, preview, preview_thread, files, files_thread, engines, presets=None
+        self,
+        settings,
+        library,
+        queue,
+        preview,
+        preview_thread,
+        files,
+        files_thread,
+        engines,
+        presets=None,
+        separation=None,
     ) -> None:
         self.settings = settings
         self.presets = presets  # inference.pipeline.presets.PresetStore: the saved parameter sets
@@ -136,6 +146,7 @@ class Services:
         self.files = files
         self.files_thread = files_thread
         self.engines = engines
+        self.separation = separation  # app.workers.separation_worker.SeparationModels: covers' models
         self.shut_down = False
 
     def weights_changed(self) -> None:
@@ -154,6 +165,8 @@ class Services:
 
         deadline = time.monotonic() + timeout_s
         self.preview.stop()
+        if self.separation is not None:
+            self.separation.cancel()  # a download's part is kept: the next one resumes it
         self.files.request_stop.emit()
         ok = self.queue.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
         ok &= self.library.shutdown(timeout_s=max(0.05, deadline - time.monotonic()))
@@ -170,6 +183,7 @@ def build_services(
     library_factory=None,
     decoder=None,
     poll_interval_ms: int | None = None,
+    stage_factory=None,
 ) -> Services:
     """Build and start the app's workers. The factories replace the engine in tests."""
     from PySide6.QtCore import QThread
@@ -181,6 +195,7 @@ def build_services(
     from app.workers.jobs import QueueStore
     from app.workers.library_worker import POLL_INTERVAL_MS, LibraryService
     from app.workers.preview_worker import PreviewWorker
+    from app.workers.separation_worker import SeparationModels
 
     settings = settings or Settings()
 
@@ -191,7 +206,13 @@ def build_services(
         return dirs
 
     def engine() -> Engine:
-        return Engine(weights_dirs, paths.cache_dir(), factory=converter_factory, params_factory=params_factory)
+        return Engine(
+            weights_dirs,
+            paths.cache_dir(),
+            factory=converter_factory,
+            params_factory=params_factory,
+            stage_factory=stage_factory,
+        )
 
     # The queue and the preview each keep their own converter (and its cached analysis), so a
     # preview never waits for a long batch job.
@@ -226,6 +247,7 @@ def build_services(
         files_thread,
         [queue_engine, preview_engine],
         PresetStore(paths.data_dir()),
+        SeparationModels(queue_engine.stage),
     )
 
 

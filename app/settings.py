@@ -19,6 +19,7 @@ from PySide6.QtCore import QSettings
 
 from inference.audio.naming import DEFAULT_TEMPLATE as DEFAULT_NAMING_PATTERN
 from inference.core import paths
+from inference.covers.params import clean_cover
 from inference.pipeline.params import BACKENDS, BITRATE, OUTPUT_FORMATS, clean_params
 
 log = logging.getLogger(__name__)
@@ -196,6 +197,25 @@ class Settings:
 
     def forget_params_for(self, model_id: str) -> None:
         self._store.remove(f"params/{quote(model_id, safe='')}")
+
+    # -- covers ---------------------------------------------------------------------------------
+    @property
+    def cover_enabled(self) -> bool:
+        """The parameters panel's "Cover (keep the band)" switch."""
+        return self._bool("cover/enabled", False)
+
+    @cover_enabled.setter
+    def cover_enabled(self, on: bool) -> None:
+        self._store.setValue("cover/enabled", bool(on))
+
+    @property
+    def cover_params(self) -> dict[str, Any]:
+        """The cover's own settings (gains, de-reverb, stems...), every field checked."""
+        return clean_cover(self._json("cover/params", {}, dict))
+
+    @cover_params.setter
+    def cover_params(self, values: dict[str, Any]) -> None:
+        self._set_json("cover/params", clean_cover(values))
 
     # -- view -------------------------------------------------------------------------------
     @property

@@ -115,6 +115,36 @@ def sung_phrase(seconds: float = 24.0) -> np.ndarray:
     return (audio / np.abs(audio).max() * 0.8).astype(np.float32)
 
 
+def band_loop(seconds: float = 24.0) -> np.ndarray:
+    """A bass line under the melody (stand-in for the band of a song), all below 120 Hz."""
+    t = np.arange(int(seconds * SR)) / SR
+    roots = np.array([55.0, 49.0, 41.2, 43.65])[(t // 3).astype(int) % 4]
+    phase = 2 * np.pi * np.cumsum(roots) / SR
+    pulse = 0.6 + 0.4 * np.cos(2 * np.pi * 2 * t) ** 2
+    return (0.25 * pulse * (np.sin(phase) + 0.3 * np.sin(2 * phase))).astype(np.float32)
+
+
+class DemoSeparator:
+    """A stand-in separation model: the song split at 120 Hz (the demo band is all bass)."""
+
+    name = "demo separator"
+    identity = "demo-separator-v1"
+
+    def separate(self, song, rate, progress=None, cancel=None):
+        from scipy.signal import butter, sosfiltfilt
+
+        from inference.covers.separator import Stems
+
+        sos = butter(8, 120, "highpass", fs=rate, output="sos")
+        vocal = sosfiltfilt(sos, song, axis=0).astype(np.float32)
+        if progress:
+            progress(1.0)
+        return Stems(vocal, (song - vocal).astype(np.float32), rate)
+
+    def close(self) -> None:
+        pass
+
+
 class DemoConverter:
     """Stand-in engine: real pitch analysis, a pitch-shifted copy as the 'converted' voice."""
 
@@ -228,6 +258,7 @@ def main() -> int:
 
     from app.application import build_main_window, build_services, create_application
     from app.settings import Settings
+    from inference.covers.stage import SeparationStage
 
     if "--dark" in sys.argv:
         os.environ["QT_QPA_PLATFORMTHEME"] = ""
@@ -240,6 +271,7 @@ def main() -> int:
     melody = sung_phrase()
     for name in ("Verse 1 (lead vocal).wav", "Chorus (double).wav", "Bridge.wav", "Outro ad-libs.wav"):
         sf.write(str(songs / name), melody, SR)
+    sf.write(str(songs / "Full Song (with band).wav"), 0.8 * melody + band_loop(), SR)
 
     def wait(ms: int) -> None:
         end = time.monotonic() + ms / 1000
@@ -270,6 +302,7 @@ def main() -> int:
             params_factory=dict,
             library_factory=lambda **kw: FakeLibrary(models, **kw),
             decoder=lambda p, sr: sf.read(p, dtype="float32")[0],
+            stage_factory=lambda: SeparationStage(fixed={"vocals": DemoSeparator()}),
         )
         window = build_main_window(app, services=services)
         window.resize(1280, 800)
@@ -321,6 +354,22 @@ def main() -> int:
     shoot(window, f"preview{suffix}.png")
 
     if not suffix:
+        # A cover: the switch on, a region of a song with its band previewed; the separated vocal
+        # drawn over the song, and the player's third choice (the converted vocal alone).
+        window.params.cover.switch.click()
+        window.params.cover.stems.click()
+        window.workbench.set_file(str(songs / "Full Song (with band).wav"))
+        until(lambda: window.workbench.plots.duration > 0)
+        window.workbench.plots.set_region(7.0, 15.0)
+        window.workbench.request_preview()
+        until(lambda: window.workbench.preview_panel.time_label.text().startswith(("Converted", "Re-synth")))
+        window.workbench.player.media.pause()
+        window.workbench.player.seek(10.2)
+        window.params_scroll.ensureWidgetVisible(window.params.cover)
+        shoot(window, "cover.png")
+        window.params_scroll.verticalScrollBar().setValue(0)
+        window.params.cover.switch.click()
+
         # The queue with a failed job: the missing embedder says where to put it.
         window.add_files([str(songs / "Bridge.wav"), str(songs / "Outro ad-libs.wav")])
         until(lambda: len(queue.jobs) == 4 and all(j.status.finished for j in queue.jobs))

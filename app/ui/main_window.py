@@ -12,14 +12,17 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
+    QFrame,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QWidget,
 )
 
 from app.ui import theme
+from app.ui.download_dialog import SeparationOffer
 from app.ui.drop_zone import FileDropFilter, rejected_message
 from app.ui.empty_state import EmptyState
 from app.ui.model_browser import ModelBrowser
@@ -51,6 +54,8 @@ class MainWindow(QMainWindow):
         self.workbench = Workbench(services.files, services.preview)
         self.params = ParamsPanel()
         self.params.set_default_backend(self.settings.default_backend)
+        self.params.cover.set_values(self.settings.cover_enabled, self.settings.cover_params)
+        self.workbench.set_cover(self.cover_settings())
         self.queue_view = QueueView(self.queue)
         self.plots = self.workbench.plots
         self.plots.set_note_names(self.settings.f0_note_names)
@@ -58,7 +63,11 @@ class MainWindow(QMainWindow):
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.browser)
         top.addWidget(self.workbench)
-        top.addWidget(self.params)
+        # scrolls rather than growing the window when the cover's options are shown
+        self.params_scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.params_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.params_scroll.setWidget(self.params)
+        top.addWidget(self.params_scroll)
         top.setStretchFactor(0, 0)
         top.setStretchFactor(1, 1)
         top.setStretchFactor(2, 0)
@@ -88,6 +97,11 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if services.library.loaded:
             self._models_changed(services.library.models)
+        self.separation_offer = SeparationOffer(
+            services.separation, self.cover_settings, self, lambda text: self.statusBar().showMessage(text, 15000)
+        )
+        self.separation_offer.check()
+        self.workbench.before_cover = self.separation_offer.ready
 
     # -- construction -------------------------------------------------------------------------
     def _searched_folders(self) -> list[Path]:
@@ -156,6 +170,7 @@ class MainWindow(QMainWindow):
         lib.scan_failed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.browser.model_selected.connect(self._model_selected)
         self.params.values_changed.connect(self._params_changed)
+        self.params.cover.changed.connect(self._cover_changed)
         self.workbench.convert_requested.connect(self.convert_current)
         self.workbench.open_requested.connect(self.choose_files)
         self.queue_view.add_files_requested.connect(self.choose_files)
@@ -214,6 +229,17 @@ class MainWindow(QMainWindow):
         if model is not None:
             self.settings.set_params_for(model.id, values)
         self.workbench.set_params(values)
+
+    def _cover_changed(self, enabled: bool, values: dict) -> None:
+        self.settings.cover_enabled = enabled
+        self.settings.cover_params = values
+        self.workbench.set_cover(values if enabled else None)
+        if enabled:
+            self.separation_offer.check()  # again for another model or de-reverb
+
+    def cover_settings(self) -> dict | None:
+        """The cover's settings when the switch is on (None: a plain conversion)."""
+        return self.params.cover.values() if self.params.cover.enabled() else None
 
     # -- presets ------------------------------------------------------------------------------
     def _presets(self, action: str, *args, current: str = ""):
@@ -281,6 +307,9 @@ class MainWindow(QMainWindow):
             self.workbench.set_file(audio[0])
             self.statusBar().showMessage("Choose a voice model to convert with.", 10000)
             return
+        if not self.separation_offer.ready():
+            self.workbench.set_file(audio[0])
+            return
         jobs = self.queue.add(self._make_job(path, model) for path in audio)
         self.workbench.set_file(audio[0])
         self.workbench.track_job(jobs[0])
@@ -297,11 +326,12 @@ class MainWindow(QMainWindow):
             naming_pattern=s.naming_pattern,
             output_format=s.output_format,
             bitrate=s.output_bitrate,
+            cover=self.cover_settings(),
         )
 
     def convert_current(self) -> None:
         model = self.browser.current_model()
-        if not self.workbench.path or model is None:
+        if not self.workbench.path or model is None or not self.separation_offer.ready():
             return
         job = self.queue.add([self._make_job(self.workbench.path, model)])[0]
         self.workbench.track_job(job)
@@ -312,7 +342,8 @@ class MainWindow(QMainWindow):
         if job is not None:
             self.workbench.update_job(job)
             if job.status == JobStatus.RUNNING:
-                self.statusBar().showMessage(f"Converting {job.name}: {job.stage} {int(job.progress * 100)}%")
+                what = "Making the cover of" if job.is_cover else "Converting"
+                self.statusBar().showMessage(f"{what} {job.name}: {job.stage} {int(job.progress * 100)}%")
             elif job.status.finished:
                 self.statusBar().clearMessage()
 
@@ -350,6 +381,8 @@ class MainWindow(QMainWindow):
             if self.settings.weights_folder != before[1]:
                 self.services.weights_changed()
             self.params.set_default_backend(self.settings.default_backend)
+        self.params.cover.set_values(self.settings.cover_enabled, self.settings.cover_params)
+        self.workbench.set_cover(self.cover_settings())
 
     def _open_log_folder(self) -> None:
         from inference.core import paths

@@ -1,5 +1,5 @@
 """The conversion parameters: presets, pitch, pitch method, autotune, index rate, protect, RMS
-mix, formant shift, backend."""
+mix, formant shift, backend; and the cover switch with its options (:mod:`app.ui.cover_panel`)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.cover_panel import CoverPanel
 from app.ui.presets_bar import PresetsBar
 from inference.pipeline.params import (
     AUTOTUNE,
@@ -182,6 +183,7 @@ class ParamsPanel(QWidget):
         form.addRow("Formant smoothing (ms)", self.quefrency)
         form.addRow("Engine", self.backend)
         self.form = form
+        self.cover = CoverPanel()
         self.note = QLabel("", objectName="hint", wordWrap=True)
         title = QLabel("Parameters", objectName="sectionTitle")
         layout = QVBoxLayout(self)
@@ -189,6 +191,8 @@ class ParamsPanel(QWidget):
         layout.addWidget(title)
         layout.addLayout(form)
         layout.addWidget(self.note)
+        layout.addSpacing(6)
+        layout.addWidget(self.cover)
         layout.addStretch(1)
         layout.addWidget(self.reset_button)
         self.set_values(PARAM_DEFAULTS)

@@ -1,5 +1,7 @@
 """The player: original (A) or converted (B) audio, an A/B switch that keeps the playhead
-where it is, play/pause (space bar, wired by the window), and the position for the plots.
+where it is, play/pause (space bar, wired by the window), and the position for the plots. For a
+cover, B is the cover and a third choice plays the converted vocal alone (:data:`VOCAL`), shown
+only while there is one.
 
 B is a file (a finished conversion) or an :class:`~app.ui.stream_player.AudioStream` (a preview
 that may still be being made, played as it grows).
@@ -20,7 +22,8 @@ from app.ui.plots import format_time
 
 log = logging.getLogger(__name__)
 
-INPUT, OUTPUT = "input", "output"
+INPUT, OUTPUT, VOCAL = "input", "output", "vocal"
+SIDES = (INPUT, OUTPUT, VOCAL)
 
 
 class Player(QWidget):
@@ -37,8 +40,8 @@ class Player(QWidget):
         self.media.mediaStatusChanged.connect(self._on_status)
         self.media.playbackStateChanged.connect(self._on_state)
         self.media.errorOccurred.connect(self._on_error)
-        self._paths: dict[str, str | None] = {INPUT: None, OUTPUT: None}
-        self._offsets: dict[str, float] = {INPUT: 0.0, OUTPUT: 0.0}
+        self._paths: dict[str, str | None] = dict.fromkeys(SIDES)
+        self._offsets: dict[str, float] = dict.fromkeys(SIDES, 0.0)
         self._side = INPUT
         self._loaded_path: str | None = None
         self._pending_seek: float | None = None
@@ -62,8 +65,13 @@ class Player(QWidget):
         self.group.setExclusive(True)
         self.group.addButton(self.a_button)
         self.group.addButton(self.b_button)
+        self.vocal_button = QPushButton("Vocal only", checkable=True)
+        self.vocal_button.setObjectName("abButton")
+        self.vocal_button.setToolTip("A cover's converted vocal alone, at the same moment")
+        self.group.addButton(self.vocal_button)
         self.a_button.clicked.connect(lambda: self.set_side(INPUT))
         self.b_button.clicked.connect(lambda: self.set_side(OUTPUT))
+        self.vocal_button.clicked.connect(lambda: self.set_side(VOCAL))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.sliderMoved.connect(lambda ms: self.seek(ms / 1000.0))
@@ -74,6 +82,7 @@ class Player(QWidget):
         layout.addWidget(self.play_button)
         layout.addWidget(self.a_button)
         layout.addWidget(self.b_button)
+        layout.addWidget(self.vocal_button)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.time_label)
         self._duration = 0.0
@@ -88,8 +97,8 @@ class Player(QWidget):
         """A new original: the converted side is cleared, playback starts at 0."""
         self._drop_stream()
         self.media.stop()
-        self._paths = {INPUT: path, OUTPUT: None}
-        self._offsets = {INPUT: 0.0, OUTPUT: 0.0}
+        self._paths = dict.fromkeys(SIDES) | {INPUT: path}
+        self._offsets = dict.fromkeys(SIDES, 0.0)
         self._duration = duration
         self._position = 0.0
         self._side = INPUT
@@ -111,6 +120,17 @@ class Player(QWidget):
         self._offsets[OUTPUT] = offset
         if self._side == OUTPUT:
             self._load(OUTPUT, self._position, play=self.is_playing())
+        self._update_buttons()
+
+    def set_vocal(self, path: str | None, offset: float = 0.0) -> None:
+        """A cover's converted vocal alone (``None``: not a cover); B is then "Cover"."""
+        self._paths[VOCAL] = path
+        self._offsets[VOCAL] = offset
+        if self._side == VOCAL:
+            if path:
+                self._load(VOCAL, self._position, play=self.is_playing())
+            else:
+                self.set_side(OUTPUT if self._paths[OUTPUT] else INPUT)
         self._update_buttons()
 
     def set_output_stream(self, stream, offset: float = 0.0) -> None:
@@ -142,7 +162,7 @@ class Player(QWidget):
 
     def set_side(self, side: str) -> None:
         """Switch A/B at the current position (playing on if it was playing)."""
-        if side not in (INPUT, OUTPUT) or not self._paths.get(side):
+        if side not in SIDES or not self._paths.get(side):
             self._update_buttons()
             return
         if side != self._side:
@@ -152,12 +172,12 @@ class Player(QWidget):
         self._update_buttons()
 
     def toggle_ab(self) -> None:
-        self.set_side(OUTPUT if self._side == INPUT else INPUT)
+        self.set_side(OUTPUT if self._side != OUTPUT else INPUT)
 
     def _load(self, side: str, position: float, play: bool) -> None:
         path = self._paths.get(side)
         self._resume = play
-        if self._stream is not None and side == INPUT:
+        if self._stream is not None and side != OUTPUT:
             self._stream.pause()
             self._poll.stop()
         if self._stream_side(side):
@@ -290,12 +310,15 @@ class Player(QWidget):
         self.play_button.setIcon(self.style().standardIcon(icon))
 
     def _update_buttons(self) -> None:
-        has_in, has_out = bool(self._paths[INPUT]), bool(self._paths[OUTPUT])
+        has_in, has_out, has_vocal = bool(self._paths[INPUT]), bool(self._paths[OUTPUT]), bool(self._paths[VOCAL])
         self.play_button.setEnabled(has_in)
         self.a_button.setEnabled(has_in)
         self.b_button.setEnabled(has_out)
         self.a_button.setChecked(self._side == INPUT)
         self.b_button.setChecked(self._side == OUTPUT)
+        self.vocal_button.setVisible(has_vocal)
+        self.vocal_button.setChecked(self._side == VOCAL)
+        self.b_button.setText("B  Cover" if has_vocal else "B  Converted")
         self.slider.setEnabled(has_in)
         self.slider.setRange(0, int(self._duration * 1000))
         self.time_label.setText(f"{format_time(self._position)} / {format_time(self._duration)}")

@@ -98,6 +98,7 @@ class PlotsPanel(QWidget):
         self.pitch_plot.setLabel("left", "Pitch")
 
         self.input_curve = self._wave_curve(self.input_plot)
+        self.vocal_curve = self._wave_curve(self.input_plot)  # a cover: the separated vocal, over the song
         self.output_curve = self._wave_curve(self.output_plot)
         self.f0_in_curve = self.pitch_plot.plot([], [], connect="finite")
         self.f0_target_curve = self.pitch_plot.plot([], [], connect="finite")
@@ -163,6 +164,7 @@ class PlotsPanel(QWidget):
                 axis.setTextPen(pg.mkPen(c.muted))
             plot.showGrid(x=True, y=plot is self.pitch_plot, alpha=0.15)
         self.input_curve.setPen(pg.mkPen(c.input_wave, width=1))
+        self.vocal_curve.setPen(pg.mkPen(c.accent, width=1))
         self.output_curve.setPen(pg.mkPen(c.output_wave, width=1))
         self.f0_in_curve.setPen(pg.mkPen(c.f0_input, width=1.5))
         self.f0_target_curve.setPen(pg.mkPen(c.f0_target, width=2.2))
@@ -207,6 +209,7 @@ class PlotsPanel(QWidget):
         self.duration = 0.0
         for curve in (self.input_curve, self.output_curve, self.f0_in_curve, self.f0_target_curve):
             curve.setData([], [])
+        self.set_vocal(None)
         self.set_progress(None)
         self.set_output_hint("Drop a song to see it here")
         self.set_playhead(None)
@@ -215,6 +218,7 @@ class PlotsPanel(QWidget):
         """Show the original audio; resets the converted part and the view."""
         self.duration = max(wave.duration, 0.01)
         self.input_curve.setData(wave.t, wave.y)
+        self.set_vocal(None)
         self.output_curve.setData([], [])
         self.f0_in_curve.setData([], [])
         self.f0_target_curve.setData([], [])
@@ -223,6 +227,18 @@ class PlotsPanel(QWidget):
         self.set_region(0.0, min(DEFAULT_REGION_S, self.duration))
         self.set_output_hint("Press Preview, or convert the whole song")
         self.fit()
+
+    def set_vocal(self, wave: Waveform | None) -> None:
+        """A cover's separated vocal (what is converted, and whose pitch is drawn), over the song
+        it came from, which is dimmed; ``None``: the song alone."""
+        if wave is None:
+            self.vocal_curve.setData([], [])
+            self.input_curve.setOpacity(1.0)
+            self.input_plot.setLabel("left", "Original")
+            return
+        self.vocal_curve.setData(wave.t, wave.y)
+        self.input_curve.setOpacity(0.3)
+        self.input_plot.setLabel("left", "Vocal")
 
     def set_output(self, wave: Waveform) -> None:
         """Show converted audio: a preview of the region (``wave.offset`` > 0) or a whole file."""

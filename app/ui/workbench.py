@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,14 @@ class Workbench(QWidget):
         self.path: str | None = None
         self.model: Any = None
         self.params: dict = {}
+        self.cover: dict | None = None  # the cover's settings while the switch is on
+        self.before_cover: Callable[[], bool] = lambda: True  # False: a cover's model is missing (offered)
         self.tracked_job: str | None = None  # the queue job whose result the plots show
         self._latest_serial = 0
         self._busy_text = ""
         self._last_preview: PreviewRequest | None = None
         self._output_path: str | None = None
+        self._vocal_path: str | None = None  # a finished cover's separated vocal stem, being drawn
         self._stream: AudioStream | None = None  # the preview being streamed, and its request
         self._stream_serial = 0
         self._stream_started = False
@@ -153,6 +157,13 @@ class Workbench(QWidget):
         elif method_changed:
             self._prefetch()  # another pitch method: another analysis
 
+    def set_cover(self, cover: dict | None) -> None:
+        """The cover switch (``None``: off) and its settings; the next preview follows them."""
+        changed = cover != self.cover
+        self.cover = dict(cover) if cover is not None else None
+        if changed and self._last_preview is not None:
+            self._resynth.start()
+
     def track_job(self, job: Job) -> None:
         """Show this job's progress and result for the current file."""
         if job.input_path != self.path:
@@ -180,6 +191,11 @@ class Workbench(QWidget):
                 self._output_path = job.output_path
                 self.plots.set_output_hint("Loading the result…")
                 self.files.request_load.emit(job.output_path, "output", 0.0)
+                # a cover with its stems: the separated vocal drawn, the converted one playable alone
+                self.player.set_vocal(job.stems.get("converted vocal"))
+                self._vocal_path = job.stems.get("vocal")
+                if self._vocal_path:
+                    self.files.request_load.emit(self._vocal_path, "vocal", 0.0)
         elif job.status == JobStatus.FAILED:
             self.plots.set_progress(None)
             self.plots.set_output_hint("The conversion failed (see the message above)")
@@ -193,20 +209,25 @@ class Workbench(QWidget):
         return bool(self.path and self.model is not None and getattr(self.model, "ok", True))
 
     def request_preview(self, resynth: bool = False) -> PreviewRequest | None:
-        if not self.can_preview():
+        if not self.can_preview() or (self.cover is not None and not self.before_cover()):
             return None
         start, end = self.plots.region()
         play_from = None
         if resynth and self.player.side == OUTPUT and self.player.is_playing():
             position = self.player.position()  # a new pitch while it plays: go on from the playhead
             play_from = position if start <= position < end - 0.2 else None
-        req = PreviewRequest(self.path, self.model, dict(self.params), start, end, play_from=play_from)
+        req = PreviewRequest(
+            self.path, self.model, dict(self.params), start, end, play_from=play_from, cover=self.cover
+        )
         same = req.same_analysis(self._last_preview)
         self._requested_at = time.perf_counter()
         req = self.preview_worker.request(req)
         self._latest_serial = req.serial
         self._last_preview = req
-        self._busy_text = "Re-synthesising…" if (resynth and same) else "Converting the region…"
+        if self.cover is not None:  # not streamed: separated, converted and mixed, then played
+            self._busy_text = "Remixing the cover…" if (resynth and same) else "Making a cover of the region…"
+        else:
+            self._busy_text = "Re-synthesising…" if (resynth and same) else "Converting the region…"
         self.preview_panel.set_busy(self._busy_text)
         return req
 
@@ -229,8 +250,8 @@ class Workbench(QWidget):
     # -- work before the click, and streaming -------------------------------------------------
     def _prefetch(self) -> None:
         """Ask for the model to be loaded and the region analysed in the background."""
-        if self.model is None or not getattr(self.model, "ok", True):
-            return
+        if self.model is None or not getattr(self.model, "ok", True) or self.cover is not None:
+            return  # a cover's analysis is of its separated vocal: made by the preview itself
         if self.path and self.plots.duration <= 0:
             return  # the region is known once the song is loaded
         start, end = self.plots.region() if self.path else (0.0, 0.0)
@@ -316,6 +337,8 @@ class Workbench(QWidget):
         self._output_path = result.wav_path
         self.set_notice("")
         self.plots.set_output(result.wave)
+        self.plots.set_vocal(result.vocal_wave)  # a cover: its separated vocal over the song
+        self.player.set_vocal(result.vocal_path, offset=result.start_s)
         if result.f0 is not None:
             self.plots.set_pitch(result.f0)
         if not (result.streamed and self._stream_serial == req.serial and self._stream is not None):
@@ -343,6 +366,8 @@ class Workbench(QWidget):
         elif purpose == "output" and wave.path == self._output_path:
             self.plots.set_output(wave)
             self.player.set_output(wave.path, offset=wave.offset)
+        elif purpose == "vocal" and wave.path == self._vocal_path:
+            self.plots.set_vocal(wave)
 
     def _load_failed(self, purpose: str, path: str, message: str) -> None:
         if purpose == "input" and path == self.path:

@@ -172,7 +172,7 @@ class BatchQueue(QObject):
         job = self.job(done.id)
         if job is None:
             return None
-        for name in ("status", "stage", "output_path", "error", "started_at", "finished_at", "seconds"):
+        for name in ("status", "stage", "output_path", "stems", "error", "started_at", "finished_at", "seconds"):
             setattr(job, name, getattr(done, name))
         if done.status == JobStatus.DONE:
             job.progress = 1.0

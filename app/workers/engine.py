@@ -1,7 +1,8 @@
 """The app's handle on the inference engine: builds a Converter on first use, on a worker thread.
 
 Nothing heavy is imported until a worker first calls :meth:`Engine.converter`, so the window
-opens without torch, MLX or faiss loaded.
+opens without torch, MLX or faiss loaded. Covers wrap the converter in a ``CoverMaker`` on the
+engine's one separation stage (:meth:`Engine.cover_maker`).
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ class Engine:
         cache_dir: Path,
         factory: Callable[..., Any] | None = None,
         params_factory: Callable[..., Any] | None = None,
+        stage_factory: Callable[[], Any] | None = None,
     ) -> None:
         self._weights_dirs = weights_dirs
         self._cache_dir = Path(cache_dir)
         self._factory = factory
         self._params_factory = params_factory
+        self._stage_factory = stage_factory
         self._converter: Any = None
+        self._stage: Any = None
         self._lock = threading.Lock()
 
     def converter(self) -> Any:
@@ -50,6 +54,26 @@ class Engine:
                 log.info("Building the converter (weights folders: %s)", ", ".join(map(str, dirs)))
                 self._converter = factory(weights_dirs=dirs, cache_dir=self._cache_dir)
             return self._converter
+
+    def stage(self) -> Any:
+        """The covers' separation stage (``inference.covers.stage.SeparationStage``), built on first
+        use and kept: its opened separators and stem cache serve the next cover."""
+        with self._lock:
+            if self._stage is None:
+                factory = self._stage_factory
+                if factory is None:
+                    from inference.covers.stage import SeparationStage
+
+                    factory = SeparationStage
+                self._stage = factory()
+            return self._stage
+
+    def cover_maker(self, cover: dict[str, Any]) -> Any:
+        """A ``CoverMaker`` for ``cover`` (plain values): ``convert_file`` as the converter's."""
+        from inference.covers.cover import CoverMaker
+        from inference.covers.params import CoverParams
+
+        return CoverMaker(self.converter(), self.stage(), CoverParams.coerce(cover))
 
     def reset(self) -> None:
         """Forget the converter; the next job builds a new one (new weights folder, say)."""

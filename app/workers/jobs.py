@@ -57,11 +57,13 @@ class Job:
     naming_pattern: str = DEFAULT_TEMPLATE
     output_format: str = "wav"
     bitrate: int = BITRATE.default  # kbit/s of mp3, m4a and ogg outputs
+    cover: dict[str, Any] | None = None  # a cover's settings (inference.covers.params); None: a plain conversion
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     status: JobStatus = JobStatus.QUEUED
     progress: float = 0.0
     stage: str = ""
     output_path: str | None = None
+    stems: dict[str, str] = field(default_factory=dict)  # a cover's stems written: label -> path
     error: str | None = None
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
@@ -71,6 +73,10 @@ class Job:
     @property
     def name(self) -> str:
         return Path(self.input_path).name
+
+    @property
+    def is_cover(self) -> bool:
+        return self.cover is not None
 
     @property
     def partial_dir(self) -> Path:
@@ -89,6 +95,7 @@ class Job:
         :class:`~inference.core.records.BadRecord`."""
         from inference.audio.naming import NamingError, check_template
         from inference.core import records as r
+        from inference.covers.params import clean_cover
         from inference.pipeline.params import OUTPUT_FORMATS, clean_params
 
         data = r.mapping(data)
@@ -99,6 +106,7 @@ class Job:
         except NamingError:
             template = DEFAULT_TEMPLATE
         raw_params = data.get("params")
+        raw_cover, raw_stems = data.get("cover"), data.get("stems")
         return cls(
             input_path=r.required_text(data, "input_path"),
             model_id=model_id,
@@ -110,11 +118,16 @@ class Job:
             naming_pattern=template,
             output_format=r.choice(data, "output_format", OUTPUT_FORMATS, OUTPUT_FORMATS[0]),
             bitrate=BITRATE.clamp(r.number(data, "bitrate", BITRATE.default)),
+            # a saved queue from before covers has no "cover": a plain conversion
+            cover=clean_cover(raw_cover) if isinstance(raw_cover, dict) else None,
             id=r.optional_text(data, "id") or uuid.uuid4().hex[:12],
             status=JobStatus(r.choice(data, "status", tuple(s.value for s in JobStatus), JobStatus.QUEUED.value)),
             progress=r.number(data, "progress", 0.0, 0.0, 1.0),
             stage=r.text(data, "stage"),
             output_path=r.optional_text(data, "output_path"),
+            stems={
+                str(k): v for k, v in (raw_stems.items() if isinstance(raw_stems, dict) else ()) if isinstance(v, str)
+            },
             error=r.optional_text(data, "error"),
             created_at=r.number(data, "created_at", time.time()),
             started_at=r.optional_number(data, "started_at"),
@@ -129,6 +142,7 @@ class Job:
         self.stage = ""
         self.error = None
         self.output_path = None
+        self.stems = {}
         self.started_at = self.finished_at = self.seconds = None
 
 

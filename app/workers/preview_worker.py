@@ -10,6 +10,12 @@ window can start playing long before the region is done. Before any click, the w
 ``analyse`` requests (a file or a model chosen): the model is loaded and the preview region
 analysed, then the whole file, at the back of the line: any preview request goes first, and one
 about something else cancels the background work.
+
+A cover's preview (``PreviewRequest.cover`` set) is not streamed: the region of the song is
+separated first (the stage's stem cache keeps it for the next pitch), its vocal previewed by the
+converter (whose analysis cache then keeps that too), and mixed back with the band. It also
+returns the separated vocal (the input plots draw it) and the converted vocal alone (the
+player's third choice).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ class PreviewRequest:
     serial: int = 0
     play_from: float | None = None  # a restart at the playhead (a new pitch while playing)
     kind: str = "preview"  # or "analyse": background work, nothing synthesised
+    cover: dict | None = None  # a cover's settings (inference.covers.params): separate, convert, mix
 
     def same_analysis(self, other: PreviewRequest | None) -> bool:
         """True when ``other`` needs the same analysis (only synthesis settings differ)."""
@@ -55,7 +62,15 @@ class PreviewRequest:
             and getattr(other.model, "id", other.model) == getattr(self.model, "id", self.model)
             and (other.start_s, other.end_s) == (self.start_s, self.end_s)
             and all(other.params.get(k) == self.params.get(k) for k in ANALYSIS_PARAMS)
+            and _separation(other.cover) == _separation(self.cover)
         )
+
+
+def _separation(cover: dict | None) -> tuple | None:
+    """What a cover's separated vocal depends on (None: not a cover)."""
+    if cover is None:
+        return None
+    return tuple(cover.get(k) for k in ("separator_model", "dereverb", "dereverb_model", "overlap", "denoise"))
 
 
 @dataclass
@@ -69,6 +84,8 @@ class PreviewResult:
     seconds: float  # wall time of this preview
     start_s: float = 0.0  # where the audio starts on the input's axis (the playhead, for a restart)
     streamed: bool = False  # its audio went out in chunks first
+    vocal_wave: Waveform | None = None  # a cover: the separated vocal of the region (the input plots)
+    vocal_path: str | None = None  # a cover: the converted vocal alone (the player's third choice)
 
 
 def _unpack(result: Any) -> tuple[np.ndarray, int, Any, Any]:
@@ -104,6 +121,7 @@ class PreviewWorker(QObject):
         self._cancel = threading.Event()
         self._serials = itertools.count(1)
         self._files = itertools.count(1)
+        self._vocal_in: tuple[tuple, str] | None = None  # (what it was separated from, the file)
 
     def request(self, req: PreviewRequest) -> PreviewRequest:
         """Queue ``req`` (any thread). A running preview is cancelled (its audio is out of date),
@@ -197,8 +215,13 @@ class PreviewWorker(QObject):
         try:
             converter = self._engine.converter()
             params = self._engine.make_params(req.params)
-            start_s, streamed = req.start_s, hasattr(converter, "preview_stream")
-            if streamed:
+            start_s, streamed = req.start_s, hasattr(converter, "preview_stream") and req.cover is None
+            vocal_wave = vocal_path = None
+            if req.cover is not None:
+                audio, sr, f0_in, f0_target, vocal_in, vocal = self._cover(converter, req, params, cancel)
+                vocal_wave = envelope(vocal_in.mean(axis=1), sr, offset=start_s)
+                vocal_path = self._write(vocal, sr, "preview-vocal")
+            elif streamed:
                 audio, sr, f0_in, f0_target, start_s = self._stream(converter, req, params, cancel)
             else:
                 result = converter.preview(
@@ -213,7 +236,8 @@ class PreviewWorker(QObject):
                 audio, sr, f0_in, f0_target = _unpack(result)
             seconds = time.perf_counter() - clock
             wav_path = self._write(audio, sr)
-            wave = envelope(audio, sr, offset=start_s, path=wav_path)
+            mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+            wave = envelope(mono, sr, offset=start_s, path=wav_path)
             curves = pitch_curves(f0_in, f0_target, offset=req.start_s) if f0_in is not None else None
         except Cancelled:
             log.info("Preview %d cancelled", req.serial)
@@ -225,7 +249,57 @@ class PreviewWorker(QObject):
             log.exception("Preview failed")
             self.failed.emit(req, summarize(exc))
             return
-        self.finished.emit(PreviewResult(req, audio, sr, wave, curves, wav_path, seconds, start_s, streamed))
+        self.finished.emit(
+            PreviewResult(req, audio, sr, wave, curves, wav_path, seconds, start_s, streamed, vocal_wave, vocal_path)
+        )
+
+    def _cover(self, converter, req: PreviewRequest, params, cancel) -> tuple:
+        """A cover of the region: ``(mix, rate, f0_in, f0_target, separated vocal, converted vocal)``,
+        all at the song's rate; progress goes Separating, Converting, Mixing."""
+        from inference.audio import audio_info, load_audio_segment
+        from inference.core.errors import check_cancel
+        from inference.covers.params import CoverParams
+        from inference.covers.remix import remix
+
+        cover = CoverParams.coerce(req.cover)
+        report = self._reporter(req)
+        report(0.0, "Separating")
+        rate = int(audio_info(req.input_path)[1])
+        song = load_audio_segment(req.input_path, None, req.start_s, req.end_s, mono=False)
+        song = np.ascontiguousarray(song[:, None] if song.ndim == 1 else song, dtype=np.float32)
+        stems, _cached = self._engine.stage().stems(
+            song, rate, cover, lambda f, _stage: report(0.5 * f, "Separating"), cancel
+        )
+        check_cancel(cancel)
+        # The converter previews the vocal as a file: rewritten only when the separation changed,
+        # so its analysis cache serves a new pitch.
+        key = (req.input_path, req.start_s, req.end_s, _separation(req.cover))
+        if self._vocal_in is None or self._vocal_in[0] != key:
+            self._vocal_in = (key, self._write(stems.vocal.mean(axis=1), rate, "cover-vocal-in"))
+        vocal_file = self._vocal_in[1]
+        result = converter.preview(
+            vocal_file,
+            req.model,
+            params,
+            0.0,
+            song.shape[0] / rate,
+            progress=lambda f, _stage: report(0.5 + 0.45 * f, "Converting"),
+            cancel=cancel,
+        )
+        converted, converted_rate, f0_in, f0_target = _unpack(result)
+        check_cancel(cancel)
+        report(0.95, "Mixing")
+        pitch = float(params["pitch"] if isinstance(params, dict) else params.pitch)
+        mixed = remix(
+            converted,
+            converted_rate,
+            stems.accompaniment,
+            rate,
+            cover.vocal_gain_db,
+            cover.accompaniment_gain_db,
+            pitch if cover.transpose_accompaniment else 0.0,
+        )
+        return mixed.audio, rate, f0_in, f0_target, stems.vocal, mixed.vocal
 
     def _stream(self, converter, req: PreviewRequest, params, cancel) -> tuple:
         """Stream the preview out chunk by chunk; returns the whole of it, peak-normalised as a
@@ -264,12 +338,12 @@ class PreviewWorker(QObject):
 
         return report
 
-    def _write(self, audio: np.ndarray, sr: int) -> str:
+    def _write(self, audio: np.ndarray, sr: int, prefix: str = "preview") -> str:
         import soundfile as sf
 
         self._out_dir.mkdir(parents=True, exist_ok=True)
         # Alternate between a few names: the player may still hold the previous file open.
-        path = self._out_dir / f"preview-{next(self._files) % 4}.wav"
+        path = self._out_dir / f"{prefix}-{next(self._files) % 4}.wav"
         data = np.asarray(audio, dtype=np.float32)
         sf.write(str(path), np.clip(data, -1.0, 1.0), sr, subtype="PCM_16")
         return str(path)

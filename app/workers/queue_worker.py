@@ -1,10 +1,11 @@
 """The conversion worker: a QObject on its own QThread, fed jobs through a ``queue.Queue``.
 
-It is thin: it calls the engine's ``Converter.convert_file`` and turns what happens into
-signals. Each signal carries the worker's own copy of the job, so the GUI thread's job list
-is only ever changed on the GUI thread. The engine writes into a private folder beside the
-outputs; the finished file is moved to its final name, and the folder is removed whatever
-happens, so an interrupted or failed job never leaves a partial file behind.
+It is thin: it calls the engine's ``Converter.convert_file`` (or, for a cover, a
+``CoverMaker.convert_file``, the same call) and turns what happens into signals. Each signal
+carries the worker's own copy of the job, so the GUI thread's job list is only ever changed on
+the GUI thread. The engine writes into a private folder beside the outputs; the finished file
+(and a cover's stems) is moved to its final name, and the folder is removed whatever happens,
+so an interrupted or failed job never leaves a partial file behind.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class QueueWorker(QObject):
             check_cancel(cancel)
             shutil.rmtree(partial, ignore_errors=True)
             partial.mkdir(parents=True, exist_ok=True)
-            converter = self._engine.converter()
+            converter = self._engine.converter() if job.cover is None else self._engine.cover_maker(job.cover)
             params = self._engine.make_params(job.params, job.output_format, job.bitrate)
             check_cancel(cancel)
             result = converter.convert_file(
@@ -125,6 +126,8 @@ class QueueWorker(QObject):
             # claimed atomically: another run writing into the same folder gets the next name
             final = publish(Path(result.output_path), out_dir / Path(result.output_path).name, numbered_if_taken=True)
             job.output_path = str(final)
+            for label, path in (getattr(result, "stems", None) or {}).items():  # a cover's stems, when asked
+                job.stems[label] = str(publish(Path(path), out_dir / Path(path).name, numbered_if_taken=True))
             job.status = JobStatus.DONE
             job.progress = 1.0
             job.stage = ""

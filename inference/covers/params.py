@@ -92,3 +92,29 @@ class CoverParams:
                 raise ParameterError(f"unknown cover parameter(s): {', '.join(unknown)}")
             return cls(**dict(value))
         raise ParameterError(f"expected CoverParams or a mapping, got {type(value).__name__}")
+
+
+def clean_cover(values: Any) -> dict[str, Any]:
+    """A cover's settings as a plain dict with every field present and valid, read field by field
+    (what the window's settings and a queued job store): a missing value or one of the wrong kind
+    gets its default, a gain out of range is clamped into it."""
+    out = CoverParams().to_dict()
+    if not isinstance(values, Mapping):
+        return out
+    for spec in COVER_RANGES.values():
+        value = values.get(spec.name)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[spec.name] = spec.clamp(float(value))
+    for name in ("dereverb", "transpose_accompaniment", "stems", "denoise"):
+        if isinstance(values.get(name), bool):
+            out[name] = values[name]
+    for name in ("separator_model", "dereverb_model"):
+        value = values.get(name)
+        if isinstance(value, str) and value.strip():
+            out[name] = value.strip()
+    overlap = values.get("overlap")
+    if isinstance(overlap, (int, float)) and not isinstance(overlap, bool) and OVERLAP.low <= overlap <= OVERLAP.high:
+        out["overlap"] = float(overlap)
+    if values.get("device") in ("auto", "cpu"):
+        out["device"] = values["device"]
+    return out

@@ -40,7 +40,7 @@ def make_services(fake_home: Path, fake_converter, models, qapp):
 
     built = []
 
-    def make(model_list=None, poll_interval_ms: int = 10_000):
+    def make(model_list=None, poll_interval_ms: int = 10_000, stage_factory=None):
         settings = Settings()
         settings.output_folder = fake_home / "out"
         services = build_services(
@@ -50,6 +50,7 @@ def make_services(fake_home: Path, fake_converter, models, qapp):
             library_factory=library_factory(models if model_list is None else model_list),
             decoder=fake_decoder,
             poll_interval_ms=poll_interval_ms,
+            stage_factory=stage_factory,
         )
         built.append(services)
         return services

@@ -42,6 +42,8 @@ FIELDS = [
     "started_at",
     "finished_at",
     "seconds",
+    "cover",
+    "stems",
 ]
 GOOD = {
     "input_path": "/songs/a.wav",
@@ -54,6 +56,8 @@ SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 def check_job(job: Job) -> None:
+    from inference.covers.params import CoverParams
+
     """Every field of the kind the app relies on."""
     assert isinstance(job.input_path, str) and job.input_path and isinstance(job.model_id, str) and job.model_id
     assert isinstance(job.output_dir, str) and job.output_dir and isinstance(job.model_name, str)
@@ -63,6 +67,9 @@ def check_job(job: Job) -> None:
     assert all(v is None or isinstance(v, float) for v in (job.started_at, job.finished_at, job.seconds))
     assert all(v is None or isinstance(v, str) for v in (job.output_path, job.error))
     assert isinstance(job.stage, str) and isinstance(job.id, str) and job.id
+    if job.cover is not None:  # a cover's settings: every field there and valid
+        assert CoverParams.coerce(job.cover).to_dict() == job.cover
+    assert isinstance(job.stems, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in job.stems.items())
 
 
 def load(tmp_path: Path, payload) -> list[Job]:
@@ -150,6 +157,8 @@ SETTING_KEYS = [
     "view/f0_note_names",
     "window/geometry",
     "meta/version",
+    "cover/enabled",
+    "cover/params",
 ]
 
 
@@ -186,3 +195,7 @@ def test_any_value_in_the_settings_file_reads_as_its_kind(tmp_path, values) -> N
     params = s.params_for("Alice")
     assert set(params) == set(PARAM_DEFAULTS) and isinstance(params["pitch"], float)
     assert isinstance(s.f0_note_names, bool) and isinstance(s.window_geometry, bytes)
+    from inference.covers.params import CoverParams
+
+    assert isinstance(s.cover_enabled, bool)
+    assert CoverParams.coerce(s.cover_params).to_dict() == s.cover_params  # every field valid, none missing

@@ -17,6 +17,7 @@ import soundfile as sf
 from inference.audio.naming import DEFAULT_TEMPLATE, render_name
 from inference.audio.write import open_writer
 from inference.core.errors import RVCError, check_cancel
+from inference.covers.separator import Separator, Stems
 
 SR = 16000
 
@@ -42,6 +43,7 @@ class FakeModel:
 
     def __post_init__(self) -> None:
         self.name = self.name or self.id
+        self.model_path = self.model_path or f"/models/{self.id}.pth"  # what a cover resolves the name from
 
     @property
     def ok(self) -> bool:
@@ -152,6 +154,17 @@ class FakeConverter:
             writer.write(tone(0.5, 220.0 * 2 ** (pitch / 12)))
         return FakeResult(out, 0.5, {"total": self.steps * self.step_s}, SR)
 
+    def convert_array(self, audio, sr, model, params, progress=None, cancel=None):
+        """A cover's vocal "converted": mono, half as loud, at the model's rate, in ``steps`` steps."""
+        self.calls.append(("array", np.shape(audio), model.id))
+        for i in range(self.steps):
+            check_cancel(cancel)
+            time.sleep(self.step_s)
+            if progress:
+                progress((i + 1) / self.steps, "Synthesising")
+        mono = np.asarray(audio, np.float32).reshape(len(audio), -1).mean(axis=1)
+        return 0.5 * mono, int(sr)
+
     def preview(self, input_path, model, params, start_s, end_s, progress=None, cancel=None):
         key = (str(input_path), model.id, start_s, end_s)
         pitch = float(params.get("pitch", 0.0)) if isinstance(params, dict) else float(params.pitch)
@@ -247,3 +260,33 @@ def drop_on(window, paths: list[Path]) -> None:
         QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     assert window.drop_filter.eventFilter(window, event) and event.isAccepted()
+
+
+class HalfSeparator(Separator):
+    """A stand-in separation model: the vocal is 60 % of the song, the band the rest, so each stem
+    is known; ``separate`` takes ``steps`` steps of ``step_s``."""
+
+    name = "half separator"
+    identity = "half-separator-v1"
+    steps = 5
+    step_s = 0.01
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def separate(self, song, rate, progress=None, cancel=None) -> Stems:
+        self.calls += 1
+        for step in range(self.steps):
+            check_cancel(cancel)
+            time.sleep(self.step_s)
+            if progress is not None:
+                progress((step + 1) / self.steps)
+        vocal = (0.6 * song).astype(np.float32)
+        return Stems(vocal, (song - vocal).astype(np.float32), rate)
+
+
+def stage_factory(separator: Separator | None = None):
+    """A ``SeparationStage`` factory whose vocal model is ``separator`` (no model file needed)."""
+    from inference.covers.stage import SeparationStage
+
+    return lambda: SeparationStage(fixed={"vocals": separator or HalfSeparator()})

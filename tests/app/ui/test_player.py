@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.ui.player import INPUT, OUTPUT, Player
+from app.ui.player import INPUT, OUTPUT, VOCAL, Player
 from tests.support.gui import write_tone
 
 
@@ -82,3 +82,31 @@ def test_a_checked_switch_with_nothing_to_play_is_not_drawn_as_active(qtbot, qap
         assert player.a_button.isEnabled() and accent_distance() < 30  # the sampling sees the accent
     finally:
         qapp.setStyleSheet(previous)
+
+
+def test_a_covers_three_sources_switch_keeping_the_position(qtbot, tmp_path: Path) -> None:
+    song = write_tone(tmp_path / "song.wav", 4.0)
+    cover = write_tone(tmp_path / "cover.wav", 2.0, hz=440)
+    vocal = write_tone(tmp_path / "vocal.wav", 2.0, hz=330)
+    player = _player(qtbot)
+    player.show()
+    player.set_input(str(song), duration=4.0)
+    player.set_output(str(cover), offset=1.0)
+    assert not player.vocal_button.isVisible() and player.b_button.text() == "B  Converted"
+    player.set_vocal(str(vocal), offset=1.0)
+    assert player.vocal_button.isVisible() and player.b_button.text() == "B  Cover"
+    player.seek(1.5)
+    with qtbot.waitSignal(player.side_changed):
+        player.vocal_button.click()
+    assert player.side == VOCAL and player.vocal_button.isChecked() and not player.b_button.isChecked()
+    assert player.media.source().toLocalFile() == str(vocal)
+    qtbot.waitUntil(lambda: abs(player.media.position() - 500) < 60, timeout=5000)  # 1.5 s is 0.5 s into it
+    assert abs(player.position() - 1.5) < 0.06
+    player.seek(2.0)
+    player.b_button.click()
+    assert player.side == OUTPUT and player.media.source().toLocalFile() == str(cover)
+    qtbot.waitUntil(lambda: abs(player.media.position() - 1000) < 60, timeout=5000)
+    player.vocal_button.click()
+    player.set_vocal(None)  # a plain conversion next: back to B, the choice hidden
+    assert player.side == OUTPUT and not player.vocal_button.isVisible()
+    assert abs(player.position() - 2.0) < 0.06
