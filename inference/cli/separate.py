@@ -50,9 +50,9 @@ def register(subparsers) -> None:
 
     d = subparsers.add_parser(
         "download",
-        help="download a separation model (the only command that downloads anything)",
-        description="Download a separation model into RVC Studio's data folder, checked against the SHA-256 "
-        "pinned in RVC Studio. Without NAME, list the models that can be downloaded.",
+        help="download a separation model or an embedder (the only command that downloads anything)",
+        description="Download a separation model or an embedder into RVC Studio's data folder, checked against "
+        "the SHA-256 pinned in RVC Studio. Without NAME, list the models that can be downloaded.",
     )
     d.add_argument("name", nargs="?", metavar="NAME", help="the model's name (run without NAME to list them)")
     d.set_defaults(func=run_download)
@@ -164,16 +164,24 @@ def run_download(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     from inference.cli.convert import _in_worker
     from inference.cli.main import INTERRUPTS
     from inference.covers import catalog
+    from inference.models import embedders
 
     stream = stream or sys.stderr
+    pinned = [spec for spec in embedders.CATALOGUE.values() if spec.pinned]
     if not args.name:
         for item in catalog.DOWNLOADS.values():
             default = " (default)" if item.name in catalog.DEFAULTS.values() else ""
             print(f"{item.name}{default}: {item.description}; {item.size_mb:.0f} MB; {item.url}; {item.licence}")
+        for spec in pinned:
+            print(f"{spec.name} (embedder): {spec.about}; {spec.size / 1e6:.0f} MB; {spec.page}")
         return 0
     item = catalog.find_download(args.name)
     if item is None:
-        raise RVCError(f"no downloadable model called {args.name!r}; choose one of {', '.join(catalog.DOWNLOADS)}")
+        spec = embedders.find_spec(args.name)
+        if spec is not None:
+            return _download_embedder(spec, stream)
+        names = [*catalog.DOWNLOADS, *(spec.name for spec in pinned)]
+        raise RVCError(f"no downloadable model called {args.name!r}; choose one of {', '.join(names)}")
     target = catalog.downloads_dir() / item.file_name
     stream.write(f"Downloading {item.file_name} ({item.size_mb:.0f} MB) from {item.url} into {target.parent}\n")
     stream.write(f"Licence: {item.licence}\n")
@@ -181,6 +189,29 @@ def run_download(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     cancel = threading.Event()
     try:
         path = _in_worker(functools.partial(catalog.fetch, item, bar, cancel), cancel, bar)
+    except (*INTERRUPTS, Cancelled) as stop:
+        bar.end()
+        stream.write("stopped; run the same command again to resume\n")
+        raise (stop if isinstance(stop, INTERRUPTS) else KeyboardInterrupt()) from None
+    bar.end()
+    print(path, flush=True)
+    return 0
+
+
+def _download_embedder(spec: Any, stream: TextIO) -> int:
+    """``rvc-studio download contentvec``: an embedder's files into our data folder, checked."""
+    from inference.cli.convert import _in_worker
+    from inference.cli.main import INTERRUPTS
+    from inference.models import embedders
+
+    folder = embedders.downloads_dir() / spec.folder
+    if not spec.pinned:
+        embedders.fetch(spec)  # raises the one-line reason, before anything is fetched
+    stream.write(f"Downloading the {spec.name} embedder ({spec.size / 1e6:.0f} MB) from {spec.page} into {folder}\n")
+    bar = _Bar(stream, spec.name)
+    cancel = threading.Event()
+    try:
+        path = _in_worker(functools.partial(embedders.fetch, spec, bar, cancel), cancel, bar)
     except (*INTERRUPTS, Cancelled) as stop:
         bar.end()
         stream.write("stopped; run the same command again to resume\n")

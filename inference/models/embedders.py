@@ -77,6 +77,15 @@ class EmbedderSpec:
     def url(self, file: str) -> str:
         return f"https://huggingface.co/{APPLIO_REPO}/resolve/main/{APPLIO_EMBEDDERS}/{self.folder}/{file}"
 
+    @property
+    def pinned(self) -> bool:
+        """Every file's size and SHA-256 are pinned here: RVC Studio may download it (when asked)."""
+        return all(f.size and f.sha256 for f in self.files)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size or 0 for f in self.files)
+
 
 CATALOGUE: dict[str, EmbedderSpec] = {
     spec.name: spec
@@ -273,6 +282,12 @@ def missing_message(ref: EmbedderRef, searched: Sequence[Path]) -> str:
         )
     spec = ref.spec
     files = " + ".join(f.name for f in spec.files)
+    if spec.pinned:
+        return (
+            f"needs the {spec.name} embedder; not found in {where}. Download it with "
+            f"`rvc-studio download {spec.name}` ({spec.size / 1e6:.0f} MB into {downloads_dir() / spec.folder}), "
+            f"or use Applio's rvc/models/embedders/{spec.folder}"
+        )
     return (
         f"needs the {spec.name} embedder; not found in {where}. Download? Get {files} from {spec.page} "
         f"into {downloads_dir() / spec.folder} (or use Applio's rvc/models/embedders/{spec.folder})"
@@ -287,3 +302,38 @@ def download_files(ref: EmbedderRef) -> list[tuple[str, Path, PinnedFile]]:
         return []
     target = downloads_dir() / spec.folder
     return [(spec.url(f.name), target / f.name, f) for f in spec.files]
+
+
+def find_spec(name: str) -> EmbedderSpec | None:
+    """The catalogue's embedder called ``name`` (its name, folder or an alias; any case)."""
+    wanted = name.strip().lower()
+    wanted = ALIASES.get(wanted.replace("_", "").replace("-", ""), wanted)
+    for spec in CATALOGUE.values():
+        if wanted in (spec.name.lower(), spec.folder.lower()):
+            return spec
+    return None
+
+
+def fetch(spec: EmbedderSpec, progress=None, cancel=None) -> Path:
+    """Download ``spec``'s files into our own folder (:func:`downloads_dir`), each resumable and
+    checked against its pinned size and SHA-256 before it is kept (:mod:`inference.core.download`).
+    ``progress(done, total)`` counts bytes over all files. Returns the embedder's folder.
+
+    Raises :class:`EmbedderNotFoundError` for an embedder whose files are not pinned: nothing
+    unchecked is ever fetched.
+    """
+    from inference.core.download import download
+
+    if not spec.pinned:
+        files = " + ".join(f.name for f in spec.files)
+        raise EmbedderNotFoundError(
+            f"the {spec.name} embedder cannot be downloaded by RVC Studio yet (its files' checksums are not "
+            f"pinned); get {files} from {spec.page} into {downloads_dir() / spec.folder}"
+        )
+    folder = downloads_dir() / spec.folder
+    total, before = spec.size, 0
+    for pin in spec.files:
+        step = None if progress is None else (lambda done, _size, base=before: progress(base + done, total))
+        download(spec.url(pin.name), folder / pin.name, pin.sha256, pin.size, step, cancel)
+        before += pin.size
+    return folder

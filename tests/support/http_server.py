@@ -11,15 +11,17 @@ PAYLOAD = bytes(range(256)) * 3000 + b"tail"  # 768 KB: several blocks
 
 
 class Server:
-    """Serves ``PAYLOAD`` at ``/model.onnx``; ``cut_after`` bytes then drops the connection (once
-    per entry in ``cuts``); ``status`` answers every request with that error; records requests."""
+    """Serves ``PAYLOAD`` at ``/model.onnx`` (or ``files``: path -> bytes, 404 for others);
+    ``cut_after`` bytes then drops the connection (once per entry in ``cuts``); ``status``
+    answers every request with that error; records requests."""
 
-    def __init__(self, payload: bytes = PAYLOAD) -> None:
+    def __init__(self, payload: bytes = PAYLOAD, files: dict[str, bytes] | None = None) -> None:
         self.cuts: list[int] = []
         self.status: int | None = None
         self.ranges: list[str | None] = []
         self.ignore_range = False
         server = self
+        default = payload
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
@@ -29,6 +31,10 @@ class Server:
                 server.ranges.append(self.headers.get("Range"))
                 if server.status is not None:
                     self.send_error(server.status, "Broken on purpose")
+                    return
+                payload = default if files is None else files.get(self.path.split("?")[0])
+                if payload is None:
+                    self.send_error(404, "Not here")
                     return
                 start = 0
                 if self.headers.get("Range") and not server.ignore_range:
@@ -49,7 +55,8 @@ class Server:
                 self.wfile.write(body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/model.onnx"
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = f"{self.base}/model.onnx"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

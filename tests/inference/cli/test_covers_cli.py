@@ -165,3 +165,58 @@ def test_weights_lists_what_was_found_and_where(setup, known_tiny, capsys):
     assert {m["name"] for m in found["missing"]} == set(catalog.DOWNLOADS)
     code, out, _ = run(["weights", "--separator-dir", models], capsys)
     assert "Kim_Vocal_2" in out and "rvc-studio download UVR-MDX-NET-Voc_FT" in out and "Searched:" in out
+
+
+def _embedder_served(tmp_path, monkeypatch, pinned: bool = True):
+    """A tiny transformers-format embedder served from 127.0.0.1 under the catalogue name ``tiny``."""
+    from dataclasses import dataclass
+
+    from inference.models import embedders
+    from tests.support.features import make_transformers_hubert
+
+    source = tmp_path / "published"
+    make_transformers_hubert(source, seed=3, fmt="bin")
+    files = {f"/{p.name}": p.read_bytes() for p in source.iterdir()}
+    server = Server(files=files)
+
+    @dataclass(frozen=True)
+    class Local(embedders.EmbedderSpec):
+        def url(self, file: str) -> str:
+            return f"{server.base}/{file}"
+
+    pins = tuple(
+        embedders.PinnedFile(name[1:], len(data), hashlib.sha256(data).hexdigest() if pinned else None)
+        for name, data in sorted(files.items())
+    )
+    monkeypatch.setattr(embedders, "CATALOGUE", {"tiny": Local("tiny", "tiny_hubert", "a test embedder", pins)})
+    return server, files
+
+
+def test_download_fetches_a_pinned_embedder_that_then_loads(setup, tmp_path, monkeypatch, capsys):
+    from inference.features import load_embedder
+    from inference.models import embedders
+
+    server, files = _embedder_served(tmp_path, monkeypatch)
+    try:
+        code, out, _ = run(["download"], capsys)
+        assert code == 0 and "tiny (embedder): a test embedder" in out
+        code, out, err = run(["download", "TINY"], capsys)
+        assert code == 0, err
+        folder = Path(out.strip())
+        assert folder == embedders.downloads_dir() / "tiny_hubert"
+        assert {p.name: p.read_bytes() for p in folder.iterdir()} == {k[1:]: v for k, v in files.items()}
+        assert "Downloading the tiny embedder" in err and "100%" in err
+        assert load_embedder(folder).extract(np.zeros(16000, np.float32), "v2").shape[-1] > 0
+    finally:
+        server.close()
+
+
+def test_an_embedder_without_pinned_checksums_is_never_fetched(setup, tmp_path, monkeypatch, capsys):
+    server, _ = _embedder_served(tmp_path, monkeypatch, pinned=False)
+    try:
+        code, out, err = run(["download", "tiny"], capsys)
+        assert code == 1 and out == ""
+        assert "cannot be downloaded by RVC Studio yet" in err and len(err.strip().splitlines()) == 1
+        assert server.ranges == []  # nothing was asked of the server
+    finally:
+        server.close()
