@@ -231,13 +231,6 @@ def build_services(
     preview.moveToThread(preview_thread)
     preview_thread.started.connect(preview.run)
     preview_thread.start()
-    if converter_factory is None:  # the real engine: its libraries load while the window opens
-        import threading
-
-        from inference.pipeline.preview import preload_libraries
-
-        backend = settings.default_backend
-        threading.Thread(target=preload_libraries, args=(backend,), name="preload", daemon=True).start()
     files = FilesWorker(decoder)
     files_thread = start_worker_thread(files, "files")
     library.models_changed.connect(queue.set_models)

@@ -27,12 +27,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from inference.audio.decode import AudioError, StreamResampler
-from inference.audio.outputs import check_new_target, forget_temp, make_temp, publish, write_error
+from inference.audio.outputs import PublishingWriter, check_new_target, forget_temp, make_temp, publish, write_error
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ def make_tags(title: str, model: str, pitch: str) -> dict[str, str]:
     }
 
 
-class EncodedWriter:
+class EncodedWriter(PublishingWriter):
     """Stream float blocks into a new mp3, m4a or ogg file (see the module docstring).
 
     ``sr`` is the rate of the blocks written; :attr:`sample_rate` is the file's (see
@@ -127,18 +126,6 @@ class EncodedWriter:
         self._container = None
         self._stream = None
         self._resampler = StreamResampler(self.input_rate, self.sample_rate, self.channels)
-
-    def __enter__(self) -> EncodedWriter:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def open(self) -> None:
         import av

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from types import TracebackType
 
 from inference.audio.decode import AudioError
 from inference.audio.naming import numbered
@@ -217,3 +218,29 @@ def _existing_parent(folder: Path) -> Path:
         if parent.exists():
             return parent
     return folder
+
+
+class PublishingWriter:
+    """What the file writers share: ``with writer:`` opens it, publishes the file when the block
+    ends normally (:meth:`close`) and deletes the temporary file when it raises (:meth:`abort`)."""
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

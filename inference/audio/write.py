@@ -14,13 +14,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
 from inference.audio.decode import AudioError
 from inference.audio.encode import ENCODED_FORMATS, STANDARD_TAGS, EncodedWriter
-from inference.audio.outputs import check_new_target, forget_temp, make_temp, publish, write_error
+from inference.audio.outputs import PublishingWriter, check_new_target, forget_temp, make_temp, publish, write_error
 
 WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -63,7 +62,7 @@ def write_audio(
     return writer.path
 
 
-class AudioWriter:
+class AudioWriter(PublishingWriter):
     """Stream blocks into a new audio file: written to a temporary file beside ``path`` and
     published by a successful :meth:`close`; an exception (or :meth:`abort`) deletes it.
 
@@ -96,18 +95,6 @@ class AudioWriter:
         self._format = _check_target(self.path, format, subtype, exists_ok=unique)
         self._tmp: Path | None = None
         self._file = None
-
-    def __enter__(self) -> AudioWriter:
-        self.open()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def open(self) -> None:
         import soundfile as sf

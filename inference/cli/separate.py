@@ -161,8 +161,6 @@ class _Bar:
 
 
 def run_download(args: argparse.Namespace, stream: TextIO | None = None) -> int:
-    from inference.cli.convert import _in_worker
-    from inference.cli.main import INTERRUPTS
     from inference.covers import catalog
     from inference.models import embedders
 
@@ -176,42 +174,32 @@ def run_download(args: argparse.Namespace, stream: TextIO | None = None) -> int:
             print(f"{spec.name} (embedder): {spec.about}; {spec.size / 1e6:.0f} MB; {spec.page}")
         return 0
     item = catalog.find_download(args.name)
-    if item is None:
-        spec = embedders.find_spec(args.name)
-        if spec is not None:
-            return _download_embedder(spec, stream)
+    if item is not None:
+        target = catalog.downloads_dir() / item.file_name
+        stream.write(f"Downloading {item.file_name} ({item.size_mb:.0f} MB) from {item.url} into {target.parent}\n")
+        stream.write(f"Licence: {item.licence}\n")
+        return _fetch(functools.partial(catalog.fetch, item), item.file_name, stream)
+    spec = embedders.find_spec(args.name)
+    if spec is None:
         names = [*catalog.DOWNLOADS, *(spec.name for spec in pinned)]
         raise RVCError(f"no downloadable model called {args.name!r}; choose one of {', '.join(names)}")
-    target = catalog.downloads_dir() / item.file_name
-    stream.write(f"Downloading {item.file_name} ({item.size_mb:.0f} MB) from {item.url} into {target.parent}\n")
-    stream.write(f"Licence: {item.licence}\n")
-    bar = _Bar(stream, item.file_name)
-    cancel = threading.Event()
-    try:
-        path = _in_worker(functools.partial(catalog.fetch, item, bar, cancel), cancel, bar)
-    except (*INTERRUPTS, Cancelled) as stop:
-        bar.end()
-        stream.write("stopped; run the same command again to resume\n")
-        raise (stop if isinstance(stop, INTERRUPTS) else KeyboardInterrupt()) from None
-    bar.end()
-    print(path, flush=True)
-    return 0
-
-
-def _download_embedder(spec: Any, stream: TextIO) -> int:
-    """``rvc-studio download contentvec``: an embedder's files into our data folder, checked."""
-    from inference.cli.convert import _in_worker
-    from inference.cli.main import INTERRUPTS
-    from inference.models import embedders
-
-    folder = embedders.downloads_dir() / spec.folder
     if not spec.pinned:
         embedders.fetch(spec)  # raises the one-line reason, before anything is fetched
+    folder = embedders.downloads_dir() / spec.folder
     stream.write(f"Downloading the {spec.name} embedder ({spec.size / 1e6:.0f} MB) from {spec.page} into {folder}\n")
-    bar = _Bar(stream, spec.name)
+    return _fetch(functools.partial(embedders.fetch, spec), spec.name, stream)
+
+
+def _fetch(fetch: Any, name: str, stream: TextIO) -> int:
+    """Run ``fetch(progress, cancel)`` on a worker with a progress bar; Ctrl-C / SIGTERM stop it
+    (the partial file stays, for the next run to resume). Prints where the download went."""
+    from inference.cli.convert import _in_worker
+    from inference.cli.main import INTERRUPTS
+
+    bar = _Bar(stream, name)
     cancel = threading.Event()
     try:
-        path = _in_worker(functools.partial(embedders.fetch, spec, bar, cancel), cancel, bar)
+        path = _in_worker(functools.partial(fetch, bar, cancel), cancel, bar)
     except (*INTERRUPTS, Cancelled) as stop:
         bar.end()
         stream.write("stopped; run the same command again to resume\n")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,50 +233,3 @@ def analyse(
         get = functools.partial(filtered_segment, audio16, piece.lo, piece.hi)
         conv._analyse(job, piece, get, source, False, False, report, cancel)
         release_memory()
-
-
-def preload_libraries(backend: str = "auto") -> list[str]:
-    """Import the libraries a first preview needs, in the order it needs them: torch,
-    transformers' HuBERT, faiss, librosa (its numba) and, when it synthesises, MLX.
-
-    The window calls this on a background thread at launch, so that these imports (seconds,
-    once per process) are over before the first song is dropped, and the moments they hold
-    Python's lock fall in the app's first seconds instead of in a preview. Returns the names
-    imported; a library that fails to import is only logged (the conversion that needs it
-    will say what is wrong).
-    """
-    from inference.core.runtime import import_mlx, import_torch
-
-    def hubert() -> None:
-        from inference.features.embedder import hubert_classes
-
-        hubert_classes()
-
-    def faiss() -> None:
-        import faiss  # noqa: F401 - imported for its side effect: loaded once, here
-
-    def librosa() -> None:
-        import librosa.filters  # noqa: F401 - RMVPE's mel filters and the RMS mix; brings numba in
-
-    def mlx() -> None:
-        from inference.synth.backends import resolve_backend
-
-        if resolve_backend(backend) == "mlx":
-            import_mlx()
-
-    done = []
-    for name, load in (
-        ("torch", import_torch),
-        ("hubert", hubert),
-        ("faiss", faiss),
-        ("librosa", librosa),
-        ("mlx", mlx),
-    ):
-        try:
-            load()
-        except Exception as error:  # noqa: BLE001 - background preloading is never fatal
-            log.info("Preloading %s failed: %s", name, error)
-        else:
-            if name != "mlx" or "mlx.core" in sys.modules:
-                done.append(name)
-    return done
