@@ -212,6 +212,7 @@ def build_services(
             factory=converter_factory,
             params_factory=params_factory,
             stage_factory=stage_factory,
+            stem_cache_bytes=lambda: settings.stem_cache_gb * 1024**3,
         )
 
     # The queue and the preview each keep their own converter (and its cached analysis), so a

@@ -19,7 +19,7 @@ from PySide6.QtCore import QSettings
 
 from inference.audio.naming import DEFAULT_TEMPLATE as DEFAULT_NAMING_PATTERN
 from inference.core import paths
-from inference.covers.params import clean_cover
+from inference.covers.params import STEM_CACHE_GB, clean_cover
 from inference.pipeline.params import BACKENDS, BITRATE, OUTPUT_FORMATS, clean_params
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,15 @@ class Settings:
     @cover_params.setter
     def cover_params(self, values: dict[str, Any]) -> None:
         self._set_json("cover/params", clean_cover(values))
+
+    @property
+    def stem_cache_gb(self) -> int:
+        """How many GB of separated stems the covers keep (0: none)."""
+        return int(STEM_CACHE_GB.clamp(self._int("cover/stem_cache_gb", int(STEM_CACHE_GB.default))))
+
+    @stem_cache_gb.setter
+    def stem_cache_gb(self, gb: int) -> None:
+        self._store.setValue("cover/stem_cache_gb", int(STEM_CACHE_GB.clamp(gb)))
 
     # -- view -------------------------------------------------------------------------------
     @property

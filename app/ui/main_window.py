@@ -374,7 +374,15 @@ class MainWindow(QMainWindow):
         from inference.core import paths
 
         before = (self.settings.model_folders, self.settings.weights_folder)
-        dialog = SettingsDialog(self.settings, paths.replay_models_dir(), paths.replay_weights_dir(), self)
+        from app.workers.separation_worker import StemCacheFolder
+
+        dialog = SettingsDialog(
+            self.settings,
+            paths.replay_models_dir(),
+            paths.replay_weights_dir(),
+            self,
+            stem_cache=StemCacheFolder(),
+        )
         if dialog.exec():
             if self.settings.model_folders != before[0]:
                 self._folders_changed()

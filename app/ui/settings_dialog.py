@@ -26,6 +26,7 @@ from app.settings import BACKENDS, DEFAULT_NAMING_PATTERN, OUTPUT_FORMATS, Setti
 from app.ui.params_panel import BACKEND_LABELS
 from app.workers.jobs import Job, output_name
 from inference.audio.naming import NamingError, check_template
+from inference.covers.params import STEM_CACHE_GB
 from inference.pipeline.params import BITRATE, LOSSY_FORMATS
 
 FORMAT_LABELS = {
@@ -51,8 +52,11 @@ class SettingsDialog(QDialog):
         replay_weights: Path,
         parent: QWidget | None = None,
         choose_folder=_choose_folder,
+        stem_cache=None,
     ) -> None:
+        """``stem_cache``: the covers' stem cache (``size_bytes()``, ``clear()``), when there is one."""
         super().__init__(parent)
+        self._stems = stem_cache
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self.settings = settings
@@ -128,6 +132,28 @@ class SettingsDialog(QDialog):
         form.addRow("Example", self.example)
         form.addRow("Format", self.format)
         form.addRow("Bit rate", self.bitrate)
+        # Covers: the stem cache
+        self.stem_cache = QSpinBox(
+            minimum=int(STEM_CACHE_GB.low), maximum=int(STEM_CACHE_GB.high), singleStep=1, suffix=" GB"
+        )
+        self.stem_cache.setValue(settings.stem_cache_gb)
+        self.stem_cache.setToolTip(
+            "Separated vocals and bands are kept, so another cover of the same song skips the separation; "
+            "the least recently used go first"
+        )
+        self.stem_cache_used = QLabel("", objectName="hint")
+        self.clear_stems = QPushButton("Clear")
+        self.clear_stems.clicked.connect(self._clear_stems)
+        stems_row = QWidget()
+        row = QHBoxLayout(stems_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.stem_cache)
+        row.addWidget(self.stem_cache_used, 1)
+        row.addWidget(self.clear_stems)
+        covers_box = QGroupBox("Covers")
+        form = QFormLayout(covers_box)
+        form.addRow("Keep separated stems up to", stems_row)
+        self._show_stem_cache()
         self.error = QLabel("", objectName="dropMessage", wordWrap=True)
 
         buttons_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
@@ -137,6 +163,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(models_box)
         layout.addWidget(engine_box)
         layout.addWidget(output_box)
+        layout.addWidget(covers_box)
         layout.addWidget(self.error)
         layout.addWidget(buttons_box)
         self._update_example()
@@ -194,6 +221,16 @@ class SettingsDialog(QDialog):
         )
         self.example.setText(output_name(job))
 
+    def _show_stem_cache(self) -> None:
+        used = self._stems.size_bytes() if self._stems is not None else 0
+        self.stem_cache_used.setText(f"{used / 1024**3:.1f} GB in use" if used else "empty")
+        self.clear_stems.setEnabled(used > 0)
+
+    def _clear_stems(self) -> None:
+        if self._stems is not None:
+            self._stems.clear()
+        self._show_stem_cache()
+
     def accept(self) -> None:
         from inference.core.paths import is_inside_replay
 
@@ -222,4 +259,5 @@ class SettingsDialog(QDialog):
         s.naming_pattern = self.pattern.text()
         s.output_format = self.format.currentData()
         s.output_bitrate = self.bitrate.value()
+        s.stem_cache_gb = self.stem_cache.value()
         s.sync()

@@ -32,12 +32,14 @@ class Engine:
         factory: Callable[..., Any] | None = None,
         params_factory: Callable[..., Any] | None = None,
         stage_factory: Callable[[], Any] | None = None,
+        stem_cache_bytes: Callable[[], int] | None = None,
     ) -> None:
         self._weights_dirs = weights_dirs
         self._cache_dir = Path(cache_dir)
         self._factory = factory
         self._params_factory = params_factory
         self._stage_factory = stage_factory
+        self._stem_cache_bytes = stem_cache_bytes  # the Settings' bound, read at each use
         self._converter: Any = None
         self._stage: Any = None
         self._lock = threading.Lock()
@@ -66,6 +68,9 @@ class Engine:
 
                     factory = SeparationStage
                 self._stage = factory()
+            cache = getattr(self._stage, "cache", None)
+            if cache is not None and self._stem_cache_bytes is not None:
+                cache.max_bytes = max(0, int(self._stem_cache_bytes()))
             return self._stage
 
     def cover_maker(self, cover: dict[str, Any]) -> Any:

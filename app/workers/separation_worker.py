@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -139,3 +140,19 @@ class SeparationModels(QObject):
         self._downloading = False
         log.info("Downloaded the separation model %s", path)
         self.downloaded.emit(str(path))
+
+
+class StemCacheFolder:
+    """The stem cache as Settings shows it: how much it holds, and clearing it (the window's
+    widgets do not import the engine; they are handed this)."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        from inference.covers.cache import StemCache, stem_cache_root
+
+        self.cache = StemCache(root or stem_cache_root())
+
+    def size_bytes(self) -> int:
+        return self.cache.size_bytes()
+
+    def clear(self) -> int:
+        return self.cache.clear()

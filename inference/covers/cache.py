@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.filecache import entry_paths, read_entry, write_entry
+from inference.covers.params import STEM_CACHE_GB
 from inference.covers.separator import Stems
 
 log = logging.getLogger(__name__)
 
 VERSION = 1  # bump when the stored layout or the stage's output changes
-DEFAULT_MAX_BYTES = 4 * 1024**3  # about 20 five-minute stereo songs at 44.1 kHz
+DEFAULT_MAX_BYTES = int(STEM_CACHE_GB.default * 1024**3)
 
 
 def song_key(song: np.ndarray, rate: int, *identities: str) -> str:
@@ -129,3 +130,10 @@ class StemCache:
                 except OSError:
                     continue
         return freed
+
+
+def stem_cache_root() -> Path:
+    """Where the stem cache lives: ``<cache folder>/stems``."""
+    from inference.core.paths import cache_dir
+
+    return cache_dir() / "stems"

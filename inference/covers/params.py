@@ -17,6 +17,9 @@ VOCAL_GAIN = Range("vocal_gain_db", 0.0, -24.0, 12.0, 0.5)
 ACCOMPANIMENT_GAIN = Range("accompaniment_gain_db", 0.0, -24.0, 12.0, 0.5)
 OVERLAP = Range("overlap", 0.25, 0.0, 0.95, 0.05)  # shown when the user overrides the model's own
 COVER_RANGES: dict[str, Range] = {r.name: r for r in (VOCAL_GAIN, ACCOMPANIMENT_GAIN)}
+# The stem cache's bound (Settings): GB of separated stems kept, least recently used out first;
+# 4 GB holds about 20 five-minute stereo songs at 44.1 kHz.
+STEM_CACHE_GB = Range("stem_cache_gb", 4.0, 0.0, 200.0, 1.0)
 STEM_NAMES = ("vocal", "converted vocal", "accompaniment")  # the stems a cover can write, in order
 
 

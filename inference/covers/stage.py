@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.errors import check_cancel
-from inference.covers.cache import StemCache, song_key
+from inference.covers.cache import StemCache, song_key, stem_cache_root
 from inference.covers.find import SeparationModelFile, default_hash_memo, find_model
 from inference.covers.params import CoverParams
 from inference.covers.separator import SeparationSettings, Separator, Stems
@@ -89,10 +89,8 @@ class SeparationStage:
         fixed: Mapping[str, Separator] | None = None,
         max_open: int = 2,
     ) -> None:
-        from inference.core.paths import cache_dir
-
         self.separator_dirs = tuple(Path(d).expanduser() for d in separator_dirs if str(d).strip())
-        self.cache = cache if cache is not None else StemCache(cache_dir() / "stems")
+        self.cache = cache if cache is not None else StemCache(stem_cache_root())
         self.fixed = dict(fixed or {})
         self.max_open = max(1, int(max_open))
         self._open: OrderedDict[tuple, Separator] = OrderedDict()

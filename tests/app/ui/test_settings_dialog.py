@@ -80,3 +80,33 @@ def test_compressed_formats_take_a_bit_rate(qtbot, fake_home: Path) -> None:
     dialog.bitrate.setValue(256)
     dialog.accept()
     assert (Settings().output_format, Settings().output_bitrate) == ("ogg", 256)
+
+
+def test_the_stem_cache_is_bounded_in_settings_and_can_be_cleared(qtbot, fake_home: Path) -> None:
+    import numpy as np
+
+    from app.workers.engine import Engine
+    from app.workers.separation_worker import StemCacheFolder
+    from inference.covers.separator import Stems
+
+    folder = StemCacheFolder(fake_home / "stems")
+    song = np.full((44100, 2), 0.25, np.float32)
+    folder.cache.put("k" * 64, Stems(song, song, 44100))
+    assert folder.size_bytes() > 0
+    settings = Settings()
+    assert settings.stem_cache_gb == 4  # the default
+    dialog = SettingsDialog(settings, paths.replay_models_dir(), paths.replay_weights_dir(), stem_cache=folder)
+    qtbot.addWidget(dialog)
+    assert dialog.clear_stems.isEnabled() and "in use" in dialog.stem_cache_used.text()
+    dialog.clear_stems.click()
+    assert folder.size_bytes() == 0 and dialog.stem_cache_used.text() == "empty"
+    assert not dialog.clear_stems.isEnabled()
+    dialog.stem_cache.setValue(10)
+    dialog.accept()
+    assert Settings().stem_cache_gb == 10
+    settings.stem_cache_gb = 10_000  # clamped to the range's top
+    assert Settings().stem_cache_gb == 200
+    # the engine's separation stage takes the bound at each use
+    stage = type("Stage", (), {"cache": folder.cache})()
+    engine = Engine(list, fake_home, stage_factory=lambda: stage, stem_cache_bytes=lambda: 3 * 1024**3)
+    assert engine.stage().cache.max_bytes == 3 * 1024**3
