@@ -56,8 +56,9 @@ class Settings:
     def migrate(self) -> None:
         """Bring an older file up to :data:`SETTINGS_VERSION`, one step at a time."""
         version = self._int("meta/version", 0)
-        if version == 0:
-            # A new file (or one from before versioning): nothing to upgrade.
+        if version <= 0:
+            # A new file (or one from before versioning, or a version no app ever wrote: a damaged
+            # file must not walk up from -10**18 one step at a time): nothing to upgrade.
             self._store.setValue("meta/version", SETTINGS_VERSION)
             return
         while version < SETTINGS_VERSION:

@@ -159,6 +159,8 @@ SETTING_KEYS = [
     "meta/version",
     "cover/enabled",
     "cover/params",
+    "cover/stem_cache_gb",
+    "output/bitrate",
 ]
 
 
@@ -190,7 +192,11 @@ def test_any_value_in_the_settings_file_reads_as_its_kind(tmp_path, values) -> N
     assert all(isinstance(p, Path) for p in s.model_folders)
     assert isinstance(s.last_model, str) and isinstance(s.output_folder, Path)
     assert s.weights_folder is None or isinstance(s.weights_folder, Path)
-    assert s.default_backend in ("auto", "mlx", "torch") and s.output_format in ("wav", "flac")
+    from inference.covers.params import STEM_CACHE_GB
+    from inference.pipeline.params import BITRATE, OUTPUT_FORMATS
+
+    assert s.default_backend in ("auto", "mlx", "torch") and s.output_format in OUTPUT_FORMATS
+    assert STEM_CACHE_GB.low <= s.stem_cache_gb <= STEM_CACHE_GB.high and BITRATE.low <= s.output_bitrate
     assert isinstance(s.naming_pattern, str) and s.naming_pattern
     params = s.params_for("Alice")
     assert set(params) == set(PARAM_DEFAULTS) and isinstance(params["pitch"], float)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSettings
 
 from app.settings import SETTINGS_VERSION, Settings, default_output_folder
@@ -60,3 +61,19 @@ def test_window_geometry_round_trip(tmp_path: Path) -> None:
     s.window_geometry = b"\x01\x02geometry"
     s.sync()
     assert Settings(tmp_path / "s.ini").window_geometry == b"\x01\x02geometry"
+
+
+@pytest.mark.parametrize("version", [-(10**18), -1, "garbage"])
+def test_a_version_no_app_wrote_reads_as_a_new_file_at_once(tmp_path: Path, version) -> None:
+    # -10**18 used to be migrated one step at a time up to the current version: a hang at start-up
+    import time
+
+    path = tmp_path / "settings.ini"
+    raw = QSettings(str(path), QSettings.Format.IniFormat)
+    raw.setValue("meta/version", version)
+    raw.sync()
+    del raw
+    t0 = time.monotonic()
+    Settings(path).sync()
+    assert time.monotonic() - t0 < 5
+    assert int(QSettings(str(path), QSettings.Format.IniFormat).value("meta/version")) == SETTINGS_VERSION
