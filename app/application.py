@@ -148,6 +148,7 @@ class Services:
         self.engines = engines
         self.separation = separation  # app.workers.separation_worker.SeparationModels: covers' models
         self.shut_down = False
+        self.shut_down_ok = True
 
     def weights_changed(self) -> None:
         """The weights folder changed: the next conversion builds new converters, and the
@@ -158,8 +159,8 @@ class Services:
 
     def shutdown(self, timeout_s: float = 1.8) -> bool:
         """Cancel what runs, stop every thread; returns True if all ended within ``timeout_s``."""
-        if self.shut_down:
-            return True
+        if self.shut_down:  # the window's close did it already: the same answer again
+            return self.shut_down_ok
         self.shut_down = True
         import time
 
@@ -173,7 +174,8 @@ class Services:
         ok &= self.preview_thread.wait(int(max(0.05, deadline - time.monotonic()) * 1000))
         ok &= self.files_thread.wait(int(max(0.05, deadline - time.monotonic()) * 1000))
         self.settings.sync()
-        return bool(ok)
+        self.shut_down_ok = bool(ok)
+        return self.shut_down_ok
 
 
 def build_services(

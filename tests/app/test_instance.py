@@ -140,3 +140,12 @@ def test_sigterm_closes_the_app_as_quit_does(tmp_path, fake_home) -> None:
     assert proc.returncode == 0, stderr[-2000:]
     report = json.loads(stdout.strip().splitlines()[-1])
     assert report == {"signum": signal.SIGTERM, "ok": True, "left": []}, stderr[-2000:]
+
+
+def test_a_second_shutdown_gives_the_first_ones_answer(make_services, monkeypatch) -> None:
+    # The window's close shuts the services down, then the app asks again to decide how to exit:
+    # "still busy" must not turn into "all stopped" (Qt aborts on a thread destroyed running).
+    services = make_services()
+    monkeypatch.setattr(services.preview_thread, "wait", lambda *_args: False)  # a worker that does not stop in time
+    assert services.shutdown(timeout_s=0.2) is False
+    assert services.shutdown() is False

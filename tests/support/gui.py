@@ -222,8 +222,10 @@ class FakeConverter:
             key = (str(input_path), model.id, region[0], region[1])
             if key not in self.analysed:
                 self.analyses += 1
+                for _ in range(self.steps):  # like the real one: the cancel is checked between steps
+                    check_cancel(cancel)
+                    time.sleep(self.step_s)
                 self.analysed.add(key)
-                time.sleep(self.step_s * self.steps)
 
 
 def fake_decoder(path: str, sr: int) -> np.ndarray:
