@@ -221,10 +221,10 @@ class FakeConverter:
         if input_path is not None and region is not None:
             key = (str(input_path), model.id, region[0], region[1])
             if key not in self.analysed:
-                self.analyses += 1
                 for _ in range(self.steps):  # like the real one: the cancel is checked between steps
                     check_cancel(cancel)
                     time.sleep(self.step_s)
+                self.analyses += 1  # analyses finished (a cancelled one is not kept, as in the engine)
                 self.analysed.add(key)
 
 
