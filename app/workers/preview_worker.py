@@ -259,7 +259,7 @@ class PreviewWorker(QObject):
         from inference.audio import audio_info, load_audio_segment
         from inference.core.errors import check_cancel
         from inference.covers.params import CoverParams
-        from inference.covers.remix import remix
+        from inference.covers.remix import remix_cover
 
         cover = CoverParams.coerce(req.cover)
         report = self._reporter(req)
@@ -290,15 +290,7 @@ class PreviewWorker(QObject):
         check_cancel(cancel)
         report(0.95, "Mixing")
         pitch = float(params["pitch"] if isinstance(params, dict) else params.pitch)
-        mixed = remix(
-            converted,
-            converted_rate,
-            stems.accompaniment,
-            rate,
-            cover.vocal_gain_db,
-            cover.accompaniment_gain_db,
-            pitch if cover.transpose_accompaniment else 0.0,
-        )
+        mixed = remix_cover(converted, converted_rate, stems, cover, pitch)
         return mixed.audio, rate, f0_in, f0_target, stems.vocal, mixed.vocal
 
     def _stream(self, converter, req: PreviewRequest, params, cancel) -> tuple:

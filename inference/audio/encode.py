@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.audio.decode import AudioError, StreamResampler
-from inference.audio.outputs import PublishingWriter, check_new_target, forget_temp, make_temp, publish, write_error
+from inference.audio.outputs import PublishingWriter, check_new_target, make_temp, write_error
 
 
 @dataclass(frozen=True)
@@ -196,31 +196,16 @@ class EncodedWriter(PublishingWriter):
         if tail.shape[0]:
             self._encode(tail)
         self._encode(None)
-        try:
-            self._container.close()
-            self._container = None
-            self.path = publish(self._tmp, self.path, numbered_if_taken=self.unique)
-            self._tmp = None
-        except AudioError:
-            self.abort()
-            raise
-        except OSError as error:
-            self.abort()
-            raise write_error(self.path.parent, error, needed=0) from None
-        except BaseException:
-            self.abort()
-            raise
-        return self.path
+        return self._publish()
 
-    def abort(self) -> None:
-        """Drop the partial file (safe to call more than once)."""
+    def _close_output(self) -> None:
+        self._container.close()
+        self._container = None
+
+    def _drop_output(self) -> None:
         if self._container is not None:
             try:
                 self._container.close()
             except Exception:  # noqa: BLE001 - the file is being thrown away anyway
                 pass
             self._container = None
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
-            forget_temp(self._tmp)
-            self._tmp = None

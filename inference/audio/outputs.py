@@ -221,17 +221,54 @@ def _existing_parent(folder: Path) -> Path:
 
 
 class PublishingWriter:
-    """What the file writers share: ``with writer:`` opens it, publishes the file when the block
-    ends normally (:meth:`close`) and deletes the temporary file when it raises (:meth:`abort`)."""
+    """What the file writers share. ``with writer:`` opens it, publishes the file when the block
+    ends normally (:meth:`close`) and deletes the temporary file when it raises (:meth:`abort`).
+    A writer sets ``path``, ``unique`` and ``_tmp`` and says how its output closes."""
+
+    path: Path
+    unique: bool = False
+    _tmp: Path | None = None
+    _write_errors: tuple[type[BaseException], ...] = (OSError,)  # what a failed close raises
 
     def open(self) -> None:
         raise NotImplementedError
 
-    def close(self) -> None:
+    def close(self) -> Path:
         raise NotImplementedError
 
-    def abort(self) -> None:
+    def _close_output(self) -> None:
+        """Finish and close the output file (raises on failure)."""
         raise NotImplementedError
+
+    def _drop_output(self) -> None:
+        """Close the output file if open, quietly (it is being thrown away)."""
+        raise NotImplementedError
+
+    def _publish(self) -> Path:
+        """Close the output and publish the temporary file as :attr:`path` (never over a file
+        made meanwhile: numbered when ``unique``); any failure removes the temporary file."""
+        try:
+            self._close_output()
+            self.path = publish(self._tmp, self.path, numbered_if_taken=self.unique)
+            self._tmp = None
+        except AudioError:
+            self.abort()
+            raise
+        except self._write_errors as error:
+            self.abort()
+            raise write_error(self.path.parent, error, needed=0) from None
+        except BaseException:
+            self.abort()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file (safe to call more than once)."""
+        self._drop_output()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            forget_temp(self._tmp)
+            self._tmp = None
 
     def __enter__(self):
         self.open()

@@ -19,7 +19,7 @@ import numpy as np
 
 from inference.audio.decode import AudioError
 from inference.audio.encode import ENCODED_FORMATS, STANDARD_TAGS, EncodedWriter
-from inference.audio.outputs import PublishingWriter, check_new_target, forget_temp, make_temp, publish, write_error
+from inference.audio.outputs import PublishingWriter, check_new_target, make_temp, write_error
 
 WRITE_FORMATS = {"wav": "WAV", "flac": "FLAC"}
 WRITE_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -131,34 +131,21 @@ class AudioWriter(PublishingWriter):
         """Finish the file and publish it (never replacing one created meanwhile)."""
         if self._file is None:
             raise RuntimeError("AudioWriter is not open")
-        try:
-            self._file.close()
-            self._file = None
-            self.path = publish(self._tmp, self.path, numbered_if_taken=self.unique)
-            self._tmp = None
-        except AudioError:
-            self.abort()
-            raise
-        except (OSError, RuntimeError) as error:
-            self.abort()
-            raise write_error(self.path.parent, error, needed=0) from None
-        except BaseException:
-            self.abort()
-            raise
-        return self.path
+        return self._publish()
 
-    def abort(self) -> None:
-        """Drop the partial file (safe to call more than once)."""
+    _write_errors = (OSError, RuntimeError)  # RuntimeError: libsndfile's, without an errno
+
+    def _close_output(self) -> None:
+        self._file.close()
+        self._file = None
+
+    def _drop_output(self) -> None:
         if self._file is not None:
             try:
                 self._file.close()
             except Exception:  # noqa: BLE001 - the file is being thrown away anyway
                 pass
             self._file = None
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
-            forget_temp(self._tmp)
-            self._tmp = None
 
 
 def open_writer(

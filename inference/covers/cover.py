@@ -38,7 +38,7 @@ from inference.audio.naming import DEFAULT_TEMPLATE
 from inference.core.errors import check_cancel
 from inference.covers.output import SILENCE
 from inference.covers.params import CoverParams
-from inference.covers.remix import Remix, remix
+from inference.covers.remix import Remix, remix_cover
 from inference.covers.separator import SeparationError, Stems
 from inference.covers.stage import SeparationPlan, SeparationStage
 
@@ -134,16 +134,7 @@ class CoverMaker:
         )
         check_cancel(cancel)
         report(_CONVERT_END, "Mixing")
-        shift = float(params.pitch) if cover.transpose_accompaniment else 0.0
-        mixed = remix(
-            converted,
-            converted_rate,
-            stems.accompaniment,
-            rate,
-            cover.vocal_gain_db,
-            cover.accompaniment_gain_db,
-            shift,
-        )
+        mixed = remix_cover(converted, converted_rate, stems, cover, params.pitch)
         return CoverAudio(mixed.audio, int(rate), stems, mixed, cached)
 
     def make_cover(

@@ -113,3 +113,18 @@ def remix(
     if scale != 1.0:
         mix *= np.float32(scale)
     return Remix(mix.astype(np.float32, copy=False), vocal, band, float(scale), float(peak))
+
+
+def remix_cover(converted: np.ndarray, converted_rate: int, stems, cover, pitch: float) -> Remix:
+    """:func:`remix` with a cover's settings (``CoverParams``): its gains, and the band shifted by
+    ``pitch`` semitones when ``cover.transpose_accompaniment`` asks (the cover job and the
+    window's cover preview mix the same way)."""
+    return remix(
+        converted,
+        converted_rate,
+        stems.accompaniment,
+        stems.rate,
+        cover.vocal_gain_db,
+        cover.accompaniment_gain_db,
+        float(pitch) if cover.transpose_accompaniment else 0.0,
+    )
