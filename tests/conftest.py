@@ -46,3 +46,10 @@ def fake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RVC_STUDIO_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("RVC_STUDIO_LOG_DIR", str(home / "logs"))
     return home
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """The session's caches (converted weights, analyses: hundreds of MB) go with the session."""
+    import shutil
+
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)

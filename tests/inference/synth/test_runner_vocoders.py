@@ -108,7 +108,9 @@ def test_windowed_equals_one_pass(models, vocoder, backend) -> None:
 @pytest.mark.parametrize("backend", ["torch", "mlx"])
 def test_refinegan_pyramid_top_in_pieces_equals_one_pass(models, backend, monkeypatch) -> None:
     """source() computes the pyramid's top in pieces with its reach as context: the same as whole
-    (1e-6 x peak), and visibly not with a tenth of the context."""
+    (1e-5 x peak, as every windowed output here: convolutions over other lengths sum in another
+    order, 2.3e-6 x peak seen with torch's CPU kernels), and visibly not with a tenth of the
+    context (6e-3 x peak)."""
     port = __import__(f"inference.{'mlx' if backend == 'mlx' else 'synth.torch'}.refinegan", fromlist=["x"])
     gen = load_generator(models["RefineGAN"], backend=backend)
     dec = gen._impl.model.dec
@@ -116,10 +118,10 @@ def test_refinegan_pyramid_top_in_pieces_equals_one_pass(models, backend, monkey
     whole = _numpy(gen._impl.source(f0, None)[1]).reshape(-1)
     monkeypatch.setattr(port, "SOURCE_FRAMES", 60)
     pieces = _numpy(gen._impl.source(f0, None)[1]).reshape(-1)
-    assert _close(pieces, whole, 1e-6)[0]
+    assert _close(pieces, whole, 1e-5)[0]
     reach = port.pyramid_reach(dec.upsample_rates)
     monkeypatch.setattr(port, "pyramid_reach", lambda rates: reach // 10)
-    assert not _close(_numpy(gen._impl.source(f0, None)[1]).reshape(-1), whole, 1e-6)[0]
+    assert not _close(_numpy(gen._impl.source(f0, None)[1]).reshape(-1), whole, 1e-5)[0]
 
 
 @pytest.mark.parametrize("backend", ["torch", "mlx"])
