@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import os
 import sys
@@ -309,6 +310,7 @@ def run_gui(argv: list[str]) -> int:
     instance.files_received.connect(window.add_files)
     instance.activate.connect(lambda: (window.showNormal(), window.raise_(), window.activateWindow()))
     received = _quit_on_signals(app)
+    gc.freeze()  # what start-up built lives as long as the app: no full collection walks it again
     window.show()
     code = app.exec()
     if "signum" in received:

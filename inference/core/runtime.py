@@ -6,16 +6,27 @@
 - On Linux, MLX's bundled CPU BLAS is a slow reference build. Loading the system OpenBLAS
   (Debian's ``libopenblas0-pthread``) with ``RTLD_GLOBAL`` before the first ``import mlx``
   lets MLX's ``cblas_*`` calls resolve to it, which makes its matmuls many times faster.
+- The first import of a heavy library (torch, transformers, numba, faiss) runs inside
+  :func:`long_lived`: the cyclic garbage collector waits, and what the import built is frozen
+  out of later collections. Otherwise each full collection walks every object (half a million
+  once torch and transformers are in) while holding the GIL: 0.2-0.3 s on 2 cores, in which the
+  GUI thread cannot run.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
+import importlib
 import logging
 import os
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +39,45 @@ OPENBLAS_CANDIDATES = (
 )
 
 _state: dict[str, object] = {}
+_gc_lock = threading.Lock()
+_gc_hold = {"depth": 0, "was_enabled": False}
+
+
+@contextmanager
+def long_lived() -> Iterator[None]:
+    """Build long-lived objects (a library's first import) without garbage-collection pauses.
+
+    The cyclic collector is off inside (process-wide; nested and concurrent uses count), and on
+    the way out everything alive is frozen (``gc.freeze``): later full collections skip it.
+    Objects freed by reference counting are freed as always; only garbage cycles made inside
+    stay, which an import makes few of. Loaded models are never built inside it.
+    """
+    with _gc_lock:
+        if _gc_hold["depth"] == 0:
+            _gc_hold["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_hold["depth"] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_hold["depth"] -= 1
+            if _gc_hold["depth"] == 0:
+                gc.freeze()
+                if _gc_hold["was_enabled"]:
+                    gc.enable()
+
+
+def import_library(name: str) -> ModuleType:
+    """``importlib.import_module(name)``, inside :func:`long_lived` the first time.
+
+    Always through ``import_module``: a module another thread is still importing is in
+    ``sys.modules`` half-built, and ``import_module`` waits for it.
+    """
+    if name in sys.modules:
+        return importlib.import_module(name)
+    with long_lived():
+        return importlib.import_module(name)
 
 
 def prepare_process() -> None:
@@ -91,9 +141,7 @@ def import_mlx():
     if "mlx.core" not in sys.modules:
         prepare_process()
         preload_openblas()
-    import mlx.core as mx
-
-    return mx
+    return import_library("mlx.core")
 
 
 def mlx_available() -> bool:
@@ -111,8 +159,7 @@ def import_torch():
     ``OMP_NUM_THREADS=1`` (see module docstring) would otherwise leave torch on one core.
     """
     prepare_process()
-    import torch
-
+    torch = import_library("torch")
     if not _state.get("torch_threads"):
         threads = int(os.environ.get("RVC_STUDIO_TORCH_THREADS", "0")) or (os.cpu_count() or 1)
         torch.set_num_threads(threads)

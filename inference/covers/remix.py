@@ -48,8 +48,10 @@ def transpose(audio: np.ndarray, rate: int, semitones: float) -> np.ndarray:
     """``audio`` (``[frames, channels]``) shifted by ``semitones``, same length and channels."""
     if not semitones:
         return audio
-    import librosa
+    from inference.core.runtime import import_library
 
+    librosa = import_library("librosa")
+    import_library("librosa.effects")  # numba comes with it: see long_lived
     channels = [
         librosa.effects.pitch_shift(np.ascontiguousarray(audio[:, c]), sr=int(rate), n_steps=float(semitones))
         for c in range(audio.shape[1])

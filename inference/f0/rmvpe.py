@@ -186,9 +186,10 @@ class MelFrontEnd(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        import librosa
+        from inference.core.runtime import import_library
 
-        basis = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=MEL_FMIN, fmax=MEL_FMAX, htk=True)
+        filters = import_library("librosa.filters")  # numba comes with it: see long_lived
+        basis = filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=MEL_FMIN, fmax=MEL_FMAX, htk=True)
         self.register_buffer("mel_basis", torch.from_numpy(basis).float(), persistent=False)
         self.register_buffer("window", torch.hann_window(N_FFT), persistent=False)
 

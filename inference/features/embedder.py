@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from inference.core.errors import RVCError
+from inference.core.runtime import import_library
 from inference.features import cache
 from inference.features.fairseq import EmbedderLoadError, convert_state, hubert_config, read_checkpoint
 
@@ -41,11 +42,12 @@ def hubert_classes() -> tuple[Any, Any]:
     not safe when two threads (a preview's warm-up and a queued job) import at once: one of
     them can get "cannot import name 'HubertConfig'". Importing the concrete submodules is
     covered by Python's per-module import locks; the lock keeps the first import single.
+    The first import runs in :func:`~inference.core.runtime.long_lived` (no collection pauses).
     """
     with _IMPORT_LOCK:
-        from transformers.models.hubert.configuration_hubert import HubertConfig
-        from transformers.models.hubert.modeling_hubert import HubertModel
-    return HubertConfig, HubertModel
+        configuration = import_library("transformers.models.hubert.configuration_hubert")
+        modeling = import_library("transformers.models.hubert.modeling_hubert")
+    return configuration.HubertConfig, modeling.HubertModel
 
 
 class Embedder:

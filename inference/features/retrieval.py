@@ -48,12 +48,10 @@ class IndexMismatchError(RVCError):
 
 
 def _faiss():
-    from inference.core.runtime import prepare_process
+    from inference.core.runtime import import_library, prepare_process
 
     prepare_process()  # OMP_NUM_THREADS before faiss's OpenMP runtime starts
-    import faiss
-
-    return faiss
+    return import_library("faiss")
 
 
 def _search(index, feats: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

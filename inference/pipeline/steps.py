@@ -56,10 +56,11 @@ def protect_unvoiced(features: np.ndarray, features_raw: np.ndarray, f0_hz: np.n
 
 
 def _rms(audio: np.ndarray, sr: int) -> np.ndarray:
-    import librosa
+    from inference.core.runtime import import_library
 
+    feature = import_library("librosa.feature")  # numba comes with it: see long_lived
     # RVC: frame_length = sr // 2 * 2 (one second), hop = sr // 2, centred with zero padding.
-    return librosa.feature.rms(y=np.asarray(audio, dtype=np.float32), frame_length=sr // 2 * 2, hop_length=sr // 2)[0]
+    return feature.rms(y=np.asarray(audio, dtype=np.float32), frame_length=sr // 2 * 2, hop_length=sr // 2)[0]
 
 
 def _stretch(values: np.ndarray, length: int) -> np.ndarray:

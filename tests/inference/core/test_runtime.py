@@ -64,3 +64,101 @@ def test_prepare_process_sets_omp_threads(monkeypatch) -> None:
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     runtime.prepare_process()
     assert os.environ["OMP_NUM_THREADS"] == "1"
+
+
+GC_PROBE = r"""
+import gc, json
+from inference.core import runtime
+full = []
+gc.callbacks.append(lambda phase, info: phase == "stop" and info["generation"] == 2 and full.append(1))
+before = len(gc.get_objects())
+runtime.import_torch()
+runtime.import_library("librosa.filters")  # numba with it
+print(json.dumps({"full_collections": len(full), "enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                  "tracked_before": before, "tracked_after": len(gc.get_objects())}))
+"""
+
+
+def test_first_heavy_imports_run_without_full_collections_and_are_frozen() -> None:
+    """torch and numba, imported the first time through the runtime: no full collection runs while
+    they load (each would walk every object holding the GIL: the GUI's 0.2-0.3 s stalls), what
+    they built is frozen out of later ones, and the collector is on again afterwards. Without
+    long_lived the same imports run full collections (checked: the count is not 0 then)."""
+    import json
+
+    env = {**os.environ}
+    proc = subprocess.run(
+        [sys.executable, "-c", GC_PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["full_collections"] == 0 and got["enabled"]
+    assert got["frozen"] > 100_000  # torch's and numba's objects
+    assert got["tracked_after"] < got["tracked_before"] + 1000
+
+    bare = GC_PROBE.replace("runtime.import_torch()", "import torch").replace(
+        'runtime.import_library("librosa.filters")', "import librosa.filters"
+    )
+    proc = subprocess.run([sys.executable, "-c", bare], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["full_collections"] > 0
+
+
+def test_long_lived_nests_across_threads_and_keeps_a_disabled_collector_off() -> None:
+    import gc
+    import threading
+
+    from inference.core.runtime import long_lived
+
+    assert gc.isenabled()
+    entered, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with long_lived():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other)
+    with long_lived():
+        assert not gc.isenabled()
+        thread.start()
+        assert entered.wait(10)
+    assert not gc.isenabled()  # the other thread is still inside
+    frozen = gc.get_freeze_count()
+    release.set()
+    thread.join(10)
+    assert gc.isenabled() and gc.get_freeze_count() >= frozen
+
+    gc.disable()
+    try:
+        with long_lived():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
+
+
+def test_import_library_returns_the_module_and_waits_for_an_import_under_way(tmp_path, monkeypatch) -> None:
+    """A module half-imported by another thread is in sys.modules already: import_library waits
+    for it instead of handing out a module without its names."""
+    import threading
+
+    from inference.core.runtime import import_library
+
+    started = tmp_path / "started"
+    (tmp_path / "slowmod_rvc.py").write_text(
+        f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(0.5)\nVALUE = 42\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    got = {}
+    first = threading.Thread(target=lambda: got.setdefault("first", import_library("slowmod_rvc")))
+    first.start()
+    for _ in range(500):
+        if started.exists():
+            break
+        threading.Event().wait(0.01)
+    assert "slowmod_rvc" in sys.modules
+    assert import_library("slowmod_rvc").VALUE == 42
+    first.join(10)
+    assert got["first"].VALUE == 42
+    monkeypatch.delitem(sys.modules, "slowmod_rvc")
