@@ -91,15 +91,16 @@ class Converter:
     # --- loading ----------------------------------------------------------------------------
 
     def generator(self, model_path: os.PathLike | str, backend: str = "auto") -> Any:
-        """The loaded generator for ``model_path`` (a small LRU keyed by file and backend)."""
-        from inference.synth import load_generator
+        """The loaded generator for ``model_path`` (a small LRU keyed by file and backend: "auto"
+        and the backend it stands for are one)."""
+        from inference.synth import load_generator, resolve_backend
 
         path = Path(model_path).expanduser()
         try:
             stat = path.stat()
         except OSError as error:
             raise ConversionError(f"voice model {path} cannot be read ({error.strerror or error})") from None
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, backend)
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, resolve_backend(backend))
         if key in self._generators:
             self._generators.move_to_end(key)
             return self._generators[key]

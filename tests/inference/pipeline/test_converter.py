@@ -206,6 +206,18 @@ def test_mlx_and_torch_give_the_same_audio_in_deterministic_mode(conv, tree) -> 
     assert float(np.abs(outs["mlx"] - outs["torch"]).max()) <= 1e-4 * peak
 
 
+def test_auto_and_the_backend_it_stands_for_share_one_loaded_generator(conv, tree) -> None:
+    """The window warms the model up with the settings' backend; a preview that names the same
+    backend ("auto" on one side) uses that generator instead of loading it again."""
+    from inference.synth import resolve_backend
+
+    path = tree["models"]["v2f0"].model_path
+    auto = conv.generator(path, "auto")
+    assert conv.generator(path, resolve_backend("auto")) is auto
+    other = "mlx" if auto.backend == "torch" else "torch"
+    assert conv.generator(path, other) is not auto
+
+
 def _rel_error(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(a**2)))
 
