@@ -11,8 +11,8 @@ two additions:
   channels-first path reorders every input into a blocked layout and back; its channels-last
   kernels do not, and the NSF generator runs 1.7x faster with them on an AVX2 CPU (the
   convolutions alone 1.2x to 2.7x, the small-channel, long ones the most). The samples are the
-  same up to float32 summation order (1.4e-6 x peak on a v2 48k model). Other devices keep the
-  native 1-D convolution.
+  same up to float32 summation order (1.4e-6 x peak on a v2 48k model). Other devices, and a
+  torch built without oneDNN, keep the native 1-D convolution.
 
 Weights keep PyTorch's layout: ``(C_out, C_in, K)`` for ``Conv1d``, ``(C_in, C_out, K)`` for
 ``ConvTranspose1d``.
@@ -23,6 +23,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def _on_onednn(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and torch.backends.mkldnn.is_available()
 
 
 def channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -55,7 +59,7 @@ class Conv1d(nn.Conv1d):
 
     def forward(self, x: torch.Tensor, add: torch.Tensor | None = None) -> torch.Tensor:
         """The convolution of ``x``, plus ``add`` (the output's shape) when given."""
-        if x.device.type == "cpu":
+        if _on_onednn(x):
             y = F.conv2d(
                 channels_last(x).unsqueeze(2),
                 _weight_2d(self.weight),
@@ -85,7 +89,7 @@ class ConvTranspose1d(nn.ConvTranspose1d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The transposed convolution of ``x``."""
-        if x.device.type != "cpu":
+        if not _on_onednn(x):
             return super().forward(x)
         return F.conv_transpose2d(
             channels_last(x).unsqueeze(2), _weight_2d(self.weight), self.bias, (1, self.stride[0]), (0, self.padding[0])

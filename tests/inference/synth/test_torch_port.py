@@ -180,3 +180,45 @@ def test_fold_matches_the_reparametrised_model(models) -> None:
     v = state["dec.ups.0.weight_v"].double().numpy()
     expected = g * v / np.sqrt((v * v).sum(axis=(1, 2), keepdims=True))
     np.testing.assert_allclose(folded.dec.ups[0].weight.detach().double().numpy(), expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "k", "stride", "padding", "dilation"),
+    [(32, 32, 11, 1, 25, 5), (64, 48, 7, 1, 3, 1), (1, 16, 240, 120, 60, 1), (24, 8, 1, 1, 0, 1)],
+)
+def test_conv1d_runs_channels_last_on_onednn_and_equals_pytorchs(c_in, c_out, k, stride, padding, dilation) -> None:
+    """Our Conv1d (2-D, channels-last on oneDNN) against nn.Conv1d on the same weights: 1e-5 x
+    peak (float32, another summation order); the output's memory is [B, T, C], and a
+    channels-first input gives the same numbers."""
+    from inference.synth.torch.conv import Conv1d, channels_last
+
+    torch.manual_seed(0)
+    ours = Conv1d(c_in, c_out, k, stride=stride, padding=padding, dilation=dilation)
+    ref = torch.nn.Conv1d(c_in, c_out, k, stride=stride, padding=padding, dilation=dilation)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(1, c_in, 3000)
+    add = torch.randn(1, c_out, (3000 + 2 * padding - dilation * (k - 1) - 1) // stride + 1)
+    with torch.inference_mode():
+        want = ref(x) + add
+        got = ours(channels_last(x), add=add)
+        assert torch.equal(ours(x, add=add), got)
+    assert got.shape == want.shape
+    assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())
+    if torch.backends.mkldnn.is_available() and c_in > 1:  # one channel: both layouts at once
+        assert got.stride(1) == 1  # channels-last: C varies fastest
+
+
+@pytest.mark.parametrize(("c_in", "c_out", "k", "stride"), [(512, 256, 24, 12), (64, 32, 4, 2)])
+def test_conv_transpose1d_equals_pytorchs(c_in, c_out, k, stride) -> None:
+    """Our ConvTranspose1d against nn.ConvTranspose1d on the same weights: 1e-5 x peak."""
+    from inference.synth.torch.conv import ConvTranspose1d
+
+    torch.manual_seed(1)
+    ours = ConvTranspose1d(c_in, c_out, k, stride, padding=(k - stride) // 2)
+    ref = torch.nn.ConvTranspose1d(c_in, c_out, k, stride, padding=(k - stride) // 2)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(1, c_in, 200)
+    with torch.inference_mode():
+        want, got = ref(x), ours(x)
+    assert got.shape == want.shape
+    assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())
