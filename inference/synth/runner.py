@@ -50,9 +50,10 @@ log = logging.getLogger(__name__)
 
 DTYPES = ("float32", "float16", "bfloat16")
 # Decoder windows in frames (100 per second), not counting the overlap; measured on 2 cores.
-# torch: 300 frames took 0.77 of 150's time on 10 s of v2 48k once its convolutions ran
-# channels-last (14 frames of overlap each side weigh less; 1000 frames lose the caches).
-DEFAULT_WINDOW = {"mlx": 1000, "torch": 300}
+# torch: 200 and 300 frames took 0.78 and 0.77 of 150's time on 10 s of v2 48k once its
+# convolutions ran channels-last (14 frames of overlap each side weigh less; 1000 frames lose
+# the caches). 200, because a cancel waits for the window under way: the shorter of the two.
+DEFAULT_WINDOW = {"mlx": 1000, "torch": 200}
 MRF_OVERTONES = 8  # the MRF source's harmonics above f0, each starting at a random phase
 # RefineGAN's sinc decimation (torchaudio's "kaiser_best"): the kernel reaches this many zero
 # crossings each side, at a cutoff of ROLLOFF times the lower Nyquist rate

@@ -57,8 +57,8 @@ def test_preview_then_pitch_change_resynthesises_from_the_cached_analysis(
     qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
     assert bench.plots.region() == (0.0, 3.0)  # a 3 s song: the whole of it
     bench.plots.set_region(0.5, 2.5)
-    fake_converter.slow = {song.stem: 0.3}  # an analysis long enough to watch
-    with qtbot.waitSignal(services.preview.finished, timeout=5000):
+    fake_converter.slow = {song.stem: 0.6}  # each step long enough to watch on a loaded machine
+    with qtbot.waitSignal(services.preview.finished, timeout=10000):
         bench.preview_panel.preview_button.click()
         # progress shows beside the button and where the converted audio will appear
         qtbot.waitUntil(

@@ -58,9 +58,16 @@ def _start(replay_tree: Path, tmp_path: Path, seconds: float = 8.0) -> tuple[sub
         "--backend",
         "torch",
     ]
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
+    # A suite started in the background by a non-interactive shell runs with SIGINT ignored, and
+    # a child inherits that (Python then keeps it: Ctrl-C could never reach such a process). The
+    # child gets SIGINT's default, as a command typed in a terminal does.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(proc.stderr), daemon=True).start()
     return proc, lines
