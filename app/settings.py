@@ -185,7 +185,7 @@ class Settings:
     def output_bitrate(self, kbps: int) -> None:
         self._store.setValue("output/bitrate", int(BITRATE.clamp(kbps)))
 
-        # -- per-model parameters ---------------------------------------------------------------
+    # -- per-model parameters ---------------------------------------------------------------
 
     def params_for(self, model_id: str) -> dict[str, Any]:
         """The parameters last used with ``model_id`` (defaults for a model never used)."""

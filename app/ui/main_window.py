@@ -374,14 +374,14 @@ class MainWindow(QMainWindow):
         from inference.core import paths
 
         before = (self.settings.model_folders, self.settings.weights_folder)
-        from app.workers.separation_worker import StemCacheFolder
+        from app.workers.separation_worker import stem_cache
 
         dialog = SettingsDialog(
             self.settings,
             paths.replay_models_dir(),
             paths.replay_weights_dir(),
             self,
-            stem_cache=StemCacheFolder(),
+            stem_cache=stem_cache(),
         )
         if dialog.exec():
             if self.settings.model_folders != before[0]:

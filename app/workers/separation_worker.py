@@ -142,17 +142,9 @@ class SeparationModels(QObject):
         self.downloaded.emit(str(path))
 
 
-class StemCacheFolder:
-    """The stem cache as Settings shows it: how much it holds, and clearing it (the window's
-    widgets do not import the engine; they are handed this)."""
+def stem_cache(root: Path | None = None) -> Any:
+    """The covers' stem cache (``size_bytes()``, ``clear()``), for Settings to show and clear:
+    the window's widgets do not import the engine; they are handed this."""
+    from inference.covers.cache import StemCache, stem_cache_root
 
-    def __init__(self, root: Path | None = None) -> None:
-        from inference.covers.cache import StemCache, stem_cache_root
-
-        self.cache = StemCache(root or stem_cache_root())
-
-    def size_bytes(self) -> int:
-        return self.cache.size_bytes()
-
-    def clear(self) -> int:
-        return self.cache.clear()
+    return StemCache(root or stem_cache_root())

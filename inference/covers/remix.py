@@ -50,10 +50,9 @@ def transpose(audio: np.ndarray, rate: int, semitones: float) -> np.ndarray:
         return audio
     from inference.core.runtime import import_library
 
-    librosa = import_library("librosa")
-    import_library("librosa.effects")  # numba comes with it: see long_lived
+    effects = import_library("librosa.effects")  # numba comes with it: see long_lived
     channels = [
-        librosa.effects.pitch_shift(np.ascontiguousarray(audio[:, c]), sr=int(rate), n_steps=float(semitones))
+        effects.pitch_shift(np.ascontiguousarray(audio[:, c]), sr=int(rate), n_steps=float(semitones))
         for c in range(audio.shape[1])
     ]
     return fit_length(np.stack(channels, axis=1).astype(np.float32), audio.shape[0])

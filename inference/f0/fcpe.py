@@ -45,10 +45,9 @@ class _LibrosaResample(torch.nn.Module):
 
         if self.orig_freq == self.new_freq:
             return waveform
-        librosa = import_library("librosa")
-        import_library("librosa.core")  # numba comes with it: see long_lived
+        core = import_library("librosa.core")  # numba comes with it: see long_lived
         data = waveform.detach().cpu().numpy().astype(np.float32)
-        out = librosa.resample(data, orig_sr=self.orig_freq, target_sr=self.new_freq, axis=-1)
+        out = core.resample(data, orig_sr=self.orig_freq, target_sr=self.new_freq, axis=-1)
         return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(waveform.device)
 
 

@@ -10,7 +10,6 @@ before its peak normalisation (a stream's consumer limits the level as it plays)
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,13 +25,11 @@ from inference.pipeline.job import PreparedJob
 from inference.pipeline.params import ConversionParams
 from inference.pipeline.progress import StageProgress
 
-log = logging.getLogger(__name__)
-
 FIRST_WINDOW_S = 0.5  # the first streamed window: short, so the first sound comes soon
 # The streamed windows after it, at most (frames): MLX's batch window (10 s on the CPU) would
 # leave a 10 s preview's rest in one piece, with nothing to play between; 3 s costs it nothing
 # measurable on the CPU (1.30x against 1.35x realtime, within the noise), and torch's own
-# window (1.5 s) is shorter already.
+# window (2 s) is shorter already.
 STREAM_WINDOW = 300
 
 

@@ -86,12 +86,12 @@ def test_the_stem_cache_is_bounded_in_settings_and_can_be_cleared(qtbot, fake_ho
     import numpy as np
 
     from app.workers.engine import Engine
-    from app.workers.separation_worker import StemCacheFolder
+    from app.workers.separation_worker import stem_cache
     from inference.covers.separator import Stems
 
-    folder = StemCacheFolder(fake_home / "stems")
+    folder = stem_cache(fake_home / "stems")
     song = np.full((44100, 2), 0.25, np.float32)
-    folder.cache.put("k" * 64, Stems(song, song, 44100))
+    folder.put("k" * 64, Stems(song, song, 44100))
     assert folder.size_bytes() > 0
     settings = Settings()
     assert settings.stem_cache_gb == 4  # the default
@@ -107,6 +107,6 @@ def test_the_stem_cache_is_bounded_in_settings_and_can_be_cleared(qtbot, fake_ho
     settings.stem_cache_gb = 10_000  # clamped to the range's top
     assert Settings().stem_cache_gb == 200
     # the engine's separation stage takes the bound at each use
-    stage = type("Stage", (), {"cache": folder.cache})()
+    stage = type("Stage", (), {"cache": folder})()
     engine = Engine(list, fake_home, stage_factory=lambda: stage, stem_cache_bytes=lambda: 3 * 1024**3)
     assert engine.stage().cache.max_bytes == 3 * 1024**3
