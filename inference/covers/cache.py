@@ -46,9 +46,7 @@ class StemCache:
         self.hits = self.misses = 0
 
     def get(self, key: str) -> Stems | None:
-        from safetensors.numpy import load
-
-        entry = read_entry(self.root, key, VERSION, "stems", load, "stem")
+        entry = read_entry(self.root, key, VERSION, "stems", "np", "stem")
         if entry is None:
             self.misses += 1
             return None

@@ -53,13 +53,7 @@ def entry_paths(digest: str) -> tuple[Path, Path]:
 
 def read_entry(digest: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(meta, tensors)`` of a valid entry, or None when missing, stale or corrupt."""
-
-    def load(data: bytes) -> dict[str, Any]:
-        from safetensors.torch import load as load_torch
-
-        return load_torch(data)
-
-    return filecache.read_entry(cache_root(), digest, CONVERTER_VERSION, "hubert_config", load, "embedder")
+    return filecache.read_entry(cache_root(), digest, CONVERTER_VERSION, "hubert_config", "pt", "embedder")
 
 
 def write_entry(digest: str, meta: dict[str, Any], tensors: dict[str, Any]) -> None:

@@ -60,13 +60,7 @@ def entry_paths(digest: str) -> tuple[Path, Path]:
 
 def read_entry(digest: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """``(config dict, arrays)`` of a valid entry, or None when missing, stale or corrupt."""
-
-    def load(data: bytes) -> dict[str, Any]:
-        from safetensors.numpy import load as load_numpy
-
-        return load_numpy(data)
-
-    entry = filecache.read_entry(cache_root(), digest, CONVERTER_VERSION, "config", load, "MLX")
+    entry = filecache.read_entry(cache_root(), digest, CONVERTER_VERSION, "config", "np", "MLX")
     return None if entry is None else (entry[0]["config"], entry[1])
 
 
