@@ -100,8 +100,8 @@ class PlotsPanel(QWidget):
         self.input_curve = self._wave_curve(self.input_plot)
         self.vocal_curve = self._wave_curve(self.input_plot)  # a cover: the separated vocal, over the song
         self.output_curve = self._wave_curve(self.output_plot)
-        self.f0_in_curve = self.pitch_plot.plot([], [], connect="finite")
-        self.f0_target_curve = self.pitch_plot.plot([], [], connect="finite")
+        self.f0_in_curve = _cached(self.pitch_plot.plot([], [], connect="finite"))
+        self.f0_target_curve = _cached(self.pitch_plot.plot([], [], connect="finite"))
         self.progress_region = pg.LinearRegionItem((0, 0), movable=False)
         self.progress_region.setZValue(-5)
         for line in self.progress_region.lines:
@@ -150,7 +150,7 @@ class PlotsPanel(QWidget):
         curve = plot.plot([], [])
         curve.setDownsampling(auto=True, method="peak")
         curve.setClipToView(True)
-        return curve
+        return _cached(curve)
 
     # -- appearance -------------------------------------------------------------------------
     def apply_theme(self) -> None:
@@ -335,3 +335,14 @@ class PlotsPanel(QWidget):
                 if 0 <= x <= self.duration:
                     self.seek_requested.emit(float(x))
                 return
+
+
+def _cached(curve: pg.PlotDataItem) -> pg.PlotDataItem:
+    """Draw ``curve`` once into a pixmap the size of the view and reuse it until its data or the
+    view changes. The playhead moves every 30 ms while a preview plays, and each move repainted
+    every curve under it: antialiased paths of thousands of points, the GUI thread's largest
+    cost while playing."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    curve.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    return curve

@@ -89,3 +89,26 @@ def test_progress_playhead_and_click_to_seek(qtbot) -> None:
 
 def test_format_time() -> None:
     assert [format_time(s) for s in (0, 9, 65, 61.5)] == ["0:00", "0:09", "1:05", "1:01.5"]
+
+
+def test_a_moving_playhead_does_not_redraw_the_curves_until_their_data_changes(qtbot, monkeypatch) -> None:
+    """The playhead moves every 30 ms while a preview plays; the curves under it come from a
+    cached pixmap (drawing them was the GUI thread's largest cost), but new data is drawn."""
+    import pyqtgraph as pg
+
+    panel = _panel(qtbot)
+    audio = np.sin(np.arange(16000 * 20) / 20).astype(np.float32)
+    panel.set_input(envelope(audio, 16000))
+    panel.set_output(envelope(audio[: 16000 * 5], 16000, offset=2.0))
+    panel.set_pitch(pitch_curves(np.full(500, 220.0), np.full(500, 330.0), offset=2.0))
+    drawn = []
+    original = pg.PlotCurveItem.paint
+    monkeypatch.setattr(pg.PlotCurveItem, "paint", lambda item, *a: (drawn.append(item), original(item, *a))[1])
+    qtbot.wait(50)  # the first paint fills the caches
+    drawn.clear()
+    for step in range(10):
+        panel.set_playhead(2.0 + 0.3 * step)
+        qtbot.wait(20)
+    assert panel.playheads[0].isVisible() and not drawn
+    panel.set_output(envelope(audio[: 16000 * 6], 16000, offset=2.0))
+    qtbot.waitUntil(lambda: panel.output_curve.curve in drawn, timeout=2000)
