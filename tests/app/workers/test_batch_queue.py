@@ -90,15 +90,21 @@ def test_failure_is_a_message_on_the_job_with_nothing_left_behind(qtbot, make_qu
     queue = make_queue()
     failed: list[str] = []
     queue.worker.failed.connect(lambda job, message: failed.append(message))
+    running: list[bool] = []
+    queue.running_changed.connect(running.append)
     queue.add(_jobs(tmp_path, 1))
     queue.set_models([MODEL])
-    qtbot.waitUntil(lambda: _finished(queue), timeout=3000)
+    # Both the queue's and this test's slot for the worker's ``failed`` have run, and the worker
+    # is idle again (a retry before that waits for it; failed once in a loaded full run).
+    qtbot.waitUntil(lambda: _finished(queue) and failed and running[-1:] == [False], timeout=10000)
     job = queue.jobs[0]
     assert job.status == JobStatus.FAILED and job.error == fake_converter.fail_with == failed[0]
     assert list((tmp_path / "out").iterdir()) == []  # no partial folder, no output
     fake_converter.fail_with = None
     queue.retry_failed()
-    qtbot.waitUntil(lambda: _finished(queue), timeout=3000)
+    assert not job.status.finished
+    qtbot.waitUntil(lambda: queue.jobs[0].status.finished, timeout=10000)
+    assert queue.jobs[0] is job
     assert job.status == JobStatus.DONE and job.error is None and Path(job.output_path).exists()
 
 
