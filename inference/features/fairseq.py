@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from inference.core.errors import RVCError
 from inference.models.load_errors import check_intact, describe_load_error, error_detail
+
+_ALLOWLIST_LOCK = threading.Lock()  # guards torch.serialization's process-wide allowlist (read_checkpoint)
 
 
 class EmbedderLoadError(RVCError):
@@ -131,7 +134,10 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
             raise _refused(None, refused, path)
         extra = {n for n in found if n not in _TYPE_REFS}
     try:
-        with torch.serialization.safe_globals(_allowlist(extra)):
+        # torch keeps the allowlist in one process-wide list that the context manager edits on
+        # entry and exit: two threads reading checkpoints at once (a preview's warm-up and a
+        # queued job) would each drop the other's entries mid-read.
+        with _ALLOWLIST_LOCK, torch.serialization.safe_globals(_allowlist(extra)):
             # mmap: the tensors stay on disk until converted (the file is ~190 MB).
             state = torch.load(path, map_location="cpu", weights_only=True, mmap=is_zip)
     except Exception as error:  # noqa: BLE001 - a hostile or odd file never yields a traceback
