@@ -96,7 +96,7 @@ def test_failure_is_a_message_on_the_job_with_nothing_left_behind(qtbot, make_qu
     queue.set_models([MODEL])
     # Both the queue's and this test's slot for the worker's ``failed`` have run, and the worker
     # is idle again (a retry before that waits for it; failed once in a loaded full run).
-    qtbot.waitUntil(lambda: _finished(queue) and failed and running[-1:] == [False], timeout=10000)
+    qtbot.waitUntil(lambda: _finished(queue) and bool(failed) and running[-1:] == [False], timeout=10000)
     job = queue.jobs[0]
     assert job.status == JobStatus.FAILED and job.error == fake_converter.fail_with == failed[0]
     assert list((tmp_path / "out").iterdir()) == []  # no partial folder, no output
