@@ -179,17 +179,21 @@ class Conv1d(nn.Module):
     def _taps(self) -> list[mx.array]:
         return self._prepared.get(self.weight, self._build_taps)
 
-    def __call__(self, x: mx.array, add: mx.array | None = None) -> mx.array:
-        """The convolution of ``x``, plus ``add`` (the output's shape) when given."""
+    def __call__(self, x: mx.array, add: mx.array | None = None, slope: float | None = None) -> mx.array:
+        """The convolution of ``x``, plus ``add`` (the output's shape) when given, through a leaky
+        ReLU of slope ``slope`` when given (the torch port fuses it into the convolution)."""
         bias = self.get("bias") if "bias" in self else None
         if use_matmul(self.impl):
             k = self.weight.shape[1]
             if self.stride == 1:
-                return conv1d_taps(x, self._taps(), bias, self.padding, self.dilation, add)
-            return conv1d_strided(x, self._taps(), bias, self.stride, self.padding, k, add)
-        y = mx.conv1d(x, self.weight, stride=self.stride, padding=self.padding, dilation=self.dilation)
-        seed = _seed(bias, add)
-        return y if seed is None else y + seed
+                y = conv1d_taps(x, self._taps(), bias, self.padding, self.dilation, add)
+            else:
+                y = conv1d_strided(x, self._taps(), bias, self.stride, self.padding, k, add)
+        else:
+            y = mx.conv1d(x, self.weight, stride=self.stride, padding=self.padding, dilation=self.dilation)
+            seed = _seed(bias, add)
+            y = y if seed is None else y + seed
+        return y if slope is None else mx.maximum(y, y * slope)  # modules.leaky_relu (which imports this module)
 
 
 class ConvTranspose1d(nn.Module):

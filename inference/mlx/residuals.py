@@ -35,7 +35,7 @@ class ResBlock1(nn.Module):
         """``x_act``: ``leaky_relu(x)`` when the caller has it (a stage's blocks share one input)."""
         for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2)):
             act = x_act if i == 0 and x_act is not None else leaky_relu(x, self.slope)
-            x = c2(leaky_relu(c1(act), self.slope), add=x)
+            x = c2(c1(act, slope=self.slope), add=x)
         return x
 
 

@@ -113,7 +113,7 @@ class MRFLayer(nn.Module):
 
     def forward(self, x: torch.Tensor, x_act: torch.Tensor | None = None) -> torch.Tensor:
         act = leaky_relu(x, LRELU_SLOPE) if x_act is None else x_act
-        return self.conv2(leaky_relu(self.conv1(act), LRELU_SLOPE), add=x)
+        return self.conv2(self.conv1(act, slope=LRELU_SLOPE), add=x)
 
 
 class MRFBlock(nn.Module):

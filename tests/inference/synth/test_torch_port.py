@@ -208,6 +208,78 @@ def test_conv1d_runs_channels_last_on_onednn_and_equals_pytorchs(c_in, c_out, k,
         assert got.stride(1) == 1  # channels-last: C varies fastest
 
 
+@pytest.mark.parametrize(("add", "slope"), [(False, 0.1), (True, None), (True, 0.2)])
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "k", "stride", "padding", "dilation"),
+    [(32, 32, 11, 1, 25, 5), (64, 48, 7, 1, 3, 1), (1, 16, 240, 120, 60, 1)],
+)
+def test_conv1d_fuses_the_add_and_leaky_relu_on_onednn(
+    monkeypatch, c_in, c_out, k, stride, padding, dilation, add, slope
+):
+    """With oneDNN (torch's x86 and arm64 wheels) the residual add and the leaky ReLU run inside
+    the convolution: the fused kernels are taken, and the result equals nn.Conv1d, + add, then
+    F.leaky_relu on the same weights to 1e-5 x peak (float32, another summation order)."""
+    from inference.synth.torch import conv
+
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this torch has no oneDNN")
+    assert conv.fused_kernels()  # on this machine's torch they run and agree
+    calls = []
+    fused = conv._fused
+    monkeypatch.setattr(conv, "_fused", lambda *a: calls.append(1) or fused(*a))
+    torch.manual_seed(2)
+    ours = conv.Conv1d(c_in, c_out, k, stride=stride, padding=padding, dilation=dilation)
+    ref = torch.nn.Conv1d(c_in, c_out, k, stride=stride, padding=padding, dilation=dilation)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(1, c_in, 3000)
+    y = torch.randn(1, c_out, (3000 + 2 * padding - dilation * (k - 1) - 1) // stride + 1) if add else None
+    with torch.inference_mode():
+        want = ref(x) if y is None else ref(x) + y
+        want = want if slope is None else torch.nn.functional.leaky_relu(want, slope)
+        got = ours(x, add=y, slope=slope)
+    assert calls == [1]
+    assert got.shape == want.shape
+    assert float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())
+
+
+def test_conv1d_falls_back_to_the_plain_path_without_the_fused_kernels(monkeypatch) -> None:
+    """Fused kernels that raise (a torch without them) are found out by the one-off check and not
+    used; a convolution that needs gradients, or adds a broadcast tensor, never takes them. Each
+    gives nn.Conv1d's numbers (1e-5 x peak)."""
+    from inference.synth.torch import conv
+
+    def broken(*_args):
+        raise RuntimeError("mkldnn::_convolution_pointwise is not available")
+
+    torch.manual_seed(3)
+    ours = conv.Conv1d(16, 16, 3, padding=1)
+    ref = torch.nn.Conv1d(16, 16, 3, padding=1)
+    ref.load_state_dict(ours.state_dict())
+    x, y = torch.randn(1, 16, 500), torch.randn(1, 16, 500)
+
+    def expected(add):
+        with torch.inference_mode():
+            return torch.nn.functional.leaky_relu(ref(x) + add, 0.1)
+
+    def close(got, want) -> bool:
+        return got.shape == want.shape and float((got - want).abs().max()) <= 1e-5 * float(want.abs().max())
+
+    conv.fused_kernels.cache_clear()
+    monkeypatch.setattr(conv, "_fused", broken)
+    try:
+        assert not conv.fused_kernels()
+        with torch.inference_mode():
+            assert close(ours(x, add=y, slope=0.1), expected(y))
+    finally:
+        conv.fused_kernels.cache_clear()
+    got = ours(x, add=y, slope=0.1)  # autograd on: the plain path, and it has a backward
+    assert close(got.detach(), expected(y))
+    got.sum().backward()
+    assert ours.weight.grad is not None and torch.isfinite(ours.weight.grad).all()
+    with torch.inference_mode():  # a per-channel add broadcast over time
+        assert close(ours(x, add=y[:, :, :1], slope=0.1), expected(y[:, :, :1]))
+
+
 @pytest.mark.parametrize(("c_in", "c_out", "k", "stride"), [(512, 256, 24, 12), (64, 32, 4, 2)])
 def test_conv_transpose1d_equals_pytorchs(c_in, c_out, k, stride) -> None:
     """Our ConvTranspose1d against nn.ConvTranspose1d on the same weights: 1e-5 x peak."""
