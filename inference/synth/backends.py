@@ -2,7 +2,9 @@
 
 Each backend loads a voice model and offers the same three calls on its own arrays:
 ``encode`` (text encoder and reversed flow, once per input), ``source`` (the decoder's sine
-excitation, once per input) and ``decode`` (the decoder on one window). ``auto`` picks MLX on
+excitation, once per input) and ``decode`` (the decoder on one window; it returns the audio and
+the frame it starts at, which is the window's start, or the first of the frames to ``keep`` when
+the backend cuts the window's context away inside the decoder). ``auto`` picks MLX on
 Apple Silicon and torch elsewhere.
 """
 
@@ -81,11 +83,11 @@ class _MLXBackend:
         mx.eval(har)
         return har
 
-    def decode(self, z, har, g, start: int, stop: int, seed: int | None = None) -> np.ndarray:
+    def decode(self, z, har, g, start: int, stop: int, seed: int | None = None, keep=None) -> tuple[np.ndarray, int]:
         window_har = None if har is None else self.model.dec.source_window(har, start, stop)
         extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
         y = self.model.dec.decode(z[:, start:stop], window_har, g, chunk=self.chunk, **extra)
-        return np.array(y.astype(self.mx.float32)).reshape(-1)
+        return np.array(y.astype(self.mx.float32)).reshape(-1), start
 
 
 class _TorchBackend:
@@ -117,13 +119,19 @@ class _TorchBackend:
             extra = {} if phases is None else {"phases": torch.from_numpy(phases)}  # the MRF overtones'
             return self.model.dec.source(torch.from_numpy(f0[None].astype(np.float32)), noise_t, **extra)
 
-    def decode(self, z, har, g, start: int, stop: int, seed: int | None = None) -> np.ndarray:
+    def decode(self, z, har, g, start: int, stop: int, seed: int | None = None, keep=None) -> tuple[np.ndarray, int]:
         torch = self.torch
+        from inference.synth.torch.generators import UpsamplingDecoder
+
+        dec = self.model.dec
         with torch.inference_mode():
-            window_har = None if har is None else self.model.dec.source_window(har, start, stop)
+            window_har = None if har is None else dec.source_window(har, start, stop)
             extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
-            y = self.model.dec.decode(z[:, :, start:stop], window_har, g, **extra)
-            return y.float().numpy().reshape(-1)
+            first = start
+            if keep is not None and isinstance(dec, UpsamplingDecoder):  # the margins worked at low rates only
+                extra["keep"], first = (keep[0] - start, keep[1] - start), keep[0]
+            y = dec.decode(z[:, :, start:stop], window_har, g, **extra)
+            return y.float().numpy().reshape(-1), first
 
 
 def open_backend(name: str, path: Path, dtype: str):

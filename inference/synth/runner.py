@@ -278,8 +278,8 @@ class SynthRunner:
         for start, stop, keep_from, keep_to in plan:
             check_cancel(cancel)
             began = time.perf_counter()
-            y = self._impl.decode(z, har, g, start, stop, decoder_seed)
-            audio = np.ascontiguousarray(y[(keep_from - start) * hop : (keep_to - start) * hop], dtype=np.float32)
+            y, first = self._impl.decode(z, har, g, start, stop, decoder_seed, keep=(keep_from, keep_to))
+            audio = np.ascontiguousarray(y[(keep_from - first) * hop : (keep_to - first) * hop], dtype=np.float32)
             if not np.isfinite(audio).all():  # e.g. float16 overflowing on a GPU: never written as audio
                 hint = " (try float32)" if self.dtype != "float32" else ""
                 raise SynthesisError(

@@ -199,8 +199,10 @@ class HiFiGANMRFGenerator(UpsamplingDecoder):
         har_source: torch.Tensor | None = None,
         g: torch.Tensor | None = None,
         chunk: int | None = None,
+        keep: tuple[int, int] | None = None,
     ) -> torch.Tensor:
-        """Latent ``[B, C, T]`` and source ``[B, 1, T*hop]`` -> audio ``[B, 1, T*hop]``."""
+        """Latent ``[B, C, T]`` and source ``[B, 1, T*hop]`` -> audio ``[B, 1, T*hop]`` (``keep``:
+        see :meth:`UpsamplingDecoder.decode`)."""
         if har_source is None:
             raise ValueError("the MRF decoder needs the harmonic source (call source() first)")
-        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
+        return self._decode(x, har_source, g, chunk, keep)

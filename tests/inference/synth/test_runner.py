@@ -177,6 +177,46 @@ def test_margin_is_enough_for_every_decoder(name) -> None:
     assert ok, f"{name}: {err:.3g} vs peak {peak:.3g}"
 
 
+@pytest.mark.parametrize("name", sorted(DECODERS))
+def test_torch_decoder_cuts_each_stage_to_the_frames_kept(name) -> None:
+    """decode(..., keep=) on a window returns only the kept frames' audio, each stage's output
+    cut to what the layers after it read: the same samples as one pass over a longer input
+    (1e-5 x peak, float32), for a window inside the input and one at its start (no context on
+    the left); the cut is real (stage 0's output is shorter than the window's)."""
+    import torch
+
+    from inference.synth.torch.generators import GeneratorNSF
+
+    rates, kernels = DECODERS[name]
+    config = _DecoderConfig(rates, kernels)
+    margin = decoder_margin(config)
+    torch.manual_seed(0)
+    dec = GeneratorNSF(
+        192, "1", config.resblock_kernel_sizes, config.resblock_dilation_sizes, rates, 64, kernels, 0, 40000
+    ).eval()
+    with torch.no_grad():
+        for param in dec.parameters():
+            param.copy_(torch.randn_like(param) * 0.3)
+    hop = int(np.prod(rates))
+    frames = 2 * margin + 8
+    longer = torch.randn(1, 192, frames + 10)
+    har = torch.randn(1, 1, (frames + 10) * hop) * 0.1
+    widths = []
+    stage = dec.stage
+    dec.stage = lambda i, x, h=None: widths.append(x.shape[2]) or stage(i, x, h)
+    with torch.inference_mode():
+        full = dec.decode(longer, har).numpy().reshape(-1)
+        for start, keep in ((5, (margin, margin + 8)), (0, (0, 8))):
+            widths.clear()
+            window = longer[:, :, start : start + frames]
+            got = dec.decode(window, har[:, :, start * hop : (start + frames) * hop], keep=keep).numpy().reshape(-1)
+            assert got.shape == (8 * hop,)
+            want = full[(start + keep[0]) * hop : (start + keep[1]) * hop]
+            ok, err, peak = _close(got, want, 1e-5)
+            assert ok, f"{name}, window at {start}: {err:.3g} vs peak {peak:.3g}"
+            assert widths[0] == frames and widths[1] < frames * rates[0]  # stage 1 reads a cut input
+
+
 def test_progress_and_cancel(gens) -> None:
     gen = gens["mlx"]
     features, f0 = _inputs()
