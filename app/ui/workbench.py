@@ -62,7 +62,7 @@ class Workbench(QWidget):
         self._stream_started = False
         self._requested_at = 0.0
         self._chunk_times: list[tuple[float, float]] = []  # (wall time, seconds of audio made)
-        self._chunk_work = (0.0, 0.0)  # (seconds made, seconds of the engine's own work) in this preview
+        self._chunk_work: list[tuple[float, float]] = []  # (seconds made, the engine's own work) per window
         self._analysed: PreviewRequest | None = None
         self._prefetched: PreviewRequest | None = None
         self._rates: dict[tuple, float] = {}  # (model, backend) -> seconds of audio made per second
@@ -273,15 +273,19 @@ class Workbench(QWidget):
         """Seconds of audio made per second, for the start rule.
 
         The engine says how long each window's own work took (``work_s``: the region's one-off
-        loading, analysis and encoding left out), so the first window already tells the rate.
-        From the third window on, the wall-clock rate over the windows after the first counts
-        too (other work on the machine shows there), and the slower of the two is used. Without
+        loading, analysis and encoding left out), so the first window already tells the rate;
+        from the second on, the windows after the first tell it (the first is half as long and
+        carries what each window costs once, and on a new shape oneDNN's kernel building, so it
+        runs slower than the rest: 0.77 s for 0.5 s against 1 s for 1 s). From the third window
+        on, the wall-clock rate over the windows after the first counts too (other work on the
+        machine shows there), and the slower of the two is used. Without
         the engine's figures (older engines), the rate this model ran at last time stands in for
         the first window's, whose wall time includes the one-off work.
         """
         key = (getattr(req.model, "id", req.model), req.params.get("backend"))
         times = self._chunk_times
-        made, work = self._chunk_work
+        windows = self._chunk_work[1:] or self._chunk_work
+        made, work = sum(m for m, _ in windows), sum(w for _, w in windows)
         engine = made / work if work > 0 else 0.0
         wall = 0.0
         if len(times) >= 3:
@@ -306,7 +310,7 @@ class Workbench(QWidget):
             self._stream = AudioStream(chunk.sample_rate, self)
             self._stream_offset = chunk.start_s
             self._chunk_times = [(self._requested_at, 0.0)]
-            self._chunk_work = (0.0, 0.0)  # (seconds made, seconds of the engine's work) over the windows
+            self._chunk_work = []
             self.player.set_output_stream(self._stream, offset=chunk.start_s)
             if chunk.f0_in is not None:
                 self.plots.set_pitch(pitch_curves(chunk.f0_in, chunk.f0_target, offset=req.start_s))
@@ -315,8 +319,7 @@ class Workbench(QWidget):
         self._chunk_times.append((now, stream.made_s))
         work_s = float(getattr(chunk, "work_s", 0.0) or 0.0)
         if work_s > 0:
-            made, work = self._chunk_work
-            self._chunk_work = (made + chunk.end_s - chunk.start_s, work + work_s)
+            self._chunk_work.append((chunk.end_s - chunk.start_s, work_s))
         self.plots.set_output(envelope(stream.audio(), chunk.sample_rate, offset=self._stream_offset))
         rate = self._synthesis_rate(req)  # measured on every window: the next preview starts sooner
         if not self._stream_started:

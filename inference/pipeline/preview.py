@@ -149,6 +149,7 @@ def stream_region(
         cancel=cancel,
         first=max(1, int(first_s * 100)),
         start=first_frame,
+        stop=-(-(region0 + region_len) // hop),  # the piece's padding after the region: context only
         window=min(gen.window, STREAM_WINDOW.get(gen.backend, gen.window)),
         timings=timings,
     )

@@ -138,16 +138,19 @@ def _windows(bounds: list[int], n_frames: int, margin: int) -> list[tuple[int, i
     return [(max(0, a - margin), min(n_frames, b + margin), a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def plan_stream(n_frames: int, window: int, margin: int, first: int, start: int = 0) -> list[tuple[int, int, int, int]]:
+def plan_stream(
+    n_frames: int, window: int, margin: int, first: int, start: int = 0, stop: int | None = None
+) -> list[tuple[int, int, int, int]]:
     """Decoder windows for streaming: like :func:`plan_windows`, but the kept parts begin at frame
-    ``start`` (frames before it are skipped) and the first one is only ``first`` frames long, so
-    the first sound comes after a short window's work; the rest are ``window`` long, the last
-    one what is left."""
-    start = max(0, min(int(start), n_frames))
+    ``start`` and end at ``stop`` (frames outside are skipped; context is still read from them)
+    and the first one is only ``first`` frames long, so the first sound comes after a short
+    window's work; the rest are ``window`` long, the last one what is left."""
+    stop = n_frames if stop is None else max(0, min(int(stop), n_frames))
+    start = max(0, min(int(start), stop))
     bounds = [start]
-    if 0 < first and start + first < n_frames:
+    if 0 < first and start + first < stop:
         bounds.append(start + int(first))
-    bounds += [*range(bounds[-1] + window, n_frames, window), n_frames]
+    bounds += [*range(bounds[-1] + window, stop, window), stop]
     return _windows(bounds, n_frames, margin)
 
 
@@ -229,17 +232,19 @@ class SynthRunner:
         cancel=None,
         first: int = 50,
         start: int = 0,
+        stop: int | None = None,
         window: int | None = None,
         timings: list[float] | None = None,
     ) -> Iterator[tuple[int, np.ndarray]]:
         """The same audio as :meth:`infer`, window by window as it is made: ``(first frame, audio)``
-        in order, from frame ``start``; the first window is ``first`` frames long (the first sound
+        in order, from frame ``start`` to ``stop`` (default: the end; the frames around are still
+        read as context); the first window is ``first`` frames long (the first sound
         comes sooner). The noise is drawn for the whole input, so a seed gives :meth:`infer`'s
         samples (to float precision: the windows are cut elsewhere). ``timings``, when given,
         gets each window's decoding seconds before the window is yielded (the work that repeats
         per window; the input's one-off encoding is not in them): what a player predicts from."""
         state = self._encode(features, f0_hz, speaker_id, seed, noise, cancel)
-        plan = plan_stream(state[0].shape[0], window or self.window, self.margin, first, start)
+        plan = plan_stream(state[0].shape[0], window or self.window, self.margin, first, start, stop)
         yield from self._decode(state, plan, cancel, timings)
 
     def _encode(self, features, f0_hz, speaker_id: int, seed: int | None, noise: str, cancel) -> tuple:

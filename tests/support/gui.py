@@ -119,6 +119,7 @@ class FakeConverter:
     window_s = 0.25  # a streamed preview's windows
     first_extra_s = 0.0  # one-off work before a stream's first window (loading, analysis, encoding)
     report_work = False  # chunks say how long their own work took (work_s), as the real engine's do
+    first_work_s: float | None = None  # the first window's own work, when it differs from step_s
     fail_with: str | None = None
     slow: dict[str, float] = {}  # input file stem -> step_s for that file only
     instances: list[FakeConverter] = []
@@ -201,6 +202,8 @@ class FakeConverter:
         for lo in range(begin, audio.shape[0], step):
             check_cancel(cancel)
             work_s = self.slow.get(Path(input_path).stem, self.step_s)
+            if lo == begin and self.first_work_s is not None:
+                work_s = self.first_work_s
             time.sleep(work_s)
             last = lo + step >= audio.shape[0]
             yield PreviewChunk(

@@ -44,6 +44,8 @@ def test_plan_stream_tiles_from_the_start_with_a_short_first_window() -> None:
     assert all(b - a <= 40 for a, b in kept)
     assert all(s == max(0, a - 7) and e == min(250, b + 7) for s, e, a, b in plan)
     assert plan_stream(30, 40, 7, first=50) == [(0, 30, 0, 30)]
+    # a region ending before the input does: kept up to its end, context read past it
+    assert plan_stream(250, 40, 7, first=5, start=33, stop=120)[-1] == (111, 127, 118, 120)
     assert [k for *_, k in plan_windows(250, 40, 7)][-1] == 250
 
 
