@@ -8,7 +8,10 @@ Run from the repository root::
 Models are random-weight checkpoints in the real format (``tests/factories.py``), so the
 numbers measure compute, not quality. Every figure is measured side by side in this one run:
 wall time of ``Generator.infer`` (features + f0 -> audio, random noise from a seed), x realtime
-(audio seconds / wall seconds), and the MLX/torch time ratio.
+(audio seconds / wall seconds), and the MLX/torch time ratio. The ceiling: the generator's
+convolution FLOP per second of audio (counted from the shapes) against this machine's matrix
+product speed, measured in the same run: the fastest realtime multiple any exact float32
+generator could reach here.
 
 Baseline for "faster than the public RVC generator": the public generator runs one pass over the
 whole input and re-computes every weight-normed weight (``g * v / ||v||``) on each call. Our
@@ -146,6 +149,50 @@ def _one_pass_run(model, features: np.ndarray, f0: np.ndarray, seed: int = 0):
     return run
 
 
+def _flop_per_second(gen) -> float:
+    """Floating-point operations the torch generator does per second of audio: 2 x the
+    multiply-adds of every convolution (and transposed one) on one pass over 1 s, counted from
+    the shapes by forward hooks. The element-wise work is left out: it is memory-bound."""
+    import torch
+
+    macs = [0]
+
+    def count(module, inputs, output):
+        x = inputs[0]
+        k = module.kernel_size[0] // module.groups
+        if isinstance(module, torch.nn.ConvTranspose1d):
+            macs[0] += x.shape[0] * x.shape[2] * module.in_channels * module.out_channels * k
+        else:
+            macs[0] += output.numel() * module.in_channels * k
+
+    model = gen._impl.model
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+    try:
+        features, f0 = _inputs(gen.config, 1.0)
+        gen.infer(features, f0, seed=0, window=features.shape[0])
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return 2.0 * macs[0]
+
+
+def _matmul_peak() -> float:
+    """This machine's float32 speed in FLOP/s with torch's thread pool, the practical ceiling of
+    any convolution: the faster of a 2048 x 2048 matrix product and a wide convolution (256
+    channels, 11 taps, channels-last on oneDNN), best of 5 each."""
+    import torch
+
+    from inference.synth.torch.conv import Conv1d, channels_last
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    conv, x = Conv1d(256, 256, 11, padding=5), channels_last(torch.randn(1, 256, 16000))
+    with torch.inference_mode():
+        a @ b, conv(x)
+        gemm = min(_time(lambda: a @ b) for _ in range(5))
+        wide = min(_time(lambda: conv(x)) for _ in range(5))
+    return max(2.0 * 2048**3 / gemm, 2.0 * 256 * 256 * 11 * 16000 / wide)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="audio length per case (default 10)")
@@ -221,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
             f", first load+convert {load_mlx:.1f} s",
         )
         print(f"{label}: MLX/torch time ratio {ratio(t['mlx'], t['torch'])} (target <= 1.5)")
+        flop, peak = _flop_per_second(gen_torch), _matmul_peak()
+        print(
+            f"{label}: the convolutions are {flop / 1e9:.0f} GFLOP per second of audio; this machine's "
+            f"matrix products run at {peak / 1e9:.0f} GFLOP/s on {torch.get_num_threads()} threads, so no float32 "
+            f"generator here passes {peak / flop:.2f}x realtime; ours ran at "
+            f"{flop * args.seconds / t['torch'][0] / peak:.0%} of that"
+        )
         show(label, "public-style torch (one pass, weight norm/call)", args.seconds, t["public-style"])
         print(f"{label}: ours-torch/public-style time ratio {ratio(t['torch'], t['public-style'])} (target < 1)")
         if net is not None:
