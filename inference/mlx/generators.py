@@ -94,16 +94,40 @@ class UpsamplingDecoder(nn.Module):
         radius = self.resblock_radius + 2  # + the noise convolution's edge
         return -(-(radius + k) // up.stride) + 1
 
-    def _run_stages(self, x: mx.array, har_source: mx.array | None, chunk: int | None) -> mx.array:
-        samples_per_frame = 1
+    def keep_margins(self) -> list[int]:
+        """Samples of context each side, at each stage's output rate, that the layers after the
+        stage read: what a window's stage output must keep around the frames it decodes."""
+        margins = []
+        m = (self.conv_post.weight.shape[1] - 1) // 2
+        for i in reversed(range(len(self.upsample_rates))):
+            margins.append(m)
+            up = self.upsampler(i)
+            m = -(-(m + self.resblock_radius + 2 + up.weight.shape[1]) // up.stride) + 1
+        return margins[::-1]
+
+    def _run_stages(
+        self,
+        x: mx.array,
+        har_source: mx.array | None,
+        chunk: int | None,
+        keep: tuple[int, int] | None = None,
+    ) -> tuple[mx.array, int]:
+        """The stages' output and its first sample's index in the window's output. With ``keep``
+        (frames of the window), each stage's output is cut to what the later layers need for
+        those frames: a window's margin is read at the frame rate, not worked at every rate."""
+        samples_per_frame, first = 1, 0
+        margins = self.keep_margins() if keep is not None else None
         for i in range(len(self.upsample_rates)):
             up = self.upsampler(i)
             u = up.stride
             n_in = x.shape[1]
             har_step = self.upp // samples_per_frame  # source samples per stage-input sample
+            source = har_source
+            if har_source is not None and keep is not None:  # aligned with x
+                source = har_source[:, first * har_step : (first + n_in) * har_step]
             exact_length = up.weight.shape[1] - 2 * up.padding == u
             if chunk is None or n_in * u * x.shape[2] <= 2 * chunk or not exact_length:
-                x = self.stage(i, x, har_source)
+                x = self.stage(i, x, source)
             else:
                 step = max(1, chunk // (u * up.weight.shape[0]))  # input samples per chunk
                 margin = self.stage_margin(i)
@@ -111,12 +135,24 @@ class UpsamplingDecoder(nn.Module):
                 for s0 in range(0, n_in, step):
                     e0 = min(n_in, s0 + step)
                     a, b = max(0, s0 - margin), min(n_in, e0 + margin)
-                    har = None if har_source is None else har_source[:, a * har_step : b * har_step]
+                    har = None if source is None else source[:, a * har_step : b * har_step]
                     y = self.stage(i, x[:, a:b], har)
                     pieces.append(y[:, (s0 - a) * u : (e0 - a) * u])
                 x = mx.concatenate(pieces, axis=1)
             samples_per_frame *= u
-        return x
+            first *= u
+            if margins is not None:
+                a = max(first, keep[0] * samples_per_frame - margins[i])
+                b = min(first + x.shape[1], keep[1] * samples_per_frame + margins[i])
+                x, first = x[:, a - first : b - first], a
+        return x, first
+
+    def _decode(self, x, har_source, g, chunk, keep) -> mx.array:
+        y, first = self._run_stages(self._pre(x, g), har_source, chunk, keep)
+        y = self._post(y)
+        if keep is None:
+            return y
+        return y[:, keep[0] * self.upp - first : keep[1] * self.upp - first]
 
     def source_window(self, source: mx.array, start: int, stop: int) -> mx.array:
         """The part of the source (one value per output sample) that frames ``start .. stop`` decode from."""
@@ -138,13 +174,16 @@ class UpsamplingDecoder(nn.Module):
         har_source: mx.array | None = None,
         g: mx.array | None = None,
         chunk: int | None = None,
+        keep: tuple[int, int] | None = None,
     ) -> mx.array:
         """Latent ``[B, T, C]`` -> audio ``[B, T*hop, 1]``.
 
         ``chunk`` (elements of a stage's output, e.g. ``1 << 18``) runs each upsampling stage in
         pieces with enough context to give the same samples: smaller working sets, less time.
+        ``keep`` (``(first, stop)`` frames of ``x``) returns only those frames' audio, the rest of
+        ``x`` being context: the same samples, with the context worked at the lower rates only.
         """
-        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
+        return self._decode(x, har_source, g, chunk, keep)
 
 
 def resblock_radius(resblock: str, kernel_sizes, dilation_sizes) -> int:
@@ -253,8 +292,9 @@ class GeneratorNSF(Generator):
         har_source: mx.array | None = None,
         g: mx.array | None = None,
         chunk: int | None = None,
+        keep: tuple[int, int] | None = None,
     ) -> mx.array:
         """Latent ``[B, T, C]`` and source ``[B, T*hop, 1]`` -> audio ``[B, T*hop, 1]`` (see Generator)."""
         if har_source is None:
             raise ValueError("the NSF decoder needs the harmonic source (call source() first)")
-        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
+        return self._decode(x, har_source, g, chunk, keep)

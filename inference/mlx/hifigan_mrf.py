@@ -198,8 +198,10 @@ class HiFiGANMRFGenerator(UpsamplingDecoder):
         har_source: mx.array | None = None,
         g: mx.array | None = None,
         chunk: int | None = None,
+        keep: tuple[int, int] | None = None,
     ) -> mx.array:
-        """Latent ``[B, T, C]`` and source ``[B, T*hop, 1]`` -> audio ``[B, T*hop, 1]``."""
+        """Latent ``[B, T, C]`` and source ``[B, T*hop, 1]`` -> audio ``[B, T*hop, 1]`` (``keep``:
+        see :meth:`UpsamplingDecoder.decode`)."""
         if har_source is None:
             raise ValueError("the MRF decoder needs the harmonic source (call source() first)")
-        return self._post(self._run_stages(self._pre(x, g), har_source, chunk))
+        return self._decode(x, har_source, g, chunk, keep)

@@ -84,10 +84,16 @@ class _MLXBackend:
         return har
 
     def decode(self, z, har, g, start: int, stop: int, seed: int | None = None, keep=None) -> tuple[np.ndarray, int]:
-        window_har = None if har is None else self.model.dec.source_window(har, start, stop)
+        from inference.mlx.generators import UpsamplingDecoder
+
+        dec = self.model.dec
+        window_har = None if har is None else dec.source_window(har, start, stop)
         extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
-        y = self.model.dec.decode(z[:, start:stop], window_har, g, chunk=self.chunk, **extra)
-        return np.array(y.astype(self.mx.float32)).reshape(-1), start
+        first = start
+        if keep is not None and isinstance(dec, UpsamplingDecoder):  # the margins worked at low rates only
+            extra["keep"], first = (keep[0] - start, keep[1] - start), keep[0]
+        y = dec.decode(z[:, start:stop], window_har, g, chunk=self.chunk, **extra)
+        return np.array(y.astype(self.mx.float32)).reshape(-1), first
 
 
 class _TorchBackend:

@@ -179,6 +179,10 @@ def test_margin_is_enough_for_every_decoder(name) -> None:
         window[margin * hop : (margin + 8) * hop], full[(5 + margin) * hop : (13 + margin) * hop], 1e-5
     )
     assert ok, f"{name}: {err:.3g} vs peak {peak:.3g}"
+    # each stage cut to the kept frames' needs (decode's keep): the same samples, those frames only
+    cut = dec.decode(longer[:, 5 : 5 + frames], har[:, 5 * hop : (5 + frames) * hop], keep=(margin, margin + 8))
+    ok, err, peak = _close(np.array(cut).reshape(-1), full[(5 + margin) * hop : (13 + margin) * hop], 1e-5)
+    assert ok, f"{name}, cut: {err:.3g} vs peak {peak:.3g}"
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
