@@ -223,15 +223,8 @@ def test_a_preview_plays_while_it_is_made_and_a_new_pitch_restarts_at_the_playhe
     assert abs(bench.player.position() - before) < 0.3
 
 
-def test_the_engines_own_timing_starts_playback_after_the_first_window(
-    qtbot, make_services, song, fake_converter, monkeypatch
-) -> None:
-    # One second of one-off work before the first window, then windows of 0.25 s made in 0.05 s
-    # each: from the wall clock alone the first window looks slow (0.25 s of audio in 1.05 s) and
-    # playback would wait; the engine's own figure (work_s) shows the rest will come in time.
-    monkeypatch.setattr(fake_converter, "first_extra_s", 1.0)
-    monkeypatch.setattr(fake_converter, "report_work", True)
-    fake_converter.step_s = 0.05
+def _first_sound(qtbot, make_services, song) -> tuple[list[float], int]:
+    """Preview the song in a new window: the first-sound delays, and how many windows had come."""
     services = make_services()
     window = open_window(qtbot, services)
     bench = window.workbench
@@ -245,6 +238,19 @@ def test_the_engines_own_timing_starts_playback_after_the_first_window(
         bench.preview_panel.preview_button.click()
         qtbot.waitUntil(lambda: bool(sounds), timeout=5000)
         heard_after = len(chunks)
+    return sounds, heard_after
+
+
+def test_the_engines_own_timing_starts_playback_after_the_first_window(
+    qtbot, make_services, song, fake_converter, monkeypatch
+) -> None:
+    # One second of one-off work before the first window, then windows of 0.25 s made in 0.05 s
+    # each: from the wall clock alone the first window looks slow (0.25 s of audio in 1.05 s) and
+    # playback would wait; the engine's own figure (work_s) shows the rest will come in time.
+    monkeypatch.setattr(fake_converter, "first_extra_s", 1.0)
+    monkeypatch.setattr(fake_converter, "report_work", True)
+    fake_converter.step_s = 0.05
+    sounds, heard_after = _first_sound(qtbot, make_services, song)
     assert heard_after == 1  # playing from the first window on
     assert 1.0 <= sounds[0] < 1.6
 
@@ -257,19 +263,7 @@ def test_a_slow_first_window_does_not_hold_playback_back(qtbot, make_services, s
     monkeypatch.setattr(fake_converter, "report_work", True)
     monkeypatch.setattr(fake_converter, "first_work_s", 0.5)
     fake_converter.step_s = 0.05
-    services = make_services()
-    window = open_window(qtbot, services)
-    bench = window.workbench
-    bench.set_file(str(song))
-    qtbot.waitUntil(lambda: bench.plots.duration > 0, timeout=5000)
-    chunks: list[float] = []
-    services.preview.chunk.connect(lambda req, chunk: chunks.append(chunk.start_s))
-    sounds: list[float] = []
-    bench.first_sound.connect(sounds.append)
-    with qtbot.waitSignal(services.preview.finished, timeout=10000):
-        bench.preview_panel.preview_button.click()
-        qtbot.waitUntil(lambda: bool(sounds), timeout=5000)
-        heard_after = len(chunks)
+    _, heard_after = _first_sound(qtbot, make_services, song)
     assert heard_after == 2
 
 
