@@ -10,14 +10,16 @@ from __future__ import annotations
 import mlx.core as mx
 import mlx.nn as nn
 
+from inference.mlx import conv
 from inference.mlx.conv import Conv1d
 
 LRELU_SLOPE = 0.1
 
 
 def leaky_relu(x: mx.array, slope: float = LRELU_SLOPE) -> mx.array:
-    """``x if x > 0 else slope * x`` (bit-identical to PyTorch's for 0 < slope < 1)."""
-    return mx.maximum(x, x * slope)
+    """``x if x > 0 else slope * x`` (bit-identical to PyTorch's for 0 < slope < 1; one fused
+    kernel where MLX can compile one: :func:`inference.mlx.conv.leaky_relu`)."""
+    return conv.leaky_relu(x, slope)
 
 
 class WN(nn.Module):

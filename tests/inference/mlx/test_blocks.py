@@ -138,3 +138,39 @@ def test_cpu_device_uses_the_matmul_path() -> None:
     assert not use_matmul("native")
     with pytest.raises(ValueError):
         use_matmul("fast")
+
+
+def test_leaky_relu_is_one_compiled_kernel_with_pytorchs_values(monkeypatch) -> None:
+    """The leaky ReLU runs as MLX's compiled kernel here (this machine has the C++ compiler MLX's
+    CPU backend needs) and equals PyTorch's bit for bit, any shape and slope; where compiling
+    fails it is found out once and the plain two-op form is used, with the same values."""
+    from inference.mlx import conv
+
+    rng = np.random.default_rng(0)
+    cases = [
+        (rng.standard_normal(shape).astype(np.float32), slope)
+        for shape in ((7,), (1, 300, 32))
+        for slope in (0.1, 0.2, 0.01)
+    ]
+
+    def check() -> None:
+        for x, slope in cases:
+            want = torch.nn.functional.leaky_relu(torch.from_numpy(x), slope).numpy()
+            assert np.array_equal(np.array(conv.leaky_relu(mx.array(x), slope)), want)
+
+    assert conv._fused_leaky() is not None
+    check()
+
+    def no_compiler(fn, **_):
+        def broken(*args):
+            raise RuntimeError("[Compile::eval_cpu] Failed to compile function")
+
+        return broken
+
+    conv._fused_leaky.cache_clear()
+    monkeypatch.setattr(conv.mx, "compile", no_compiler)
+    try:
+        assert conv._fused_leaky() is None
+        check()
+    finally:
+        conv._fused_leaky.cache_clear()
