@@ -25,6 +25,14 @@ BACKENDS = ("auto", "mlx", "torch")
 MLX_CPU_CHUNK = 1 << 20
 
 
+def _cut(cuts: bool, start: int, keep: tuple[int, int] | None) -> tuple[dict, int]:
+    """The decoder's ``keep`` argument for a window from frame ``start`` (none when the decoder
+    does not cut its context away: RefineGAN's), and the frame its audio then starts at."""
+    if keep is None or not cuts:
+        return {}, start
+    return {"keep": (keep[0] - start, keep[1] - start)}, keep[0]
+
+
 class SynthesisError(RVCError):
     """Bad input to the generator, or a model that cannot be run here."""
 
@@ -62,6 +70,9 @@ class _MLXBackend:
         from inference.mlx.cache import load_synthesizer
 
         self.config, self.model = load_synthesizer(path, dtype)
+        from inference.mlx.generators import UpsamplingDecoder
+
+        self.cuts = isinstance(self.model.dec, UpsamplingDecoder)  # decode's keep: the HiFi-GAN decoders
         # On the CPU each upsampling stage runs in pieces of about this many elements
         # (cache-sized working sets, exact); Metal prefers whole windows.
         self.chunk = MLX_CPU_CHUNK if mx.default_device().type == mx.DeviceType.cpu else None
@@ -84,14 +95,11 @@ class _MLXBackend:
         return har
 
     def decode(self, z, har, g, start: int, stop: int, seed: int | None = None, keep=None) -> tuple[np.ndarray, int]:
-        from inference.mlx.generators import UpsamplingDecoder
-
         dec = self.model.dec
         window_har = None if har is None else dec.source_window(har, start, stop)
-        extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
-        first = start
-        if keep is not None and isinstance(dec, UpsamplingDecoder):  # the margins worked at low rates only
-            extra["keep"], first = (keep[0] - start, keep[1] - start), keep[0]
+        extra, first = _cut(self.cuts, start, keep)
+        if seed is not None:
+            extra["noise"] = (seed, start)  # RefineGAN's AdaIN noise
         y = dec.decode(z[:, start:stop], window_har, g, chunk=self.chunk, **extra)
         return np.array(y.astype(self.mx.float32)).reshape(-1), first
 
@@ -109,6 +117,9 @@ class _TorchBackend:
 
         self.dtype = getattr(self.torch, dtype)
         self.config, self.model = load_synthesizer(path, dtype)  # weight norm folded: no per-call reparametrisation
+        from inference.synth.torch.generators import UpsamplingDecoder
+
+        self.cuts = isinstance(self.model.dec, UpsamplingDecoder)  # decode's keep: the HiFi-GAN decoders
 
     def encode(self, features, pitch, sid, noise):
         torch = self.torch
@@ -127,15 +138,12 @@ class _TorchBackend:
 
     def decode(self, z, har, g, start: int, stop: int, seed: int | None = None, keep=None) -> tuple[np.ndarray, int]:
         torch = self.torch
-        from inference.synth.torch.generators import UpsamplingDecoder
-
         dec = self.model.dec
         with torch.inference_mode():
             window_har = None if har is None else dec.source_window(har, start, stop)
-            extra = {} if seed is None else {"noise": (seed, start)}  # RefineGAN's AdaIN noise
-            first = start
-            if keep is not None and isinstance(dec, UpsamplingDecoder):  # the margins worked at low rates only
-                extra["keep"], first = (keep[0] - start, keep[1] - start), keep[0]
+            extra, first = _cut(self.cuts, start, keep)
+            if seed is not None:
+                extra["noise"] = (seed, start)  # RefineGAN's AdaIN noise
             y = dec.decode(z[:, :, start:stop], window_har, g, **extra)
             return y.float().numpy().reshape(-1), first
 

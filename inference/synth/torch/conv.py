@@ -54,11 +54,15 @@ def _weight_2d(weight: torch.Tensor) -> torch.Tensor:
     return weight.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
 
-def _plain(x, weight, bias, stride, padding, dilation, add, slope):
-    y = F.conv2d(x, weight, bias, (1, stride), (0, padding), (1, dilation))
+def _then(y: torch.Tensor, add: torch.Tensor | None, slope: float | None) -> torch.Tensor:
+    """A convolution's output ``y``, plus ``add``, through a leaky ReLU of slope ``slope``."""
     if add is not None:
         y = y + add
     return y if slope is None else F.leaky_relu(y, slope)
+
+
+def _plain(x, weight, bias, stride, padding, dilation, add, slope):
+    return _then(F.conv2d(x, weight, bias, (1, stride), (0, padding), (1, dilation)), add, slope)
 
 
 def _fused(x, weight, bias, stride, padding, dilation, add, slope):
@@ -67,7 +71,7 @@ def _fused(x, weight, bias, stride, padding, dilation, add, slope):
     if add is None:
         return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, *geometry, "leaky_relu", [slope], "")
     y = torch.ops.mkldnn._convolution_pointwise.binary(x, add, weight, bias, *geometry, "add", None, None, [], None)
-    return y if slope is None else F.leaky_relu(y, slope)  # oneDNN fuses no leaky ReLU after an add
+    return _then(y, None, slope)  # oneDNN fuses no leaky ReLU after an add
 
 
 @functools.cache
@@ -115,10 +119,7 @@ class Conv1d(nn.Conv1d):
         """The convolution of ``x``, plus ``add`` (the output's shape) when given, through a leaky
         ReLU of slope ``slope`` when given."""
         if not _on_onednn(x):
-            y = super().forward(x)
-            if add is not None:
-                y = y + add
-            return y if slope is None else F.leaky_relu(y, slope)
+            return _then(super().forward(x), add, slope)
         args = (
             channels_last(x).unsqueeze(2),
             _weight_2d(self.weight),

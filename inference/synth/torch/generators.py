@@ -87,12 +87,12 @@ class UpsamplingDecoder(nn.Module):
     def stage(self, i: int, x: torch.Tensor, har_source: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
 
-    def stage_margin(self, i: int) -> int:
-        """Input samples of context each side for stage ``i``'s output to be exact in a chunk."""
+    def stage_margin(self, i: int, after: int = 0) -> int:
+        """Input samples of context each side for stage ``i``'s output to be exact in a chunk, or
+        exact ``after`` samples further out (what the layers after the stage read)."""
         up = self.upsampler(i)
-        k = up.kernel_size[0]
-        radius = self.resblock_radius + 2  # + the noise convolution's edge
-        return -(-(radius + k) // up.stride[0]) + 1
+        radius = after + self.resblock_radius + 2  # + the noise convolution's edge
+        return -(-(radius + up.kernel_size[0]) // up.stride[0]) + 1
 
     def keep_margins(self) -> list[int]:
         """Samples of context each side, at each stage's output rate, that the layers after the
@@ -101,8 +101,7 @@ class UpsamplingDecoder(nn.Module):
         m = (self.conv_post.kernel_size[0] - 1) // 2
         for i in reversed(range(len(self.upsample_rates))):
             margins.append(m)
-            up = self.upsampler(i)
-            m = -(-(m + self.resblock_radius + 2 + up.kernel_size[0]) // up.stride[0]) + 1
+            m = self.stage_margin(i, m)
         return margins[::-1]
 
     def _run_stages(
