@@ -300,13 +300,15 @@ def load_rmvpe(path: PathLike | str, device: str = "cpu") -> RMVPE:
         state = state["model"]
     if not isinstance(state, dict):
         raise F0Error(f"{path} is not an RMVPE state dict (found {type(state).__name__})")
-    model = E2E()
+    with torch.device("meta"):  # no random initialisation to throw away: every weight is the file's
+        model = E2E()
     _load_state(model, state, path)
     return RMVPE(model, device=device, source=path)
 
 
 def _load_state(model: E2E, state: dict, path: Path) -> None:
-    """Strict load, except that BatchNorm's ``num_batches_tracked`` counters may be absent."""
+    """Strict load into ``model`` built on the meta device (the file's tensors are assigned, in
+    float32), except that BatchNorm's ``num_batches_tracked`` counters may be absent."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
@@ -320,7 +322,11 @@ def _load_state(model: E2E, state: dict, path: Path) -> None:
     for key, value in state.items():
         if tuple(value.shape) != tuple(expected[key].shape):
             raise F0Error(f"{path}: {key} has shape {tuple(value.shape)}, expected {tuple(expected[key].shape)}")
-    model.load_state_dict(state, strict=False)
+    floats = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()}
+    model.load_state_dict(floats, strict=False, assign=True)
+    for module in model.modules():  # the counters the file left out (only training reads them)
+        if isinstance(module, nn.BatchNorm2d) and module.num_batches_tracked.is_meta:
+            module.num_batches_tracked = torch.zeros((), dtype=torch.long)
 
 
 def find_and_load_rmvpe(weights_dirs: Sequence[PathLike | str] = (), device: str = "cpu") -> RMVPE:

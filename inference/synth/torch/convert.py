@@ -18,6 +18,7 @@ checkpoints and for timing the public generator's way of running.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -67,9 +68,14 @@ def load_arrays(model, arrays: Mapping[str, Any], dtype: str = "float32"):
         raise WeightsMismatchError(f"unsupported dtype {dtype!r}; expected float32, float16 or bfloat16")
     weights = {k: torch.from_numpy(np.asarray(v)) for k, v in arrays.items()}
     try:
-        model.load_state_dict(weights, strict=True)
+        # assign: the arrays become the weights (a model built on the meta device has no storage)
+        model.load_state_dict(weights, strict=True, assign=True)
     except RuntimeError as error:
         raise WeightsMismatchError(f"converted weights do not fit the model: {error}") from error
+    tensors = itertools.chain(model.named_parameters(), model.named_buffers())
+    empty = next((name for name, t in tensors if t.is_meta), None)
+    if empty is not None:
+        raise WeightsMismatchError(f"converted weights leave {empty} without a value")
     return model.to(target).eval()
 
 
@@ -80,7 +86,8 @@ def load_synthesizer(path: os.PathLike | str, dtype: str = "float32"):
     from inference.synth.torch.synthesizers import Synthesizer
 
     config, state_dict, _info = load_checkpoint(path)
-    model = Synthesizer(config)
+    with import_torch().device("meta"):  # no random initialisation to throw away: every weight is the file's
+        model = Synthesizer(config)
     arrays = convert_state_dict(state_dict, model)
     return config, load_arrays(model, arrays, dtype)
 

@@ -74,6 +74,20 @@ def test_load_without_batch_counters(rmvpe_path, tmp_path):
     assert torch.equal(model.model.state_dict()["fc.1.bias"], torch.arange(360, dtype=torch.float32))
 
 
+def test_loaded_network_runs_as_one_built_eagerly(rmvpe_path, rmvpe_model):
+    """The model is built on the meta device and the file's tensors assigned (no random
+    initialisation): it must compute what an ordinarily built and loaded one does, GRU included
+    (its flattened weights), with nothing left on the meta device. Same weights and ops: equal."""
+    eager = E2E()
+    eager.load_state_dict({k: v.float() for k, v in torch.load(rmvpe_path, weights_only=True).items()})
+    eager.eval()
+    tensors = list(rmvpe_model.model.parameters()) + list(rmvpe_model.model.buffers())
+    assert not any(t.is_meta for t in tensors)
+    mel = rmvpe_model.log_mel(_audio(0.7, seed=3))[..., :64]
+    with torch.inference_mode():
+        assert torch.equal(rmvpe_model.model(mel), eager(mel))
+
+
 def test_bad_files_name_the_file(rmvpe_path, tmp_path):
     with pytest.raises(F0Error, match="not found"):
         load_rmvpe(tmp_path / "missing.pt")

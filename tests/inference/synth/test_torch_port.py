@@ -162,6 +162,34 @@ def test_decoding_in_chunks_equals_one_pass(models) -> None:
     assert (chunked - whole).abs().max() <= 1e-5 * whole.abs().max()
 
 
+def test_loading_builds_no_random_weights_and_computes_the_same(models) -> None:
+    """load_synthesizer builds the model on the meta device and assigns the file's weights (no
+    random initialisation to throw away): it must compute exactly what a model built ordinarily
+    and loaded by copy computes, with no tensor left without storage."""
+    config, model = load_synthesizer(models["gv"])
+    assert not any(t.is_meta for t in model.state_dict().values())
+    eager = Synthesizer(config)
+    _, state, _ = load_checkpoint(models["gv"])
+    eager.load_state_dict({k: torch.from_numpy(v) for k, v in convert_state_dict(state, eager).items()})
+    eager.eval()
+    phone, pitch, f0 = _inputs(768, frames=8, seed=3)
+    assert torch.equal(_audio(model, phone, pitch, f0), _audio(eager, phone, pitch, f0))  # no noise drawn
+
+
+def test_a_tensor_the_weights_leave_unset_is_an_error() -> None:
+    class Odd(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = torch.nn.Linear(2, 2)
+            self.register_buffer("table", torch.ones(3), persistent=False)  # not in any state dict
+
+    with torch.device("meta"):
+        odd = Odd()
+    arrays = {"proj.weight": np.eye(2, dtype=np.float32), "proj.bias": np.zeros(2, np.float32)}
+    with pytest.raises(WeightsMismatchError, match="leave table without a value"):
+        load_arrays(odd, arrays)
+
+
 def test_fold_matches_the_reparametrised_model(models) -> None:
     """Folding (float64) changes outputs by at most 1e-5 x peak; the transposed conv's g is per
     input channel (axis 0), so its folded weight has that axis's norms."""
