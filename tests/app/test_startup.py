@@ -30,6 +30,7 @@ result = {
     "text": window.empty_state.body.text(),
     "heavy": sorted(m for m in ("torch", "mlx", "mlx.core", "transformers", "faiss") if m in sys.modules),
     "omp": __import__("os").environ.get("OMP_NUM_THREADS"),
+    "switch": sys.getswitchinterval(),
 }
 window.close()
 app.processEvents()
@@ -54,6 +55,8 @@ def test_window_opens_with_empty_state_and_no_heavy_imports(tmp_path: Path) -> N
     assert "~/Replay/com.replay.Replay/models" in result["text"], result["text"]
     assert result["heavy"] == [], f"GUI start-up imported heavy modules: {result['heavy']}"
     assert result["omp"] == "1"
+    # Python's lock changes hands every 1 ms, not 5: a paint waits for it many times over
+    assert result["switch"] == pytest.approx(0.001)
 
 
 def test_version_flag() -> None:
