@@ -170,7 +170,8 @@ def run(work: Path, backend: str) -> dict:
     wait(app, lambda: not bench.player.is_playing(), 60)
     sounds.clear(), done.clear()
     t0 = time.perf_counter()
-    window.params.pitch_slider.setValue(5)
+    slider = window.params.pitch_slider  # a work folder used before (--work) may have kept 5
+    slider.setValue(5 if slider.value() != 5 else -5)
     wait(app, lambda: sounds and done)
     out["pitch_first"], out["pitch_done"] = sounds[-1] - t0, done[-1] - t0
 
