@@ -25,8 +25,9 @@ import mlx.nn as nn
 import numpy as np
 
 from inference.mlx.conv import Conv1d, ConvTranspose1d
-from inference.mlx.generators import NOISE_STD, SINE_AMP, UpsamplingDecoder, resblock_radius
+from inference.mlx.generators import NOISE_STD, SINE_AMP, UpsamplingDecoder
 from inference.mlx.modules import LRELU_SLOPE, leaky_relu
+from inference.models.config import resblock_radius
 
 HARMONICS = 8  # overtones above the fundamental
 SOURCE_FRAMES = 2048  # frames of the source built at once: [B, frames*hop, 9] float32 at a time

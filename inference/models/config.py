@@ -131,3 +131,33 @@ def parse_rate(value: Any) -> int:
     if text.endswith("k"):
         return int(float(text[:-1]) * 1000)
     return int(float(text))
+
+
+# -- the HiFi-GAN decoders' receptive field, for exact chunks and windows (both ports, the runner) --
+
+NOISE_EDGE = 2  # samples of context the noise convolution adds to a stage's
+
+
+def resblock_radius(resblock: str, kernel_sizes, dilation_sizes) -> int:
+    """Samples of context each side that one stage's residual blocks read."""
+    return max(
+        (k - 1) // 2 * (sum(d) + len(d) if str(resblock) == "1" else sum(d))
+        for k, d in zip(kernel_sizes, dilation_sizes)
+    )
+
+
+def upsampling_margin(kernel: int, stride: int, block_radius: int, after: int = 0) -> int:
+    """Input samples of context each side for an upsampling stage's output (its transposed
+    convolution of ``kernel`` and ``stride``, its residual blocks, the noise convolution) to be
+    exact in a chunk, or exact ``after`` samples further out (what the later layers read)."""
+    return -(-(after + block_radius + NOISE_EDGE + kernel) // stride) + 1
+
+
+def context_margins(post_radius: int, stages, block_radius: int) -> list[int]:
+    """Context each side that a decoder's later layers read, walked back from ``conv_post``
+    (``post_radius`` samples) through the upsampling stages (``(kernel, stride)`` each):
+    ``[frames at the decoder's input, samples after stage 0, ..., samples after the last]``."""
+    margins = [post_radius]
+    for kernel, stride in reversed(list(stages)):
+        margins.insert(0, upsampling_margin(kernel, stride, block_radius, margins[0]))
+    return margins

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.core.errors import check_cancel
+from inference.models.config import context_margins, resblock_radius
 from inference.synth.backends import SynthesisError, open_backend, resolve_backend
 
 log = logging.getLogger(__name__)
@@ -105,17 +106,9 @@ def decoder_margin(config) -> int:
     """
     if getattr(config, "vocoder", "HiFi-GAN") == "RefineGAN":
         return refinegan_margin(config)
-    radius = 3
-    kernels = config.resblock_kernel_sizes
-    dilations = config.resblock_dilation_sizes
-    if str(config.resblock) == "1":
-        block = max((k - 1) // 2 * (sum(d) + len(d)) for k, d in zip(kernels, dilations))
-    else:
-        block = max((k - 1) // 2 * sum(d) for k, d in zip(kernels, dilations))
-    for u, k in reversed(list(zip(config.upsample_rates, config.upsample_kernel_sizes))):
-        radius += block + 2
-        radius = math.ceil((radius + k) / u) + 1
-    return radius + 3 + 1
+    block = resblock_radius(config.resblock, config.resblock_kernel_sizes, config.resblock_dilation_sizes)
+    stages = zip(config.upsample_kernel_sizes, config.upsample_rates)
+    return context_margins(3, stages, block)[0] + 3 + 1
 
 
 def plan_windows(n_frames: int, window: int, margin: int) -> list[tuple[int, int, int, int]]:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inference.models.config import context_margins, resblock_radius, upsampling_margin
 from inference.synth.torch.conv import Conv1d, ConvTranspose1d
 from inference.synth.torch.modules import LRELU_SLOPE, leaky_relu
 from inference.synth.torch.residuals import ResBlock1, ResBlock2
@@ -91,18 +92,14 @@ class UpsamplingDecoder(nn.Module):
         """Input samples of context each side for stage ``i``'s output to be exact in a chunk, or
         exact ``after`` samples further out (what the layers after the stage read)."""
         up = self.upsampler(i)
-        radius = after + self.resblock_radius + 2  # + the noise convolution's edge
-        return -(-(radius + up.kernel_size[0]) // up.stride[0]) + 1
+        return upsampling_margin(up.kernel_size[0], up.stride[0], self.resblock_radius, after)
 
     def keep_margins(self) -> list[int]:
         """Samples of context each side, at each stage's output rate, that the layers after the
         stage read: what a window's stage output must keep around the frames it decodes."""
-        margins = []
-        m = (self.conv_post.kernel_size[0] - 1) // 2
-        for i in reversed(range(len(self.upsample_rates))):
-            margins.append(m)
-            m = self.stage_margin(i, m)
-        return margins[::-1]
+        ups = [self.upsampler(i) for i in range(len(self.upsample_rates))]
+        stages = [(up.kernel_size[0], up.stride[0]) for up in ups]
+        return context_margins((self.conv_post.kernel_size[0] - 1) // 2, stages, self.resblock_radius)[1:]
 
     def _run_stages(
         self,
@@ -183,14 +180,6 @@ class UpsamplingDecoder(nn.Module):
         ``x`` being context: the same samples, with the context worked at the lower rates only.
         """
         return self._decode(x, har_source, g, chunk, keep)
-
-
-def resblock_radius(resblock: str, kernel_sizes, dilation_sizes) -> int:
-    """Samples of context each side that one stage's residual blocks read."""
-    return max(
-        (k - 1) // 2 * (sum(d) + len(d) if str(resblock) == "1" else sum(d))
-        for k, d in zip(kernel_sizes, dilation_sizes)
-    )
 
 
 class Generator(UpsamplingDecoder):

@@ -23,8 +23,9 @@ import math
 import torch
 from torch import nn
 
+from inference.models.config import resblock_radius
 from inference.synth.torch.conv import Conv1d, ConvTranspose1d
-from inference.synth.torch.generators import NOISE_STD, SINE_AMP, UpsamplingDecoder, resblock_radius
+from inference.synth.torch.generators import NOISE_STD, SINE_AMP, UpsamplingDecoder
 from inference.synth.torch.modules import LRELU_SLOPE, leaky_relu
 
 HARMONICS = 8  # overtones above the fundamental
